@@ -1,0 +1,58 @@
+"""Node configuration: where its data lives, which Party it is, which database it uses.
+
+A node's home directory (``--home``, ``CTOP_HOME`` or ``./.ctop``) holds ``node.json`` written
+by ``ctop-node init``, the SQLite database by default, keys and certificates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ctop_node.errors import ConfigError
+from ctop_node.model.identifiers import check_country
+
+CONFIG_FILE = "node.json"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("CTOP_HOME") or ".ctop")
+
+
+def sqlite_url(home: Path) -> str:
+    return f"sqlite:///{(home / 'node.db').resolve()}"
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    home: Path
+    party: str
+    db_url: str
+
+    @classmethod
+    def load(
+        cls, home: Path | None = None, *, party: str | None = None, db_url: str | None = None
+    ) -> NodeConfig:
+        """Read ``node.json`` when present; command-line values win over the file."""
+        home = home or default_home()
+        stored: dict[str, str] = {}
+        path = home / CONFIG_FILE
+        if path.exists():
+            try:
+                stored = json.loads(path.read_text("utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"cannot read {path}: {exc}", code="config.unreadable") from exc
+        party = (party or stored.get("party") or "").upper()
+        if not party:
+            raise ConfigError(
+                f"no Party for the node in {home}: run `ctop-node init --party KZ` or pass --party",
+                code="config.no_party",
+            )
+        try:
+            check_country(party)
+        except ValueError as exc:
+            raise ConfigError(f"unknown Party {party!r}", code="config.party") from exc
+        url = db_url or stored.get("db_url") or sqlite_url(home)
+        return cls(home=home, party=party, db_url=url)

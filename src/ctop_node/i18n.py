@@ -1,0 +1,64 @@
+"""Translations of CLI and UI messages (gettext catalogues: ru, kk, zh, en).
+
+Catalogues are the ``.po`` files under ``ctop_node/locales``; they are compiled in memory on
+first use, so no binary ``.mo`` is kept in the repository. The language comes from
+``CTOP_LANG``, then ``LC_ALL``/``LC_MESSAGES``/``LANG``, else English.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+import os
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "ctop"
+LANGUAGES = ("en", "ru", "kk", "zh")
+
+_current: ContextVar[str | None] = ContextVar("ctop_lang", default=None)
+
+
+def _from_env() -> str:
+    for var in ("CTOP_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(var, "")
+        code = value.split(".")[0].split("_")[0].lower()
+        if code in LANGUAGES:
+            return code
+    return "en"
+
+
+def language() -> str:
+    return _current.get() or _from_env()
+
+
+def set_language(code: str) -> None:
+    code = code.split("_")[0].split("-")[0].lower()
+    _current.set(code if code in LANGUAGES else "en")
+
+
+@lru_cache(maxsize=8)
+def translations(lang: str) -> _gettext.NullTranslations:
+    po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not po.exists():
+        return _gettext.NullTranslations()
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    buf.seek(0)
+    return Translations(buf, domain=DOMAIN)
+
+
+def _(message: str) -> str:
+    return translations(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return translations(language()).ngettext(singular, plural, n)

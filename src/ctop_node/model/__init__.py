@@ -1,0 +1,1 @@
+"""Records, identifiers and reference data. No database, no screen."""
