@@ -28,11 +28,9 @@ def _pg_available() -> str | None:
     try:
         import psycopg
 
-        with psycopg.connect(
-            PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3
-        ):
+        with psycopg.connect(PG_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3):
             return None
-    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+    except Exception as exc:  # any failure means "not available"
         return f"{type(exc).__name__}: {exc}"
 
 

@@ -80,7 +80,11 @@ class RecordError(CtopError):
     code = "record"
 
     def __init__(
-        self, message: str, *, code: str | None = None, record_id: str | None = None,
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        record_id: str | None = None,
         field: str = "$",
     ) -> None:
         super().__init__(message, code=code)

@@ -39,8 +39,18 @@ Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_\-/.]{0,63}$")]
 RecordId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-/.:]{0,127}$")]
-Mass = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=3)]
-Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2)]
+
+
+def _places(n: int) -> AfterValidator:
+    # One spelling per value ("24000" and "24000.000" are the same mass): the digest of a
+    # record must not depend on how the clearance system wrote its numbers.
+    quantum = Decimal(1).scaleb(-n)
+    return AfterValidator(lambda d: d.quantize(quantum))
+
+
+Mass = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=3), _places(3)]
+Money = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=2), _places(2)]
+Quantity = Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=3), _places(3)]
 Count = Annotated[int, Field(ge=0, le=10_000_000)]
 
 
@@ -99,9 +109,7 @@ class Wagon(_Strict):
         try:
             check_wagon_number(self.number, self.gauge)
         except PydanticCustomError as exc:
-            raise PydanticCustomError(
-                exc.type, exc.message(), {"field_loc": ("number",)}
-            ) from None
+            raise PydanticCustomError(exc.type, exc.message(), {"field_loc": ("number",)}) from None
         return self
 
 
@@ -124,7 +132,7 @@ class GoodsItem(_Strict):
     net_mass_kg: Mass
     value: Money
     currency: Currency
-    quantity: Annotated[Decimal, Field(ge=0, max_digits=18, decimal_places=3)] | None = None
+    quantity: Quantity | None = None
     unit: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,3}$")] | None = None
 
     @model_validator(mode="after")

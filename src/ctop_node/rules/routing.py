@@ -43,22 +43,37 @@ def decide(record: Consignment, policy: NodePolicy) -> Outcome:
     flags = record.flags
     # Art.6 first: a secret record is refused whatever else is true of it.
     if flags.state_secret:
-        return Outcome(OutcomeKind.REFUSED, "art6.state_secret",
-                       "flagged as containing state secrets; never exchanged (Art.6)")
+        return Outcome(
+            OutcomeKind.REFUSED,
+            "art6.state_secret",
+            "flagged as containing state secrets; never exchanged (Art.6)",
+        )
     if flags.personal_use:
-        return Outcome(OutcomeKind.EXCLUDED, "art2.personal_use",
-                       "goods moved by individuals for personal use are not exchanged (Art.2)")
+        return Outcome(
+            OutcomeKind.EXCLUDED,
+            "art2.personal_use",
+            "goods moved by individuals for personal use are not exchanged (Art.2)",
+        )
     if flags.postal_item:
-        return Outcome(OutcomeKind.EXCLUDED, "art2.postal_item",
-                       "international postal items are not exchanged (Art.2)")
+        return Outcome(
+            OutcomeKind.EXCLUDED,
+            "art2.postal_item",
+            "international postal items are not exchanged (Art.2)",
+        )
     onward = _after_own(record.route.sequence(), policy.party)
     if not onward:
-        return Outcome(OutcomeKind.NOT_APPLICABLE, "art2.not_exported",
-                       f"goods do not leave {policy.party} territory on this route")
+        return Outcome(
+            OutcomeKind.NOT_APPLICABLE,
+            "art2.not_exported",
+            f"goods do not leave {policy.party} territory on this route",
+        )
     peers_in_force = policy.peers_on(record.declaration.date)
     peers = tuple(sorted({p for p in onward if p in peers_in_force}))
     if not peers:
-        return Outcome(OutcomeKind.NOT_APPLICABLE, "art2.no_peer_on_route",
-                       "neither the destination nor any later transit country is a Party "
-                       f"with an agreement in force with {policy.party}")
+        return Outcome(
+            OutcomeKind.NOT_APPLICABLE,
+            "art2.no_peer_on_route",
+            "neither the destination nor any later transit country is a Party "
+            f"with an agreement in force with {policy.party}",
+        )
     return Outcome(OutcomeKind.TO_SEND, "art2.to_peer", "", peers)

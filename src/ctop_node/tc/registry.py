@@ -57,11 +57,12 @@ class TcRegistry:
 
     def register(self, tc: TcVersion) -> None:
         if tc.version in self.versions:
-            raise TcError(f"technical conditions v{tc.version} already registered",
-                          code="tc.duplicate_version")
+            raise TcError(
+                f"technical conditions v{tc.version} already registered",
+                code="tc.duplicate_version",
+            )
         if tc.version > 1 and tc.version - 1 not in self.versions:
-            raise TcError(f"v{tc.version} needs v{tc.version - 1} registered first",
-                          code="tc.gap")
+            raise TcError(f"v{tc.version} needs v{tc.version - 1} registered first", code="tc.gap")
         self.versions[tc.version] = tc
 
     def get(self, version: int) -> TcVersion:
@@ -81,8 +82,9 @@ class TcRegistry:
     def read(self, data: dict[str, Any], from_version: int, to_version: int) -> BaseModel:
         """Read data stored under ``from_version`` as a record of ``to_version``."""
         if to_version < from_version:
-            raise TcError(f"cannot read v{from_version} data as older v{to_version}",
-                          code="tc.downgrade")
+            raise TcError(
+                f"cannot read v{from_version} data as older v{to_version}", code="tc.downgrade"
+            )
         self.get(from_version)
         for v in range(from_version + 1, to_version + 1):
             upgrade = self.get(v).upgrade
