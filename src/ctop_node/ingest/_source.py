@@ -1,0 +1,76 @@
+"""Opening an input file for the readers: readability check, gzip detection, progress offset."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from ctop_node.errors import InputError
+from ctop_node.ingest.interfaces import RawItem
+
+CHUNK = 64 * 1024
+_GZIP_MAGIC = b"\x1f\x8b"
+
+# What reading a damaged file can raise: a truncated or corrupt gzip stream, a failing disk.
+READ_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
+
+
+def check_readable(path: Path) -> None:
+    """Raise ``input.unreadable`` now, before any item, when ``path`` cannot be opened."""
+    try:
+        with path.open("rb"):
+            pass
+    except OSError as exc:
+        raise InputError(
+            f"{path}: cannot open the file: {exc.strerror or exc}",
+            code="input.unreadable",
+            source=str(path),
+        ) from exc
+
+
+class Source:
+    """A binary input stream, transparently gunzipped, that knows how far into the file it is."""
+
+    def __init__(self, path: Path) -> None:
+        self.name = str(path)
+        self.raw: io.BufferedReader = path.open("rb")
+        self.compressed = self.raw.read(2) == _GZIP_MAGIC
+        self.raw.seek(0)
+        self.stream: io.BufferedIOBase = self.raw
+        if self.compressed:
+            self.stream = gzip.GzipFile(fileobj=self.raw)
+
+    def offset(self) -> int:
+        """Bytes of the underlying (possibly compressed) file consumed so far."""
+        return self.raw.tell()
+
+    def chunks(self) -> Iterator[bytes]:
+        while chunk := self.stream.read(CHUNK):
+            yield chunk
+
+    def close(self) -> None:
+        if self.compressed:
+            self.stream.close()
+        self.raw.close()
+
+
+def open_source(path: Path) -> Source | RawItem:
+    """Open ``path`` for a reader's generator; a late failure becomes an error item."""
+    try:
+        return Source(path)
+    except OSError as exc:
+        return error_item(str(path), "file", "input.unreadable", f"cannot open the file: {exc}")
+
+
+def error_item(source: str, position: str, code: str, message: str, offset: int = 0) -> RawItem:
+    text = f"{source}: {position}: {message}"
+    return RawItem(
+        source=source,
+        position=position,
+        data=None,
+        error=InputError(text, code=code, source=source, position=position),
+        offset=offset,
+    )
