@@ -18,6 +18,7 @@ from ctop_node.errors import InputError
 from ctop_node.ingest._shape import RECORD_MODEL, SCALAR, Shape, fields_of, item_name
 
 RECORD_TAG = "consignment"
+MAX_DEPTH = 16  # the model nests 4 deep; deeper input is refused before recursion can hurt
 ROOT_TAG = "consignments"
 
 
@@ -35,6 +36,8 @@ def element_to_record(elem: Element) -> dict[str, Any]:
 
 
 def _object(elem: Element, model: type[BaseModel] | None, path: str) -> dict[str, Any]:
+    if path.count("/") > MAX_DEPTH:
+        raise _shape_error(path, f"nests deeper than {MAX_DEPTH} elements")
     fields = fields_of(model) if model is not None else {}
     out: dict[str, Any] = {}
     for child in elem:
@@ -64,6 +67,8 @@ def _value(elem: Element, shape: Shape | None, path: str) -> Any:
 
 
 def _list(elem: Element, shape: Shape, path: str) -> list[Any]:
+    if path.count("/") > MAX_DEPTH:
+        raise _shape_error(path, f"nests deeper than {MAX_DEPTH} elements")
     member = item_name(local(elem.tag))
     out: list[Any] = []
     for i, child in enumerate(elem, 1):

@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import codecs
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from ctop_node.ingest._csv_map import LINKS, LIST_SEP, Column, column, put
+from ctop_node.ingest._csv_map import (
+    LINKS,
+    LIST_SEP,
+    Column,
+    column,
+    csv_columns,
+    put,
+    to_csv_rows,
+)
 from ctop_node.ingest._lines import split_lines
 from ctop_node.ingest._shape import item_name
 from ctop_node.ingest._source import READ_ERRORS, Source, check_readable, error_item, open_source
@@ -24,6 +32,16 @@ from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
 DETECT_BYTES = 64 * 1024
 FALLBACK_ENCODING = "cp1251"
 _DELIMITERS = ",;\t"
+
+__all__ = ["CsvReader", "csv_columns", "to_csv_rows", "write_csv"]
+
+
+def write_csv(records: Iterable[Mapping[str, Any]], out: TextIO, delimiter: str = ",") -> None:
+    """Write records in the CSV form this reader reads (``out`` opened with ``newline=""``)."""
+    writer = csv.DictWriter(out, csv_columns(), delimiter=delimiter, extrasaction="ignore")
+    writer.writeheader()
+    for record in records:
+        writer.writerows(to_csv_rows(record))
 
 
 @dataclass

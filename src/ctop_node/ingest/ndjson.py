@@ -96,7 +96,7 @@ class NdjsonReader:
                 name,
                 position,
                 "input.encoding",
-                f"invalid UTF-8 at byte {at + 1} of the line (byte {line.start + at} of the file)",
+                f"invalid UTF-8 at byte {at + 1} of the line (file offset {line.start + at})",
                 offset,
             )
         return error_item(

@@ -17,8 +17,17 @@ from defusedxml.ElementTree import iterparse
 
 from ctop_node.errors import InputError
 from ctop_node.ingest._source import READ_ERRORS, Source, check_readable, error_item, open_source
-from ctop_node.ingest._xml_map import RECORD_TAG, element_to_record, local
+from ctop_node.ingest._xml_map import (
+    RECORD_TAG,
+    element_to_record,
+    iter_xml_document,
+    local,
+    to_xml,
+    to_xml_document,
+)
 from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
+
+__all__ = ["XmlReader", "iter_xml_document", "to_xml", "to_xml_document"]
 
 
 class XmlReader:
@@ -57,6 +66,10 @@ class XmlReader:
                 "input.xml",
                 f"malformed XML after element {count} ({exc}); the rest of the file was not read",
                 self._offset(src),
+            )
+        except LookupError as exc:  # <?xml encoding="..."?> names an unknown encoding
+            yield error_item(
+                src.name, "line 1", "input.xml", f"{exc}; nothing was read", self._offset(src)
             )
         except READ_ERRORS as exc:
             yield error_item(
