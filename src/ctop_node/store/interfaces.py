@@ -74,9 +74,9 @@ class OutboxRow:
 class RecordStore(Protocol):
     url: str
 
-    def write_batch(self, entries: Sequence[IngestEntry], *, origin_party: str) -> list[
-        StoredResult
-    ]:
+    def write_batch(
+        self, entries: Sequence[IngestEntry], *, origin_party: str
+    ) -> list[StoredResult]:
         """Store a batch in one transaction: every entry's outcome in the ingest log, each
         accepted record as a new version unless identical to the latest, and an outbox entry
         per peer for each new ``to_send`` version (transactional outbox)."""

@@ -1,0 +1,1 @@
+"""Alembic revisions, oldest first: ``<rev>_<slug>.py``, each with a downgrade."""
