@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from ctop_node.errors import LockError
 from ctop_node.lock.carrier import CarrierCA
 from ctop_node.lock.device import LockDevice
-from ctop_node.lock.errors import LockError
 from ctop_node.lock.events import EventCode
 from ctop_node.lock.image import LockState, read_image
 
@@ -22,14 +22,16 @@ def code_of(action: object) -> str:
 
 
 def test_journey_states(device: LockDevice, carrier: CarrierCA) -> None:
-    assert device.state is LockState.UNSEALED
+    states = [device.state]
     device.write_payload(payload(), now=at(1))
     device.seal(now=at(2))
-    assert device.state is LockState.SEALED
+    states.append(device.state)
     device.open("CN-R1", now=at(300))
-    assert device.state is LockState.OPENED
+    states.append(device.state)
     device.erase(now=at(400))
-    assert (device.state, device.payload) == (LockState.UNSEALED, None)
+    states.append(device.state)
+    assert states == ["unsealed", "sealed", "opened", "unsealed"]
+    assert device.payload is None
     image = read_image(device.image().to_bytes())
     assert image.verify([carrier.certificate], at=at(500))[-1].code == EventCode.ERASED
 

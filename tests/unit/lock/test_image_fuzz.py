@@ -1,6 +1,6 @@
 """Fuzzing the lock-image reader: any bytes give a LockError or a verified log, never a crash.
 
-20,000+ cases per run (random bytes and mutations of a genuine image); each case reads the
+20,000 cases per run (random bytes and mutations of a genuine image); each case reads the
 image and, if it parses, verifies its log and state, as the arrival reader does.
 """
 
@@ -42,7 +42,7 @@ def test_genuine_image_verifies() -> None:
 _FAST = settings(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@settings(_FAST, max_examples=5_000)
+@settings(_FAST, max_examples=6_000)
 @given(st.binary(max_size=512))
 def test_random_bytes(data: bytes) -> None:
     read_and_verify(data)
@@ -71,7 +71,7 @@ def _mutate(data: bytes, steps: list[tuple[str, int, int]]) -> bytes:
     return bytes(buf)
 
 
-@settings(_FAST, max_examples=16_000)
+@settings(_FAST, max_examples=14_000)
 @given(st.lists(_mutation, min_size=1, max_size=4))
 def test_mutations_of_a_genuine_image(steps: list[tuple[str, int, int]]) -> None:
     read_and_verify(_mutate(GENUINE, steps))
