@@ -1,0 +1,118 @@
+"""Smart-lock payload: size on the lock and encode / read+verify+decrypt times.
+
+    .venv/bin/python bench/lock.py
+
+Records of 1, 10, 50 and 200 goods items (varied descriptions, HS codes and values, so
+compression is not flattered), full mode and digest mode; keys made fresh in a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ctop_node.crypto.node import init_node
+from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
+from ctop_node.crypto.trust import BundleTrustStore, export_trust, import_trust
+from ctop_node.lock.codec import encode_payload, open_payload
+from ctop_node.model.record import Consignment
+
+DATA = Path(__file__).parents[1] / "tests" / "data" / "record_kz_cn.json"
+GOODS = [
+    ("100199", "Wheat, other than durum"),
+    ("120510", "Low erucic acid rape or colza seeds"),
+    ("720839", "Flat-rolled iron, hot-rolled, in coils, < 3 mm"),
+    ("760110", "Unwrought aluminium, not alloyed"),
+    ("281820", "Aluminium oxide, other than artificial corundum"),
+    ("740311", "Refined copper cathodes and sections of cathodes"),
+    ("271019", "Medium oils and preparations, other"),
+    ("230641", "Oilcake of low erucic acid rape seeds"),
+]
+
+
+def record(items: int, rng: random.Random) -> Consignment:
+    data: dict[str, Any] = json.loads(DATA.read_text("utf-8"))
+    base = data["goods"][0]
+    goods = []
+    for _ in range(items):
+        hs, text = rng.choice(GOODS)
+        gross = rng.randint(10_000, 99_999)
+        goods.append(
+            {
+                **base,
+                "hs_code": hs,
+                "description": f"{text}, lot {rng.randint(1, 99999)}",
+                "packages": rng.randint(1, 400),
+                "gross_mass_kg": f"{gross / 1000:.3f}",
+                "net_mass_kg": f"{gross * 0.97 / 1000:.3f}",
+                "value": f"{rng.randint(100, 10**6) / 100:.2f}",
+                "quantity": f"{gross / 1000:.3f}",
+            }
+        )
+    data["goods"] = goods
+    return Consignment.model_validate(data)
+
+
+def timed(fn: Any, n: int) -> float:
+    runs = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t)
+    return statistics.median(runs) * 1000
+
+
+def main() -> None:
+    rng = random.Random(2026)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        for party in ("KZ", "CN"):
+            init_node(root / party, party)
+        for a, b in (("KZ", "CN"), ("CN", "KZ")):
+            export_trust(root / a, root / f"{a}.json")
+            import_trust(root / b, root / f"{a}.json", own_party=b)
+        signer = SoftwareSigner.from_home(root / "KZ")
+        recipient = BundleTrustStore.from_home(root / "KZ").recipient_key("CN")
+        trust, decryptor = (
+            BundleTrustStore.from_home(root / "CN"),
+            SoftwareDecryptor.from_home(root / "CN"),
+        )
+        expires = datetime.now(UTC) + timedelta(days=7)
+        print(
+            f"{'items':>5} {'json B':>8} {'full B':>7} {'digest B':>8} "
+            f"{'encode ms':>9} {'read ms':>8}"
+        )
+        for items in (1, 10, 50, 200):
+            rec = record(items, rng)
+
+            def enc(mode: str = "full", rec: Consignment = rec) -> bytes:
+                return encode_payload(
+                    rec,
+                    version=1,
+                    signer=signer,
+                    recipient=recipient,
+                    lock_id="LOCK-0001",
+                    counter=1,
+                    expires=expires,
+                    mode=mode,
+                    capacity=1 << 20,
+                )  # type: ignore[arg-type]
+
+            full, digest = enc(), enc("digest")
+            t_enc = timed(enc, 200)
+            t_read = timed(lambda full=full: open_payload(full, trust, decryptor, party="CN"), 200)
+            size_json = len(rec.model_dump_json(exclude_none=True))
+            print(
+                f"{items:>5} {size_json:>8} {len(full):>7} {len(digest):>8} "
+                f"{t_enc:>9.3f} {t_read:>8.3f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
