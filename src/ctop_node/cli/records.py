@@ -1,0 +1,190 @@
+"""``ctop-node records``: look at stored records and their versions (read only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.json import JSON
+from rich.table import Table
+
+from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
+from ctop_node.config import NodeConfig, default_home, sqlite_url
+from ctop_node.errors import ConfigError, RecordError, StorageError
+from ctop_node.i18n import _
+from ctop_node.store import SqlStore, open_store
+from ctop_node.store.interfaces import RecordRow
+
+records_app = typer.Typer(help="Stored records and their versions.", no_args_is_help=True)
+
+
+def resolve_db_url(home: Path | None, db: str | None) -> str:
+    """``--db`` wins; else the node's configured database; else SQLite in the node home.
+    Reading needs no Party, so a home without ``node.json`` is fine."""
+    if db:
+        return db
+    home = home or default_home()
+    try:
+        return NodeConfig.load(home).db_url
+    except ConfigError as exc:
+        if exc.code in ("config.no_party", "config.party"):
+            return sqlite_url(home)
+        raise
+
+
+def _open(home: Path | None, db: str | None) -> SqlStore:
+    # Reading must not leave an empty database behind where none was.
+    try:
+        return open_store(resolve_db_url(home, db), create=False)
+    except StorageError as exc:
+        if exc.code != "store.missing":
+            raise
+        raise StorageError(
+            _("{problem}: nothing has been ingested there yet; check --home or --db").format(
+                problem=exc.message
+            ),
+            code=exc.code,
+        ) from exc
+
+
+def _summary(row: RecordRow) -> dict[str, Any]:
+    return {
+        "record_id": row.record_id,
+        "version": row.version,
+        "origin_party": row.origin_party,
+        "direction": row.direction,
+        "tc_version": row.tc_version,
+        "digest": row.digest,
+        "outcome": row.outcome,
+        "reason": row.reason,
+        "detail": row.detail,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
+def _when(row: RecordRow) -> str:
+    return row.created_at.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _origin(row: RecordRow) -> str:
+    # Art.6: data received from a peer is marked wherever it is shown.
+    if row.direction == "in":
+        return _("{party} (received)").format(party=row.origin_party)
+    return row.origin_party
+
+
+@records_app.command("list")
+def list_records(
+    outcome: Annotated[
+        str | None,
+        typer.Option("--outcome", help="Only records whose latest version has this outcome."),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List stored records, latest version of each, most recently stored first."""
+    with _open(home, db) as store:
+        rows = store.list_records(outcome=outcome, limit=limit)
+        counts = store.outcome_counts()
+    if as_json:
+        print_json({"records": [_summary(r) for r in rows], "outcome_counts": counts})
+        return
+    table = Table(title=_("Records"))
+    for header in (_("Record"), _("Ver."), _("Origin"), _("Outcome")):
+        table.add_column(header, no_wrap=True)
+    table.add_column(_("Reason"))
+    table.add_column(_("Stored (UTC)"), no_wrap=True)
+    for r in rows:
+        table.add_row(r.record_id, str(r.version), _origin(r), r.outcome, r.reason, _when(r))
+    console.print(table)
+    total = sum(counts.values())
+    by_outcome = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "-"
+    console.print(
+        _("{shown} of {total} records shown ({by_outcome})").format(
+            shown=len(rows), total=total, by_outcome=by_outcome
+        ),
+        highlight=False,
+    )
+
+
+@records_app.command("show")
+def show(
+    record_id: Annotated[str, typer.Argument(help="The record's identifier.")],
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="Version to show (default: latest).")
+    ] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option("--origin", help="Origin Party, when two Parties used the same id."),
+    ] = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show every version of a record and the body of one of them."""
+    with _open(home, db) as store:
+        versions = store.versions(record_id, origin_party=origin)
+    if not versions:
+        raise RecordError(
+            _("record {record_id} is not stored here").format(record_id=record_id),
+            code="record.not_found",
+            record_id=record_id,
+        )
+    chosen = (
+        versions[-1]
+        if version is None
+        else next((v for v in versions if v.version == version), None)
+    )
+    if chosen is None:
+        raise RecordError(
+            _("record {record_id} has no version {version} (latest is {latest})").format(
+                record_id=record_id, version=version, latest=versions[-1].version
+            ),
+            code="record.version_not_found",
+            record_id=record_id,
+        )
+    if as_json:
+        print_json(
+            {
+                "record_id": record_id,
+                "versions": [_summary(v) for v in versions],
+                "version": chosen.version,
+                "body": chosen.body,
+            }
+        )
+        return
+    table = Table(title=_("Record {record_id}").format(record_id=record_id))
+    for header in (_("Ver."), _("Outcome"), _("Reason"), _("TC"), _("Digest")):
+        table.add_column(header)
+    table.add_column(_("Stored (UTC)"), no_wrap=True)
+    for v in versions:
+        mark = "*" if v.version == chosen.version else ""
+        table.add_row(
+            f"{v.version}{mark}", v.outcome, v.reason, f"v{v.tc_version}", v.digest[:16], _when(v)
+        )
+    console.print(table)
+    if chosen.direction == "in":
+        console.print(
+            _(
+                "Received from {party}: for customs control only; any other use needs the "
+                "written consent of {party}."
+            ).format(party=chosen.origin_party),
+            highlight=False,
+        )
+    console.print(
+        _("Version {version} of {count}, origin {origin}, digest {digest}").format(
+            version=chosen.version,
+            count=len(versions),
+            origin=_origin(chosen),
+            digest=chosen.digest,
+        ),
+        highlight=False,
+    )
+    console.print(JSON.from_data(chosen.body))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(records_app, name="records")
