@@ -4,6 +4,11 @@ A bundle is one JSON file (``ctop-trust/1``) with PEM strings: the Party CA, its
 node signing certificates, the encryption certificate and the TLS certificates. Importing
 checks that everything in it is issued by that CA for that Party, then stores it under
 ``<home>/peers/<PARTY>/`` (``bundle.json`` plus ``ca.pem`` and ``crl.pem`` for TLS settings).
+
+Revocation is learnt by importing a fresh bundle (``pki revoke`` then ``pki export-trust``).
+A revoked certificate is refused for every message, whatever its ``created_at``: after a key
+compromise the dates in a message prove nothing. An expired CRL fails closed
+(``crypto.crl_stale``).
 """
 
 from __future__ import annotations
@@ -191,7 +196,8 @@ class BundleTrustStore:
 
     bundles: dict[str, TrustBundle]
     _by_kid: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
-    _issued: dict[bytes, str] = field(default_factory=dict, repr=False)
+    # certificate -> (party, kid) once its issuance checked out: that check costs a signature
+    _issued: dict[x509.Certificate, tuple[str, bytes]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for bundle in self.bundles.values():
@@ -224,16 +230,8 @@ class BundleTrustStore:
             raise UnknownKey(f"no trusted signing certificate has kid {kid.hex()}") from None
 
     def verify_certificate(self, certificate: x509.Certificate, at: dt.datetime) -> PeerIdentity:
-        party = party_of(certificate)
-        bundle = self.bundles.get(party or "")
-        subject = certificate.subject.rfc4514_string()
-        if bundle is None:
-            raise UntrustedChain(f"{subject}: no trusted CA for Party {party!r}")
-        kid = kid_of(certificate)
-        if self._issued.get(kid) != party:  # the issuance check costs a signature: cache it
-            if _is_ca(certificate) or not _issued_by(certificate, bundle.ca):
-                raise UntrustedChain(f"{subject} is not issued by the CA of Party {party}")
-            self._issued[kid] = bundle.party
+        party, kid = self._issuance(certificate)
+        bundle = self.bundles[party]
         for cert in (bundle.ca, certificate):
             if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
                 raise CertExpired(
@@ -249,8 +247,23 @@ class BundleTrustStore:
                 code="crypto.crl_stale",
             )
         if bundle.crl.get_revoked_certificate_by_serial_number(certificate.serial_number):
+            subject = certificate.subject.rfc4514_string()
             raise CertRevoked(f"{subject} (serial {certificate.serial_number}) is revoked")
         return PeerIdentity(party=bundle.party, kid=kid, certificate=certificate)
+
+    def _issuance(self, certificate: x509.Certificate) -> tuple[str, bytes]:
+        known = self._issued.get(certificate)
+        if known is not None:
+            return known
+        party = party_of(certificate)
+        bundle = self.bundles.get(party or "")
+        subject = certificate.subject.rfc4514_string()
+        if bundle is None:
+            raise UntrustedChain(f"{subject}: no trusted CA for Party {party!r}")
+        if _is_ca(certificate) or not _issued_by(certificate, bundle.ca):
+            raise UntrustedChain(f"{subject} is not issued by the CA of Party {party}")
+        known = self._issued[certificate] = (bundle.party, kid_of(certificate))
+        return known
 
     def recipient_key(self, party: str) -> RecipientKey:
         bundle = self.bundles.get(party)
