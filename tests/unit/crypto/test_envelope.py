@@ -16,6 +16,8 @@ import cbor2
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ctop_node.crypto.cose import decode_sign1, sign1
 from ctop_node.crypto.envelope import EnvelopeHeader, OpenedMessage, open_, seal
@@ -390,3 +392,44 @@ def test_bundle_store_without_peer_cannot_encrypt(kz: Node) -> None:
     with pytest.raises(UnknownKey):
         kz.trust().recipient_key("CN")
     assert isinstance(TrustBundle.from_home(kz.home), TrustBundle)
+
+
+# -- fuzz: any input gives a CryptoError, never another exception --------------------------
+
+
+@pytest.fixture(scope="module")
+def fuzz_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Node]:
+    from .conftest import exchange
+
+    root = tmp_path_factory.mktemp("fuzz")
+    kz, cn = make_node(root, "KZ"), make_node(root, "CN")
+    exchange(kz, cn, root)
+    return send(kz, cn, b"short payload"), cn
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=600))
+def test_fuzz_random_bytes(fuzz_pair: tuple[bytes, Node], data: bytes) -> None:
+    _, cn = fuzz_pair
+    with pytest.raises(CryptoError):
+        receive(cn, data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    position=st.integers(min_value=0),
+    flip=st.integers(min_value=1, max_value=255),
+    cut=st.booleans(),
+)
+def test_fuzz_damaged_message(
+    fuzz_pair: tuple[bytes, Node], position: int, flip: int, cut: bool
+) -> None:
+    good, cn = fuzz_pair
+    position %= len(good)
+    damaged = (
+        good[:position]
+        if cut
+        else (good[:position] + bytes([good[position] ^ flip]) + good[position + 1 :])
+    )
+    with pytest.raises(CryptoError):
+        receive(cn, damaged)
