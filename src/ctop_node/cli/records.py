@@ -69,9 +69,14 @@ def _when(row: RecordRow) -> str:
 
 def _origin(row: RecordRow) -> str:
     # Art.6: data received from a peer is marked wherever it is shown.
-    if row.direction == "in":
-        return _("{party} (received)").format(party=row.origin_party)
-    return row.origin_party
+    return f"{row.origin_party}*" if row.direction == "in" else row.origin_party
+
+
+def _restriction_note(party: str) -> str:
+    return _(
+        "* received from {party}: for customs control only; any other use needs the "
+        "written consent of {party}."
+    ).format(party=party)
 
 
 @records_app.command("list")
@@ -93,13 +98,17 @@ def list_records(
         print_json({"records": [_summary(r) for r in rows], "outcome_counts": counts})
         return
     table = Table(title=_("Records"))
-    for header in (_("Record"), _("Ver."), _("Origin"), _("Outcome")):
+    # Record ids are long and must be readable whole: fold them rather than cut them.
+    table.add_column(_("Record"), overflow="fold", min_width=12)
+    for header in (_("Ver."), _("Origin"), _("Outcome")):
         table.add_column(header, no_wrap=True)
-    table.add_column(_("Reason"))
-    table.add_column(_("Stored (UTC)"), no_wrap=True)
+    table.add_column(_("Reason"), overflow="fold", min_width=8)
+    table.add_column(_("Stored (UTC)"), min_width=10)
     for r in rows:
         table.add_row(r.record_id, str(r.version), _origin(r), r.outcome, r.reason, _when(r))
     console.print(table)
+    for party in sorted({r.origin_party for r in rows if r.direction == "in"}):
+        console.print(_restriction_note(party), highlight=False)
     total = sum(counts.values())
     by_outcome = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) or "-"
     console.print(
@@ -167,13 +176,7 @@ def show(
         )
     console.print(table)
     if chosen.direction == "in":
-        console.print(
-            _(
-                "Received from {party}: for customs control only; any other use needs the "
-                "written consent of {party}."
-            ).format(party=chosen.origin_party),
-            highlight=False,
-        )
+        console.print(_restriction_note(chosen.origin_party), highlight=False)
     console.print(
         _("Version {version} of {count}, origin {origin}, digest {digest}").format(
             version=chosen.version,

@@ -75,7 +75,8 @@ def test_list_table_marks_received_records_and_ends_with_a_summary(
     result = run(cli, "records", "list", "--db", sqlite_url(home))
     assert result.exit_code == 0, result.output
     assert "KZ-A" in result.stdout and "KZ-B" in result.stdout
-    assert "CN (received)" in result.stdout
+    assert "CN*" in result.stdout
+    assert "* received from CN: for customs control only" in result.stdout
     assert result.stdout.strip().splitlines()[-1].startswith("3 of 3 records shown")
 
 
