@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import ijson  # type: ignore[import-untyped]  # no stubs published
+import ijson  # no stubs published; see mypy overrides
 
 from ctop_node.ingest._source import READ_ERRORS, Source, check_readable, error_item, open_source
 from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem

@@ -1,0 +1,3 @@
+from ctop_node.cli import main
+
+main()
