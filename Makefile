@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck bench clean
+.PHONY: install demo test lint typecheck bench clean i18n
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,10 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build src/*.egg-info
+
+# Refresh the message template and merge it into the ru/kk/zh catalogues (then translate).
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 --no-location --omit-header \
+		-o src/ctop_node/locales/ctop.pot .
+	for l in ru kk zh; do $(BIN)/pybabel update --no-fuzzy-matching --omit-header \
+		-i src/ctop_node/locales/ctop.pot -d src/ctop_node/locales -D ctop -l $$l; done
