@@ -45,6 +45,13 @@ Id = BigInteger().with_variant(Integer(), "sqlite")
 
 DIRECTIONS = ("out", "in")
 OUTBOX_STATES = ("pending", "delivered", "rejected", "dead")
+# applied: the record version is in ``records``; waiting: parked until its predecessor is
+# applied; rejected: answered with a REJECTION; duplicate: the same record version came
+# under another message id with the same digest; mismatch: ... with a different digest.
+INBOX_STATES = ("applied", "waiting", "rejected", "duplicate", "mismatch")
+ANSWER_TYPES = ("RECEIPT", "REJECTION")
+CHANNELS = ("online", "lock")
+CIRCUITS = ("closed", "open", "half_open")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -139,7 +146,54 @@ outbox = Table(
     Column("last_error", Text, nullable=True),
     Column("created_at", UtcDateTime, nullable=False),
     Column("delivered_at", UtcDateTime, nullable=True),
+    # Set when first sealed and reused for every retry, so the receiver can deduplicate.
+    Column("message_id", String(36), nullable=True, unique=True),
+    Column("message", LargeBinary, nullable=True),  # the sealed bytes: what we sent is kept
+    Column("answer", LargeBinary, nullable=True),  # the peer's signed RECEIPT/REJECTION
+    Column("answer_code", String(64), nullable=True),
+    Column("sent_at", UtcDateTime, nullable=True),
     UniqueConstraint("record_pk", "peer_party"),
     CheckConstraint("state IN ('pending', 'delivered', 'rejected', 'dead')", name="state"),
     Index(None, "state", "next_attempt_at"),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("sender_party", String(8), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("record_id", String(128), nullable=True),
+    Column("version", Integer, nullable=True),
+    Column("tc_version", Integer, nullable=False),
+    Column("payload_digest", String(64), nullable=False),
+    Column("message_digest", String(64), nullable=False),
+    Column("message", LargeBinary, nullable=False),  # raw sealed bytes: non-repudiation
+    Column("answer", LargeBinary, nullable=False),  # our sealed answer, replayed verbatim
+    Column("answer_type", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("channel", String(8), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("applied_at", UtcDateTime, nullable=True),
+    Column("errors", Text, nullable=True),  # JSON list of {code, field, message}
+    CheckConstraint(
+        "state IN ('applied', 'waiting', 'rejected', 'duplicate', 'mismatch')", name="state"
+    ),
+    CheckConstraint("answer_type IN ('RECEIPT', 'REJECTION')", name="answer_type"),
+    CheckConstraint("channel IN ('online', 'lock')", name="channel"),
+    Index(None, "sender_party", "record_id", "version"),
+    Index(None, "state"),
+)
+
+peer_status = Table(
+    "peer_status",
+    metadata,
+    Column("peer_party", String(8), primary_key=True),
+    Column("circuit", String(16), nullable=False),
+    Column("consecutive_failures", Integer, nullable=False),
+    Column("opened_until", UtcDateTime, nullable=True),
+    Column("last_success_at", UtcDateTime, nullable=True),
+    Column("last_failure_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    CheckConstraint("circuit IN ('closed', 'open', 'half_open')", name="circuit"),
 )

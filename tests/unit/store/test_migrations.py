@@ -15,12 +15,13 @@ from ctop_node.store._engine import create_store_engine
 from ctop_node.store.schema import metadata
 from tests.unit.store._entries import entry
 
-OUR_TABLES = {"records", "record_heads", "ingest_log", "outbox"}
+OUR_TABLES = {"records", "record_heads", "ingest_log", "outbox", "inbox", "peer_status"}
+HEAD = "0002"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:
     with open_store(db_url) as store:
-        assert migrate.current_revision(store.engine) == migrate.head_revision() == "0001"
+        assert migrate.current_revision(store.engine) == migrate.head_revision() == HEAD
         assert OUR_TABLES | {"alembic_version"} <= set(inspect(store.engine).get_table_names())
 
 
@@ -38,7 +39,7 @@ def test_downgrade_to_base_then_upgrade_again(db_url: str, record_dict: dict[str
         assert migrate.current_revision(engine) is None
         assert not OUR_TABLES & set(inspect(engine).get_table_names())
         migrate.upgrade(engine)
-        assert migrate.current_revision(engine) == "0001"
+        assert migrate.current_revision(engine) == HEAD
     finally:
         engine.dispose()
     with open_store(db_url) as store:
@@ -50,7 +51,7 @@ def test_opening_twice_does_not_migrate_twice(db_url: str) -> None:
     with open_store(db_url):
         pass
     with open_store(db_url) as store:
-        assert migrate.current_revision(store.engine) == "0001"
+        assert migrate.current_revision(store.engine) == HEAD
 
 
 def test_store_without_migration_has_no_tables(sqlite_url: str) -> None:
