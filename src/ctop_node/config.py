@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ctop_node.errors import ConfigError
 from ctop_node.model.identifiers import check_country
@@ -30,6 +31,9 @@ class NodeConfig:
     home: Path
     party: str
     db_url: str
+    peer_port: int = 0
+    api_port: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)  # the whole node.json
 
     @classmethod
     def load(
@@ -37,7 +41,7 @@ class NodeConfig:
     ) -> NodeConfig:
         """Read ``node.json`` when present; command-line values win over the file."""
         home = home or default_home()
-        stored: dict[str, str] = {}
+        stored: dict[str, Any] = {}
         path = home / CONFIG_FILE
         if path.exists():
             try:
@@ -55,4 +59,11 @@ class NodeConfig:
         except ValueError as exc:
             raise ConfigError(f"unknown Party {party!r}", code="config.party") from exc
         url = db_url or stored.get("db_url") or sqlite_url(home)
-        return cls(home=home, party=party, db_url=url)
+        return cls(
+            home=home,
+            party=party,
+            db_url=url,
+            peer_port=int(stored.get("peer_port") or 0),
+            api_port=int(stored.get("api_port") or 0),
+            settings=stored,
+        )
