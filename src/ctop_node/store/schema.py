@@ -169,6 +169,9 @@ inbox = Table(
     Column("payload_digest", String(64), nullable=False),
     Column("message_digest", String(64), nullable=False),
     Column("message", LargeBinary, nullable=False),  # raw sealed bytes: non-repudiation
+    # The decrypted payload while the message waits for its predecessor (and of a mismatch,
+    # for reconciliation); NULL once applied: the body then lives in ``records``.
+    Column("payload", LargeBinary, nullable=True),
     Column("answer", LargeBinary, nullable=False),  # our sealed answer, replayed verbatim
     Column("answer_type", String(16), nullable=False),
     Column("state", String(16), nullable=False),

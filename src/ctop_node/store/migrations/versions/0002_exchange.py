@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("payload_digest", sa.String(64), nullable=False),
         sa.Column("message_digest", sa.String(64), nullable=False),
         sa.Column("message", sa.LargeBinary(), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=True),
         sa.Column("answer", sa.LargeBinary(), nullable=False),
         sa.Column("answer_type", sa.String(16), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
