@@ -64,6 +64,9 @@ def create_store_engine(url: str) -> Engine:
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
             return engine
+        # No server-side prepared statements: a plan prepared while a table was nearly empty
+        # (a sequential scan for the heads lookup) stayed in use as the table grew, and made
+        # batches ~5x slower by 20,000 records.
         return create_engine(parsed, pool_pre_ping=True, connect_args={"prepare_threshold": None})
     except OSError as exc:
         raise StorageError(
