@@ -1,0 +1,513 @@
+"""The transactional outbox as the sender sees it: what is due, what was sealed, how each
+entry ended, and the health of each peer (``peer_status``).
+
+Ingest writes one ``pending`` row per (record version, peer) in the same transaction as the
+record (see ``sql.SqlStore.write_batch``). The sender then, per row:
+
+1. seals the record version once and :meth:`Outbox.attach` es the message id and the sealed
+   bytes, committed BEFORE sending: a crash after sealing never produces a second message id
+   for the same entry, every retry sends the same bytes, and the receiver deduplicates;
+2. settles it from the peer's answer: ``delivered`` (valid signed RECEIPT), ``rejected``
+   (valid signed REJECTION, final, shown to the officer), ``pending`` again with a later
+   ``next_attempt_at`` (retry), or ``dead`` (an error that retrying cannot cure).
+
+One dispatcher per node: SQLite has no ``SELECT ... FOR UPDATE SKIP LOCKED`` (SQLAlchemy
+silently drops it), so rows are not claimed; two senders on one database would send the same
+entries twice (harmless for the receiver, which deduplicates by message id, but wasteful).
+Write transactions begin IMMEDIATE on SQLite so that they queue behind other writers instead
+of failing on a lock upgrade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from ctop_node.store._engine import SQLITE_BEGIN
+from ctop_node.store._errors import translated
+from ctop_node.store.schema import outbox, peer_status, records
+
+CircuitState = Literal["closed", "open", "half_open"]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """One due entry with what the sender needs to seal it (or the bytes already sealed)."""
+
+    id: int
+    record_pk: int
+    record_id: str
+    version: int
+    peer: str
+    attempts: int
+    tc_version: int
+    digest: str
+    body: bytes  # canonical record body = the payload of CONSIGNMENT/AMENDMENT
+    message_id: str | None
+    message: bytes | None
+
+    @property
+    def sealed(self) -> bool:
+        return self.message is not None
+
+
+@dataclass(frozen=True, slots=True)
+class PeerStatus:
+    peer: str
+    circuit: CircuitState
+    consecutive_failures: int
+    opened_until: datetime | None
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    last_error: str | None
+
+    def state_at(self, now: datetime) -> CircuitState:
+        """``open`` turns ``half_open`` once its time is up: one trial batch may go."""
+        if self.circuit == "open" and (self.opened_until is None or self.opened_until <= now):
+            return "half_open"
+        return self.circuit
+
+    def allows(self, now: datetime) -> bool:
+        return self.state_at(now) != "open"
+
+
+def _closed(peer: str) -> PeerStatus:
+    return PeerStatus(peer, "closed", 0, None, None, None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    outbox_id: int
+    answer: bytes
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    outbox_id: int
+    answer: bytes
+    code: str
+    message: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    outbox_id: int
+    error: str
+    next_attempt_at: datetime
+    sent_at: datetime | None = None  # set when the message did go out
+
+
+@dataclass(frozen=True, slots=True)
+class Dead:
+    outbox_id: int
+    code: str
+    error: str
+    at: datetime
+
+
+Settlement = Delivered | Rejected | Retry | Dead
+
+_ITEM_COLUMNS = (
+    outbox.c.id,
+    outbox.c.record_pk,
+    outbox.c.record_id,
+    outbox.c.version,
+    outbox.c.peer_party,
+    outbox.c.attempts,
+    outbox.c.message_id,
+    outbox.c.message,
+    records.c.tc_version,
+    records.c.digest,
+    records.c.body,
+)
+_LOOKUP_CHUNK = 1000
+_PENDING = outbox.c.state == "pending"
+
+
+def _b(name: str) -> Any:
+    return bindparam(f"b_{name}")
+
+
+# Each settlement touches only rows still pending: a late duplicate answer never moves a
+# delivered or rejected entry back.
+_WHERE = and_(outbox.c.id == _b("id"), _PENDING)
+_SETTLE = {
+    Delivered: update(outbox)
+    .where(_WHERE)
+    .values(
+        state="delivered",
+        attempts=outbox.c.attempts + 1,
+        answer=_b("answer"),
+        answer_code=None,
+        last_error=None,
+        delivered_at=bindparam("b_at", type_=outbox.c.delivered_at.type),
+        sent_at=bindparam("b_sent", type_=outbox.c.sent_at.type),
+    ),
+    Rejected: update(outbox)
+    .where(_WHERE)
+    .values(
+        state="rejected",
+        attempts=outbox.c.attempts + 1,
+        answer=_b("answer"),
+        answer_code=_b("code"),
+        last_error=_b("error"),
+        delivered_at=bindparam("b_at", type_=outbox.c.delivered_at.type),
+        sent_at=bindparam("b_sent", type_=outbox.c.sent_at.type),
+    ),
+    Retry: update(outbox)
+    .where(_WHERE)
+    .values(
+        attempts=outbox.c.attempts + 1,
+        last_error=_b("error"),
+        next_attempt_at=bindparam("b_next", type_=outbox.c.next_attempt_at.type),
+        sent_at=func.coalesce(bindparam("b_sent", type_=outbox.c.sent_at.type), outbox.c.sent_at),
+    ),
+    Dead: update(outbox)
+    .where(_WHERE)
+    .values(
+        state="dead",
+        attempts=outbox.c.attempts + 1,
+        answer_code=_b("code"),
+        last_error=_b("error"),
+        delivered_at=bindparam("b_at", type_=outbox.c.delivered_at.type),
+    ),
+}
+
+
+def _params(s: Settlement) -> dict[str, Any]:
+    if isinstance(s, Delivered):
+        return {"b_id": s.outbox_id, "b_answer": s.answer, "b_at": s.at, "b_sent": s.at}
+    if isinstance(s, Rejected):
+        return {
+            "b_id": s.outbox_id,
+            "b_answer": s.answer,
+            "b_code": s.code[:64],
+            "b_error": s.message,
+            "b_at": s.at,
+            "b_sent": s.at,
+        }
+    if isinstance(s, Retry):
+        return {
+            "b_id": s.outbox_id,
+            "b_error": s.error,
+            "b_next": s.next_attempt_at,
+            "b_sent": s.sent_at,
+        }
+    return {"b_id": s.outbox_id, "b_code": s.code[:64], "b_error": s.error, "b_at": s.at}
+
+
+def _upsert(conn: Connection, row: dict[str, Any]) -> None:
+    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(peer_status)
+    stmt = ins.values(**row).on_conflict_do_update(
+        index_elements=[peer_status.c.peer_party],
+        set_={k: ins.excluded[k] for k in row if k != "peer_party"},
+    )
+    conn.execute(stmt)
+
+
+class Outbox:
+    """The sender's view of the ``outbox`` and ``peer_status`` tables (see module doc)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _writing(self, action: str) -> Iterator[Connection]:
+        with translated(action), self.engine.connect() as conn:
+            conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with conn.begin():
+                yield conn
+
+    # -- what to send ----------------------------------------------------------------------
+
+    def peers_due(self, now: datetime) -> list[str]:
+        """Peers with at least one pending entry due at ``now``."""
+        stmt = (
+            select(outbox.c.peer_party)
+            .where(_PENDING, outbox.c.next_attempt_at <= now)
+            .distinct()
+            .order_by(outbox.c.peer_party)
+        )
+        with translated("read the outbox"), self.engine.connect() as conn:
+            return [str(p) for p in conn.execute(stmt).scalars()]
+
+    def due(self, peer: str, limit: int, now: datetime) -> list[OutboxItem]:
+        """Pending entries for ``peer`` due at ``now``, oldest first (insertion order = each
+        record's version order), leaving out every version of a record whose earlier
+        pending version is not due yet: versions never overtake each other."""
+        stmt = (
+            select(*_ITEM_COLUMNS)
+            .join(records, records.c.id == outbox.c.record_pk)
+            .where(_PENDING, outbox.c.peer_party == peer, outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        with translated("read the due outbox entries"), self.engine.connect() as conn:
+            rows = conn.execute(stmt).all()
+            held = self._held_back(conn, peer, now, {r.record_id for r in rows})
+        items: list[OutboxItem] = []
+        for r in rows:
+            blocker = held.get(r.record_id)
+            if blocker is not None and blocker < r.version:
+                continue
+            items.append(
+                OutboxItem(
+                    id=int(r.id),
+                    record_pk=int(r.record_pk),
+                    record_id=r.record_id,
+                    version=int(r.version),
+                    peer=r.peer_party,
+                    attempts=int(r.attempts),
+                    tc_version=int(r.tc_version),
+                    digest=r.digest,
+                    body=bytes(r.body),
+                    message_id=r.message_id,
+                    message=None if r.message is None else bytes(r.message),
+                )
+            )
+        return items
+
+    @staticmethod
+    def _held_back(
+        conn: Connection, peer: str, now: datetime, record_ids: set[str]
+    ) -> dict[str, int]:
+        """Per record id: its lowest pending version that is NOT due (backed off)."""
+        held: dict[str, int] = {}
+        wanted = sorted(record_ids)
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            stmt = (
+                select(outbox.c.record_id, func.min(outbox.c.version))
+                .where(_PENDING, outbox.c.peer_party == peer, outbox.c.next_attempt_at > now)
+                .where(outbox.c.record_id.in_(wanted[start : start + _LOOKUP_CHUNK]))
+                .group_by(outbox.c.record_id)
+            )
+            held.update({str(rid): int(v) for rid, v in conn.execute(stmt)})
+        return held
+
+    # -- sealing ---------------------------------------------------------------------------
+
+    def attach(self, sealed: Sequence[tuple[int, str, bytes]]) -> dict[int, tuple[str, bytes]]:
+        """Store ``(outbox_id, message_id, sealed bytes)`` once per entry, in one transaction.
+
+        An entry that already has a message keeps it. Returns what is stored for each id
+        afterwards: send exactly that.
+        """
+        if not sealed:
+            return {}
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == _b("id"), outbox.c.message_id.is_(None))
+            .values(message_id=_b("mid"), message=_b("msg"))
+        )
+        ids = [oid for oid, _, _ in sealed]
+        with self._writing("store sealed messages") as conn:
+            conn.execute(stmt, [{"b_id": o, "b_mid": m, "b_msg": b} for o, m, b in sealed])
+            stored: dict[int, tuple[str, bytes]] = {}
+            for start in range(0, len(ids), _LOOKUP_CHUNK):
+                sel = select(outbox.c.id, outbox.c.message_id, outbox.c.message).where(
+                    outbox.c.id.in_(ids[start : start + _LOOKUP_CHUNK])
+                )
+                for oid, mid, msg in conn.execute(sel):
+                    stored[int(oid)] = (str(mid), bytes(msg))
+        return stored
+
+    def attach_message(self, outbox_id: int, message_id: str, sealed: bytes) -> tuple[str, bytes]:
+        return self.attach([(outbox_id, message_id, sealed)])[outbox_id]
+
+    # -- settling --------------------------------------------------------------------------
+
+    def settle(self, settlements: Sequence[Settlement]) -> None:
+        """Apply the outcome of a batch in one transaction."""
+        if not settlements:
+            return
+        groups: dict[type, list[dict[str, Any]]] = {}
+        for s in settlements:
+            groups.setdefault(type(s), []).append(_params(s))
+        with self._writing("settle outbox entries") as conn:
+            for kind, params in groups.items():
+                conn.execute(_SETTLE[kind], params)
+
+    def mark_delivered(self, outbox_id: int, answer: bytes, at: datetime) -> None:
+        self.settle([Delivered(outbox_id, answer, at)])
+
+    def mark_rejected(
+        self, outbox_id: int, answer: bytes, code: str, at: datetime, message: str = ""
+    ) -> None:
+        self.settle([Rejected(outbox_id, answer, code, message, at)])
+
+    def mark_retry(
+        self,
+        outbox_id: int,
+        error: str,
+        next_attempt_at: datetime,
+        *,
+        sent_at: datetime | None = None,
+    ) -> None:
+        self.settle([Retry(outbox_id, error, next_attempt_at, sent_at)])
+
+    def mark_dead(self, outbox_id: int, code: str, error: str, at: datetime) -> None:
+        self.settle([Dead(outbox_id, code, error, at)])
+
+    # -- figures for status ----------------------------------------------------------------
+
+    def depth(self, peer: str | None = None) -> int:
+        stmt = select(func.count()).select_from(outbox).where(_PENDING)
+        if peer is not None:
+            stmt = stmt.where(outbox.c.peer_party == peer)
+        with translated("count the outbox"), self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def oldest_pending_age(self, peer: str | None, now: datetime) -> float | None:
+        """Seconds since the oldest pending entry was queued; None when nothing is pending."""
+        stmt = select(func.min(outbox.c.created_at)).where(_PENDING)
+        if peer is not None:
+            stmt = stmt.where(outbox.c.peer_party == peer)
+        with translated("read the outbox age"), self.engine.connect() as conn:
+            oldest: datetime | None = conn.execute(stmt).scalar_one()
+        if oldest is None:
+            return None
+        return max(0.0, (now - oldest).total_seconds())
+
+    def last_delivery(self, peer: str | None = None) -> datetime | None:
+        stmt = select(func.max(outbox.c.delivered_at)).where(outbox.c.state == "delivered")
+        if peer is not None:
+            stmt = stmt.where(outbox.c.peer_party == peer)
+        with translated("read the last delivery"), self.engine.connect() as conn:
+            value: datetime | None = conn.execute(stmt).scalar_one()
+        return value
+
+    def counts(self, peer: str | None = None) -> dict[str, int]:
+        """Entries per state (pending, delivered, rejected, dead)."""
+        stmt = select(outbox.c.state, func.count()).group_by(outbox.c.state)
+        if peer is not None:
+            stmt = stmt.where(outbox.c.peer_party == peer)
+        with translated("count the outbox"), self.engine.connect() as conn:
+            found = {str(s): int(n) for s, n in conn.execute(stmt)}
+        return {s: found.get(s, 0) for s in ("pending", "delivered", "rejected", "dead")} | found
+
+    def rejections(
+        self, limit: int = 20, *, states: Sequence[str] = ("rejected",)
+    ) -> list[dict[str, Any]]:
+        """The latest final failures, newest first: record, version, peer, code, message."""
+        stmt = (
+            select(
+                outbox.c.id,
+                outbox.c.record_id,
+                outbox.c.version,
+                outbox.c.peer_party,
+                outbox.c.state,
+                outbox.c.message_id,
+                outbox.c.answer_code,
+                outbox.c.last_error,
+                outbox.c.delivered_at,
+            )
+            .where(outbox.c.state.in_(list(states)))
+            .order_by(outbox.c.delivered_at.desc(), outbox.c.id.desc())
+            .limit(limit)
+        )
+        with translated("read rejections"), self.engine.connect() as conn:
+            return [
+                {
+                    "outbox_id": int(r.id),
+                    "record_id": r.record_id,
+                    "version": int(r.version),
+                    "peer": r.peer_party,
+                    "state": r.state,
+                    "message_id": r.message_id,
+                    "code": r.answer_code,
+                    "message": r.last_error,
+                    "at": r.delivered_at,
+                }
+                for r in conn.execute(stmt)
+            ]
+
+    def entry(self, outbox_id: int) -> dict[str, Any] | None:
+        """One outbox row as stored (all columns), for checks and tools."""
+        with translated("read an outbox entry"), self.engine.connect() as conn:
+            row = conn.execute(select(outbox).where(outbox.c.id == outbox_id)).first()
+        return None if row is None else dict(row._mapping)
+
+    # -- peer health (circuit) -------------------------------------------------------------
+
+    def circuit(self, peer: str) -> PeerStatus:
+        with translated("read the peer status"), self.engine.connect() as conn:
+            return self._circuit(conn, peer)
+
+    def peer_statuses(self) -> dict[str, PeerStatus]:
+        with translated("read the peer status"), self.engine.connect() as conn:
+            rows = conn.execute(select(peer_status)).all()
+        return {r.peer_party: _status(r) for r in rows}
+
+    @staticmethod
+    def _circuit(conn: Connection, peer: str) -> PeerStatus:
+        row = conn.execute(select(peer_status).where(peer_status.c.peer_party == peer)).first()
+        return _closed(peer) if row is None else _status(row)
+
+    def record_success(self, peer: str, at: datetime) -> PeerStatus:
+        """The peer answered a batch: the circuit closes and the failure count resets."""
+        with self._writing("record a peer success") as conn:
+            old = self._circuit(conn, peer)
+            new = PeerStatus(peer, "closed", 0, None, at, old.last_failure_at, old.last_error)
+            _upsert(conn, _row(new))
+        return new
+
+    def record_failure(
+        self,
+        peer: str,
+        error: str,
+        at: datetime,
+        open_for: timedelta,
+        *,
+        failures_to_open: int = 1,
+    ) -> PeerStatus:
+        """A whole batch failed: count it; the circuit opens for ``open_for`` once
+        ``failures_to_open`` consecutive failures are reached, or at once when the failed
+        batch was the trial of a half-open circuit."""
+        with self._writing("record a peer failure") as conn:
+            old = self._circuit(conn, peer)
+            failures = old.consecutive_failures + 1
+            opens = failures >= failures_to_open or old.state_at(at) == "half_open"
+            new = PeerStatus(
+                peer,
+                "open" if opens else old.circuit,
+                failures,
+                at + open_for if opens else old.opened_until,
+                old.last_success_at,
+                at,
+                error,
+            )
+            _upsert(conn, _row(new))
+        return new
+
+
+def _status(r: Any) -> PeerStatus:
+    return PeerStatus(
+        peer=r.peer_party,
+        circuit=r.circuit,
+        consecutive_failures=int(r.consecutive_failures),
+        opened_until=r.opened_until,
+        last_success_at=r.last_success_at,
+        last_failure_at=r.last_failure_at,
+        last_error=r.last_error,
+    )
+
+
+def _row(s: PeerStatus) -> dict[str, Any]:
+    return {
+        "peer_party": s.peer,
+        "circuit": s.circuit,
+        "consecutive_failures": s.consecutive_failures,
+        "opened_until": s.opened_until,
+        "last_success_at": s.last_success_at,
+        "last_failure_at": s.last_failure_at,
+        "last_error": s.last_error,
+    }
