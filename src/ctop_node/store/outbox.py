@@ -244,37 +244,30 @@ class Outbox:
         """Pending entries for ``peer`` due at ``now``, oldest first (insertion order = each
         record's version order), leaving out every version of a record whose earlier
         pending version is not due yet: versions never overtake each other."""
-        stmt = (
+        base = (
             select(*_ITEM_COLUMNS)
             .join(records, records.c.id == outbox.c.record_pk)
             .where(_PENDING, outbox.c.peer_party == peer, outbox.c.next_attempt_at <= now)
             .order_by(outbox.c.id)
             .limit(limit)
         )
-        with translated("read the due outbox entries"), self.engine.connect() as conn:
-            rows = conn.execute(stmt).all()
-            held = self._held_back(conn, peer, now, {r.record_id for r in rows})
         items: list[OutboxItem] = []
-        for r in rows:
-            blocker = held.get(r.record_id)
-            if blocker is not None and blocker < r.version:
-                continue
-            items.append(
-                OutboxItem(
-                    id=int(r.id),
-                    record_pk=int(r.record_pk),
-                    record_id=r.record_id,
-                    version=int(r.version),
-                    peer=r.peer_party,
-                    attempts=int(r.attempts),
-                    tc_version=int(r.tc_version),
-                    digest=r.digest,
-                    body=bytes(r.body),
-                    message_id=r.message_id,
-                    message=None if r.message is None else bytes(r.message),
-                )
-            )
-        return items
+        after = 0
+        # Page on: rows held back must not starve the entries queued behind them.
+        with translated("read the due outbox entries"), self.engine.connect() as conn:
+            while len(items) < limit:
+                rows = conn.execute(base.where(outbox.c.id > after)).all()
+                if not rows:
+                    break
+                after = int(rows[-1].id)
+                held = self._held_back(conn, peer, now, {r.record_id for r in rows})
+                for r in rows:
+                    blocker = held.get(r.record_id)
+                    if blocker is None or blocker >= r.version:
+                        items.append(_item(r))
+                if len(rows) < limit:
+                    break
+        return items[:limit]
 
     @staticmethod
     def _held_back(
@@ -487,6 +480,22 @@ class Outbox:
             )
             _upsert(conn, _row(new))
         return new
+
+
+def _item(r: Any) -> OutboxItem:
+    return OutboxItem(
+        id=int(r.id),
+        record_pk=int(r.record_pk),
+        record_id=r.record_id,
+        version=int(r.version),
+        peer=r.peer_party,
+        attempts=int(r.attempts),
+        tc_version=int(r.tc_version),
+        digest=r.digest,
+        body=bytes(r.body),
+        message_id=r.message_id,
+        message=None if r.message is None else bytes(r.message),
+    )
 
 
 def _status(r: Any) -> PeerStatus:

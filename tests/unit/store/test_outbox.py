@@ -79,6 +79,20 @@ def test_due_never_lets_a_later_version_overtake_a_backed_off_one(
     assert [(i.record_id, i.version) for i in box.due("CN", 100, now)] == [("REC-B", 1)]
 
 
+def test_held_back_rows_do_not_starve_a_small_batch(
+    store: SqlStore, box: Outbox, record_dict: dict[str, Any]
+) -> None:
+    a = with_id(record_dict, "REC-A")
+    ingest(store, a)
+    ingest(store, changed(a, "v2"))
+    ingest(store, changed(a, "v3"))
+    ingest(store, with_id(record_dict, "REC-B"))
+    a1 = box.due("CN", 1, later())[0]
+    now = later()
+    box.mark_retry(a1.id, "refused", now + timedelta(seconds=30))
+    assert [(i.record_id, i.version) for i in box.due("CN", 1, now)] == [("REC-B", 1)]
+
+
 def test_attach_is_set_once_and_returns_what_is_stored(
     store: SqlStore, box: Outbox, record_dict: dict[str, Any]
 ) -> None:

@@ -1,0 +1,361 @@
+"""The sender worker: drains the outbox to every peer, one batch per peer per pass.
+
+Per pass and peer (all state is in the database, so a restarted sender resumes exactly
+where the last one stopped):
+
+1. skip the peer while its circuit is open;
+2. take the due entries (``Outbox.due``: oldest first, versions never overtake each other);
+3. seal the entries not sealed yet (CONSIGNMENT for version 1, AMENDMENT above; payload =
+   the stored canonical record body, encrypted to the peer) and commit message id + bytes
+   BEFORE sending, so that every retry sends the very same message;
+4. send the batch; a whole-batch ``TransportError`` counts against the peer's circuit and
+   puts every entry back with an exponential, jittered delay;
+5. judge each answer: delivered only on a RECEIPT that opens with our trust store, is signed
+   by the peer Party, addressed to us, correlated to our message id and names the digest of
+   our exact bytes; a valid REJECTION is final and kept for the sending officer; anything
+   else (refused, an answer that does not verify) is retried later, or is dead when
+   retrying cannot help (:data:`NON_RETRIABLE`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, seal
+from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
+from ctop_node.errors import CryptoError, CtopError, StorageError, TransportError
+from ctop_node.model.messages import MessageType, Receipt, Rejection
+from ctop_node.online.backoff import Backoff, CircuitPolicy
+from ctop_node.online.interfaces import DeliveryAnswer, ProtocolViolation, Transport
+from ctop_node.store.outbox import Dead, Delivered, Outbox, OutboxItem, Rejected, Retry, Settlement
+
+log = logging.getLogger(__name__)
+
+# Errors that the same sealed bytes can never get past: retrying is pointless, the entry is
+# dead (kept, visible in status). Refusals not listed (unknown key, untrusted chain,
+# revoked, stale CRL ...) depend on the peer's trust settings and are retried.
+NON_RETRIABLE = frozenset(
+    {
+        "crypto.wrong_recipient",
+        "crypto.sender_mismatch",
+        "crypto.malformed",
+        "crypto.digest_mismatch",
+        "crypto.bad_signature",
+        "crypto.decrypt",
+        "crypto.plaintext",
+    }
+)
+BAD_ANSWER = "exchange.bad_answer"
+MAX_ATTEMPTS = "outbox.max_attempts"
+
+
+@dataclass
+class PeerReport:
+    peer: str
+    sealed: int = 0
+    sent: int = 0
+    delivered: int = 0
+    rejected: int = 0
+    retried: int = 0
+    dead: int = 0
+    skipped: bool = False  # circuit open: nothing tried
+    error: str | None = None  # whole-batch failure
+
+
+@dataclass
+class SendReport:
+    at: datetime
+    peers: dict[str, PeerReport] = field(default_factory=dict)
+
+    def _sum(self, name: str) -> int:
+        return sum(int(getattr(p, name)) for p in self.peers.values())
+
+    @property
+    def sent(self) -> int:
+        return self._sum("sent")
+
+    @property
+    def delivered(self) -> int:
+        return self._sum("delivered")
+
+    @property
+    def rejected(self) -> int:
+        return self._sum("rejected")
+
+    @property
+    def retried(self) -> int:
+        return self._sum("retried")
+
+    @property
+    def dead(self) -> int:
+        return self._sum("dead")
+
+    @property
+    def busy(self) -> bool:
+        """Something was sent or settled: there may be more due at once."""
+        return any(p.sent or p.dead for p in self.peers.values())
+
+
+class _BadAnswer(CtopError):
+    """The peer's answer is authentic but does not acknowledge what we sent."""
+
+    code = BAD_ANSWER
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sender:
+    """Delivers the outbox of Party ``party`` through ``transport`` (see module doc).
+
+    ``max_attempts`` (default: unlimited) makes an entry dead after that many item-level
+    failures (refused, unverifiable answer); whole-batch transport failures never make an
+    entry dead: a backlog of days must survive an outage.
+    """
+
+    def __init__(
+        self,
+        party: str,
+        outbox: Outbox,
+        transport: Transport,
+        signer: Signer,
+        decryptor: Decryptor,
+        trust: TrustStore,
+        *,
+        batch_size: int = 200,
+        backoff: Backoff | None = None,
+        circuit: CircuitPolicy | None = None,
+        max_attempts: int | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.party = party
+        self.outbox = outbox
+        self.transport = transport
+        self.signer = signer
+        self.decryptor = decryptor
+        self.trust = trust
+        self.batch_size = batch_size
+        self.backoff = backoff or Backoff()
+        self.circuit = circuit or CircuitPolicy()
+        self.max_attempts = max_attempts
+        self.rng = rng or random.Random()
+        self.clock = clock
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def run_forever(self, stop: threading.Event, idle_wait: float = 0.2) -> None:
+        """Pass after pass until ``stop`` is set; waits on ``stop`` when idle. A database
+        outage is logged and waited out, never fatal."""
+        while not stop.is_set():
+            try:
+                report = self.run_once(self.clock())
+            except StorageError as exc:
+                log.warning("sender: database unavailable: %s", exc)
+                stop.wait(max(idle_wait, 1.0))
+                continue
+            if not report.busy:
+                stop.wait(idle_wait)
+
+    def run_once(self, now: datetime | None = None) -> SendReport:
+        """One batch to every peer that has due entries at ``now``."""
+        now = now or self.clock()
+        report = SendReport(now)
+        for peer in self.outbox.peers_due(now):
+            report.peers[peer] = self._pass(peer, now)
+        return report
+
+    # -- one peer ---------------------------------------------------------------------------
+
+    def _pass(self, peer: str, now: datetime) -> PeerReport:
+        rep = PeerReport(peer)
+        if not self.outbox.circuit(peer).allows(now):
+            rep.skipped = True
+            return rep
+        items = self.outbox.due(peer, self.batch_size, now)
+        if not items:
+            return rep
+        try:
+            batch, settled = self._seal(peer, items, now, rep)
+        except CryptoError as exc:  # e.g. no encryption key of the peer: the peer's problem
+            self._batch_failed(peer, items, exc, now, rep)
+            return rep
+        if batch:
+            try:
+                answers = self.transport.send(peer, [raw for _, _, raw in batch])
+                if len(answers) != len(batch):
+                    raise ProtocolViolation(f"{len(answers)} answers for {len(batch)} messages")
+            except TransportError as exc:
+                self.outbox.settle(settled)
+                self._batch_failed(peer, [item for item, _, _ in batch], exc, now, rep)
+                return rep
+            rep.sent = len(batch)
+            self.outbox.record_success(peer, now)
+            for (item, mid, raw), answer in zip(batch, answers, strict=True):
+                settled.append(self._judge(peer, item, mid, raw, answer, now))
+        self.outbox.settle(settled)
+        for s in settled:
+            self._count(rep, s)
+        return rep
+
+    def _seal(
+        self, peer: str, items: list[OutboxItem], now: datetime, rep: PeerReport
+    ) -> tuple[list[tuple[OutboxItem, str, bytes]], list[Settlement]]:
+        """Seal what is not sealed yet and commit it; the batch to send and the entries
+        that could not be sealed (dead)."""
+        failed: list[Settlement] = []
+        fresh: list[tuple[int, str, bytes]] = []
+        key: RecipientKey | None = None
+        for item in items:
+            if item.sealed:
+                continue
+            if key is None:
+                key = self.trust.recipient_key(peer)  # checked once per batch
+            try:
+                mid, raw = self._seal_one(peer, item, key)
+            except CryptoError as exc:
+                log.error("sender: cannot seal %s v%s: %s", item.record_id, item.version, exc)
+                failed.append(Dead(item.id, exc.code, exc.message, now))
+                continue
+            fresh.append((item.id, mid, raw))
+        stored = self.outbox.attach(fresh)  # committed before anything goes out
+        rep.sealed = len(fresh)
+        dead = {s.outbox_id for s in failed}
+        batch: list[tuple[OutboxItem, str, bytes]] = []
+        for item in items:
+            if item.id in dead:
+                continue
+            if item.message_id is not None and item.message is not None:
+                batch.append((item, item.message_id, item.message))
+            else:
+                mid, raw = stored[item.id]
+                batch.append((item, mid, raw))
+        return batch, failed
+
+    def _seal_one(self, peer: str, item: OutboxItem, key: RecipientKey) -> tuple[str, bytes]:
+        header = EnvelopeHeader.new(
+            MessageType.CONSIGNMENT if item.version == 1 else MessageType.AMENDMENT,
+            sender=self.party,
+            recipient=peer,
+            tc_version=str(item.tc_version),
+            record_id=item.record_id,
+            version=item.version,
+        )
+        return header.message_id, seal(header, item.body, self.signer, key)
+
+    def _batch_failed(
+        self,
+        peer: str,
+        items: list[OutboxItem],
+        exc: TransportError | CryptoError,
+        now: datetime,
+        rep: PeerReport,
+    ) -> None:
+        status = self.outbox.record_failure(
+            peer,
+            str(exc),
+            now,
+            self.circuit.open_for,
+            failures_to_open=self.circuit.failures_to_open,
+        )
+        # One delay for the whole batch: its entries stay in order when they come back.
+        later = now + self.backoff.delay(status.consecutive_failures, self.rng)
+        self.outbox.settle([Retry(item.id, str(exc), later) for item in items])
+        rep.error = str(exc)
+        rep.retried += len(items)
+        log.warning(
+            "sender: batch of %d to %s failed (%s); circuit %s after %d failures",
+            len(items),
+            peer,
+            exc,
+            status.circuit,
+            status.consecutive_failures,
+        )
+
+    # -- one answer -------------------------------------------------------------------------
+
+    def _judge(
+        self,
+        peer: str,
+        item: OutboxItem,
+        mid: str,
+        raw: bytes,
+        answer: DeliveryAnswer,
+        now: datetime,
+    ) -> Settlement:
+        if answer.status == "refused" or answer.answer is None:
+            code = answer.code or "transport.refused"
+            error = f"refused by {peer}: [{code}] {answer.message}"
+            log.warning("sender: %s v%s (%s) %s", item.record_id, item.version, mid, error)
+            if code in NON_RETRIABLE:
+                return Dead(item.id, code, error, now)
+            return self._retry(item, error, now)
+        try:
+            return self._verified(peer, item, mid, raw, answer.status, answer.answer, now)
+        except (CryptoError, _BadAnswer) as exc:
+            error = f"answer of {peer} not accepted: {exc}"
+            log.warning("sender: %s v%s (%s) %s", item.record_id, item.version, mid, error)
+            return self._retry(item, error, now)
+
+    def _verified(
+        self,
+        peer: str,
+        item: OutboxItem,
+        mid: str,
+        raw: bytes,
+        status: str,
+        sealed_answer: bytes,
+        now: datetime,
+    ) -> Settlement:
+        opened = open_(sealed_answer, self.trust, self.decryptor, self.party)
+        head = opened.header
+        wanted = MessageType.RECEIPT if status == "receipt" else MessageType.REJECTION
+        if opened.signer.party != peer or head.sender != peer:
+            raise _BadAnswer(f"signed by {opened.signer.party}, not by {peer}")
+        if head.type is not wanted:
+            raise _BadAnswer(f"a {head.type} where a {wanted} was announced")
+        if head.correlation_id != mid:
+            raise _BadAnswer(f"correlation id {head.correlation_id} is not our {mid}")
+        ours = message_digest(raw)
+        try:
+            if wanted is MessageType.RECEIPT:
+                receipt = Receipt.model_validate_json(opened.payload)
+                if receipt.message_id != mid or receipt.message_digest != ours:
+                    raise _BadAnswer("the receipt names another message or digest")
+                return Delivered(item.id, sealed_answer, now)
+            rejection = Rejection.model_validate_json(opened.payload)
+        except ValidationError as exc:
+            raise _BadAnswer(
+                f"the {wanted} payload is not valid: {exc.error_count()} errors"
+            ) from exc
+        if rejection.message_id != mid or rejection.message_digest not in (None, ours):
+            raise _BadAnswer("the rejection names another message or digest")
+        first = rejection.errors[0]
+        text = "; ".join(f"{e.field}: [{e.code}] {e.message}" for e in rejection.errors)
+        log.info("sender: %s v%s rejected by %s: %s", item.record_id, item.version, peer, text)
+        return Rejected(item.id, sealed_answer, first.code, text, now)
+
+    def _retry(self, item: OutboxItem, error: str, now: datetime) -> Settlement:
+        attempts = item.attempts + 1
+        if self.max_attempts is not None and attempts >= self.max_attempts:
+            return Dead(item.id, MAX_ATTEMPTS, error, now)
+        return Retry(item.id, error, now + self.backoff.delay(attempts, self.rng), sent_at=now)
+
+    @staticmethod
+    def _count(rep: PeerReport, s: Settlement) -> None:
+        if isinstance(s, Delivered):
+            rep.delivered += 1
+        elif isinstance(s, Rejected):
+            rep.rejected += 1
+        elif isinstance(s, Retry):
+            rep.retried += 1
+        else:
+            rep.dead += 1
