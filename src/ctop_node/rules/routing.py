@@ -77,3 +77,10 @@ def decide(record: Consignment, policy: NodePolicy) -> Outcome:
             f"with an agreement in force with {policy.party}",
         )
     return Outcome(OutcomeKind.TO_SEND, "art2.to_peer", "", peers)
+
+
+def reaches_after(route: Iterable[str], sender: str, receiver: str) -> bool:
+    """Art.2 seen from the receiving side: the goods leave ``sender`` towards ``receiver``
+    (the receiver is the destination or a transit country after the sender)."""
+    onward = _after_own(route, sender)
+    return onward is not None and receiver in onward

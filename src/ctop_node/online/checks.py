@@ -1,0 +1,136 @@
+"""Two-stage validation of an authenticated message: schema (technical conditions), then
+business rules. Pure: no I/O, no keys; the receiver turns the result into an inbox row.
+
+Stage 1, by message type through the tc registry: the header's tc version must be known,
+the type must be one a peer may send, the payload must be valid JSON of the type's model.
+Stage 2, for records: the header names the record and version of the payload, CONSIGNMENT is
+version 1 and AMENDMENT above 1, the record's ``sender_party`` is the Party that signed, the
+route takes the goods from the sender to us (Art.2 from the receiving side), and the payload
+is the canonical form of the record (both channels and both nodes digest the same bytes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+
+from ctop_node.crypto.envelope import OpenedMessage
+from ctop_node.errors import TcError, ValidationFailed
+from ctop_node.model.canonical import canonical_bytes
+from ctop_node.model.messages import MessageType, RejectionError
+from ctop_node.model.record import Consignment
+from ctop_node.rules.routing import reaches_after
+from ctop_node.tc.registry import TcRegistry, TcVersion, validate
+
+# Types a peer sends as messages; RECEIPT and REJECTION travel back in the HTTP answer.
+INCOMING_TYPES = frozenset(
+    {
+        MessageType.CONSIGNMENT,
+        MessageType.AMENDMENT,
+        MessageType.CANCELLATION,
+        MessageType.CONTROL_RESULT,
+    }
+)
+MAX_ERRORS = 50  # a REJECTION names the first errors, not a megabyte of them
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    tc_version: int  # 0 when the header's tc version is not a number
+    body: bytes | None = None  # the record body to apply (valid CONSIGNMENT / AMENDMENT)
+    errors: tuple[RejectionError, ...] = ()
+
+
+def _error(code: str, field: str, message: str) -> RejectionError:
+    return RejectionError(code=code, field=field, message=message)
+
+
+def tc_number(text: str) -> int:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 0
+
+
+def check_message(opened: OpenedMessage, party: str, registry: TcRegistry) -> Checked:
+    head = opened.header
+    number = tc_number(head.tc_version)
+    try:
+        tc = registry.get(number)
+    except TcError as exc:
+        return Checked(number, errors=(_error(exc.code, "header.tc_version", exc.message),))
+    if head.type not in INCOMING_TYPES or head.type not in tc.payloads:
+        message = f"{head.type.value} is not accepted as a message from a peer"
+        return Checked(number, errors=(_error("exchange.unexpected_type", "header.type", message),))
+    try:
+        data = orjson.loads(opened.payload)
+    except orjson.JSONDecodeError as exc:
+        message = f"the payload is not JSON: {exc}"
+        return Checked(number, errors=(_error("exchange.payload", "$", message),))
+    try:
+        model = _schema(tc, head.type, data)
+    except ValidationFailed as exc:
+        errors = tuple(_error(e.code, e.field, e.message) for e in exc.errors[:MAX_ERRORS])
+        return Checked(number, errors=errors)
+    errors = tuple(_business(opened, party, model))
+    if errors:
+        return Checked(number, errors=errors)
+    body = opened.payload if head.type in (MessageType.CONSIGNMENT, MessageType.AMENDMENT) else None
+    return Checked(number, body=body)
+
+
+def _schema(tc: TcVersion, mtype: MessageType, data: Any) -> BaseModel:
+    if mtype in (MessageType.CONSIGNMENT, MessageType.AMENDMENT):
+        return tc.validate_record(data)
+    return validate(tc.payloads[mtype], data)
+
+
+def _business(opened: OpenedMessage, party: str, model: BaseModel) -> list[RejectionError]:
+    head = opened.header
+    record_id = getattr(model, "record_id", None)
+    if head.record_id is None or head.record_id != record_id:
+        return [
+            _error(
+                "exchange.header",
+                "header.record_id",
+                f"header names record {head.record_id!r}, the payload {record_id!r}",
+            )
+        ]
+    if not isinstance(model, Consignment):
+        return []
+    version = head.version
+    if version is None or (head.type is MessageType.CONSIGNMENT) != (version == 1):
+        return [
+            _error(
+                "exchange.version_type",
+                "header.version",
+                f"{head.type.value} cannot carry version {version}",
+            )
+        ]
+    errors = []
+    if model.sender_party != head.sender:
+        errors.append(
+            _error(
+                "exchange.sender_mismatch",
+                "$.sender_party",
+                f"record cleared by {model.sender_party}, sent by {head.sender}",
+            )
+        )
+    if not reaches_after(model.route.sequence(), head.sender, party):
+        route = "-".join(model.route.sequence())
+        errors.append(
+            _error(
+                "exchange.wrong_route",
+                "$.route",
+                f"route {route} does not lead from {head.sender} to {party}",
+            )
+        )
+    if not errors and canonical_bytes(model) != opened.payload:
+        errors.append(
+            _error(
+                "exchange.not_canonical",
+                "$",
+                "the payload is not the canonical JSON of the record (sorted keys, no spaces)",
+            )
+        )
+    return errors

@@ -1,0 +1,494 @@
+"""The idempotent inbox of received messages, and the in-order application of record versions.
+
+One call of :meth:`Inbox.accept` is one transaction that:
+
+1. inserts the inbox row keyed by ``message_id`` (``ON CONFLICT DO NOTHING``); when the id is
+   already there, the stored original answer is returned (a replay) or, for a different
+   payload under the same id, a REJECTION ``exchange.duplicate_message_id`` that is not stored;
+2. decides: version n of a record is applied when n == 1 or n-1 is applied, else it waits;
+   a version already applied (or waiting) under another message id is a ``duplicate`` when
+   the digests agree and a ``mismatch`` (REJECTION ``exchange.out_of_sequence``) otherwise;
+3. applies the version (a ``records`` row, direction 'in') and every waiting successor;
+4. has the caller seal the answer (``answer_factory``) and stores it with the row, so a
+   replay gets byte-identical answers and the answer never exists without its row.
+
+On PostgreSQL a transaction-scoped advisory lock per (sender, record_id) serialises messages
+of one record, so two versions arriving at once cannot both decide to wait; on SQLite the
+transaction begins IMMEDIATE, which serialises every writer.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import orjson
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from ctop_node.model.messages import MessageType, RejectionError
+from ctop_node.store._engine import SQLITE_BEGIN
+from ctop_node.store._errors import translated
+from ctop_node.store.schema import inbox, record_heads, records
+
+AnswerType = Literal["RECEIPT", "REJECTION"]
+InboxState = Literal["applied", "waiting", "rejected", "duplicate", "mismatch"]
+
+RECORD_TYPES = frozenset({MessageType.CONSIGNMENT.value, MessageType.AMENDMENT.value})
+RECEIVED = "received"
+CANCELLED = "cancelled"
+
+_PG_LOCK_KEY = 0x4354_4F49  # "CTOI"
+_PG_RECORD_LOCK = text(
+    "SELECT pg_advisory_xact_lock(:k, hashtext(current_schema() || ':' || :key))"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxMessage:
+    """An authenticated message as the inbox stores it, with what validation found."""
+
+    message_id: str
+    sender_party: str
+    type: str
+    tc_version: int
+    payload_digest: str
+    message_digest: str
+    message: bytes  # the raw sealed bytes as received
+    channel: str = "online"
+    record_id: str | None = None
+    version: int | None = None
+    # The canonical record body to apply (CONSIGNMENT / AMENDMENT that passed validation).
+    body: bytes | None = None
+    # Non-empty: validation rejected the message; it is stored as 'rejected'.
+    errors: tuple[RejectionError, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What the inbox decided; the answer factory seals a RECEIPT or REJECTION from it."""
+
+    answer_type: AnswerType
+    state: InboxState
+    errors: tuple[RejectionError, ...] = ()
+    stored: bool = True  # False only for a duplicate message id (the id is taken)
+
+
+AnswerFactory = Callable[[Verdict], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxResult:
+    answer: bytes
+    verdict: Verdict
+    replayed: bool = False  # the stored answer of an earlier identical message
+    applied: tuple[int, ...] = ()  # record versions applied by this transaction, in order
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAnswer:
+    answer: bytes
+    answer_type: AnswerType
+    state: InboxState
+    message_digest: str
+    payload_digest: str
+    errors: tuple[RejectionError, ...] = ()
+
+    def answers(self, message_digest: str, payload_digest: str) -> bool:
+        """True when a message with these digests is a replay of the stored one."""
+        return message_digest == self.message_digest or payload_digest == self.payload_digest
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """An inbox row for status pages and the UI (no message or answer bytes)."""
+
+    message_id: str
+    sender_party: str
+    type: str
+    record_id: str | None
+    version: int | None
+    tc_version: int
+    state: str
+    answer_type: str
+    channel: str
+    received_at: datetime
+    applied_at: datetime | None
+    errors: tuple[RejectionError, ...] = field(default_factory=tuple)
+
+
+def _errors_json(errors: tuple[RejectionError, ...]) -> str | None:
+    if not errors:
+        return None
+    return orjson.dumps([e.model_dump() for e in errors]).decode()
+
+
+def _errors_of(raw: str | None) -> tuple[RejectionError, ...]:
+    if not raw:
+        return ()
+    return tuple(RejectionError.model_validate(e) for e in orjson.loads(raw))
+
+
+def _out_of_sequence(msg: InboxMessage, why: str) -> RejectionError:
+    return RejectionError(
+        code="exchange.out_of_sequence",
+        field="header.version",
+        message=f"record {msg.record_id} version {msg.version}: {why}",
+    )
+
+
+_SUMMARY = (
+    inbox.c.message_id,
+    inbox.c.sender_party,
+    inbox.c.type,
+    inbox.c.record_id,
+    inbox.c.version,
+    inbox.c.tc_version,
+    inbox.c.state,
+    inbox.c.answer_type,
+    inbox.c.channel,
+    inbox.c.received_at,
+    inbox.c.applied_at,
+    inbox.c.errors,
+)
+
+
+def _row(r: Row[Any, *tuple[Any, ...]]) -> InboxRow:
+    m = r._mapping
+    return InboxRow(
+        message_id=m["message_id"],
+        sender_party=m["sender_party"],
+        type=m["type"],
+        record_id=m["record_id"],
+        version=m["version"],
+        tc_version=m["tc_version"],
+        state=m["state"],
+        answer_type=m["answer_type"],
+        channel=m["channel"],
+        received_at=m["received_at"],
+        applied_at=m["applied_at"],
+        errors=_errors_of(m["errors"]),
+    )
+
+
+class Inbox:
+    """Received messages over the store's engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        dialect = engine.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        self._pg = dialect == "postgresql"
+
+    # -- reading -------------------------------------------------------------------------
+
+    def answer_for(self, message_id: str) -> StoredAnswer | None:
+        """The stored answer to ``message_id``, if that id was received before."""
+        with translated("read the inbox"), self.engine.connect() as conn:
+            return self._stored(conn, message_id)
+
+    def count_applied(self, sender: str) -> int:
+        """Record versions received from ``sender`` and applied (rows in ``records``)."""
+        query = (
+            select(func.count())
+            .select_from(records)
+            .where(records.c.direction == "in", records.c.origin_party == sender)
+        )
+        with translated("count received records"), self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def state_counts(self) -> dict[str, int]:
+        query = select(inbox.c.state, func.count()).group_by(inbox.c.state)
+        with translated("count inbox states"), self.engine.connect() as conn:
+            return {state: int(n) for state, n in conn.execute(query)}
+
+    def list(
+        self,
+        *,
+        state: str | None = None,
+        sender: str | None = None,
+        record_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> builtins.list[InboxRow]:
+        """Newest first."""
+        query = select(*_SUMMARY)
+        if state is not None:
+            query = query.where(inbox.c.state == state)
+        if sender is not None:
+            query = query.where(inbox.c.sender_party == sender)
+        if record_id is not None:
+            query = query.where(inbox.c.record_id == record_id)
+        query = query.order_by(inbox.c.received_at.desc(), inbox.c.message_id)
+        with translated("list the inbox"), self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query.limit(limit).offset(offset))]
+
+    def waiting(self, *, limit: int = 1000) -> builtins.list[InboxRow]:
+        """Versions parked until their predecessor arrives, oldest first."""
+        query = (
+            select(*_SUMMARY)
+            .where(inbox.c.state == "waiting")
+            .order_by(inbox.c.received_at, inbox.c.message_id)
+            .limit(limit)
+        )
+        with translated("list waiting messages"), self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(query)]
+
+    # -- accepting -----------------------------------------------------------------------
+
+    def accept(
+        self, msg: InboxMessage, answer_factory: AnswerFactory, *, now: datetime | None = None
+    ) -> InboxResult:
+        """Store ``msg`` exactly once, apply or park it, and store the sealed answer, all in
+        one transaction (see the module docstring)."""
+        now = now or datetime.now(UTC)
+        with translated("store a received message"), self.engine.connect() as conn:
+            conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with conn.begin():
+                if self._pg and msg.record_id is not None:
+                    key = f"{msg.sender_party}:{msg.record_id}"
+                    conn.execute(_PG_RECORD_LOCK, {"k": _PG_LOCK_KEY, "key": key})
+                if not self._claim(conn, msg, now):
+                    return self._again(conn, msg, answer_factory)
+                verdict, applied = self._decide(conn, msg, now)
+                answer = answer_factory(verdict)
+                keep_payload = verdict.state in ("waiting", "mismatch")
+                conn.execute(
+                    update(inbox)
+                    .where(inbox.c.message_id == msg.message_id)
+                    .values(
+                        answer=answer,
+                        answer_type=verdict.answer_type,
+                        state=verdict.state,
+                        errors=_errors_json(verdict.errors),
+                        payload=msg.body if keep_payload else None,
+                        applied_at=now if verdict.state == "applied" else None,
+                    )
+                )
+                return InboxResult(answer, verdict, applied=applied)
+
+    def _claim(self, conn: Connection, msg: InboxMessage, now: datetime) -> bool:
+        """Insert the row with a placeholder answer; False when the id is already taken
+        (by an earlier message, or a concurrent transaction that committed first)."""
+        stmt = (
+            self._insert(inbox)
+            .values(
+                message_id=msg.message_id,
+                sender_party=msg.sender_party,
+                type=msg.type,
+                record_id=msg.record_id,
+                version=msg.version,
+                tc_version=msg.tc_version,
+                payload_digest=msg.payload_digest,
+                message_digest=msg.message_digest,
+                message=msg.message,
+                answer=b"",
+                answer_type="RECEIPT",
+                state="waiting",
+                channel=msg.channel,
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(inbox.c.message_id)
+        )
+        # RETURNING, not rowcount: psycopg reports -1 for an INSERT that returns rows.
+        return conn.execute(stmt).first() is not None
+
+    def _stored(self, conn: Connection, message_id: str) -> StoredAnswer | None:
+        row = conn.execute(
+            select(
+                inbox.c.answer,
+                inbox.c.answer_type,
+                inbox.c.state,
+                inbox.c.message_digest,
+                inbox.c.payload_digest,
+                inbox.c.errors,
+            ).where(inbox.c.message_id == message_id)
+        ).one_or_none()
+        if row is None:
+            return None
+        return StoredAnswer(
+            answer=row.answer,
+            answer_type=row.answer_type,
+            state=row.state,
+            message_digest=row.message_digest,
+            payload_digest=row.payload_digest,
+            errors=_errors_of(row.errors),
+        )
+
+    def _again(self, conn: Connection, msg: InboxMessage, factory: AnswerFactory) -> InboxResult:
+        stored = self._stored(conn, msg.message_id)
+        assert stored is not None  # the insert conflicted on this id, rows are never deleted
+        if stored.answers(msg.message_digest, msg.payload_digest):
+            verdict = Verdict(stored.answer_type, stored.state, stored.errors)
+            return InboxResult(stored.answer, verdict, replayed=True)
+        error = RejectionError(
+            code="exchange.duplicate_message_id",
+            field="header.message_id",
+            message=f"message id {msg.message_id} was already used for a different message",
+        )
+        verdict = Verdict("REJECTION", "rejected", (error,), stored=False)
+        return InboxResult(factory(verdict), verdict)
+
+    def _decide(
+        self, conn: Connection, msg: InboxMessage, now: datetime
+    ) -> tuple[Verdict, tuple[int, ...]]:
+        if msg.errors:
+            return Verdict("REJECTION", "rejected", msg.errors), ()
+        if msg.type == MessageType.CANCELLATION.value:
+            return self._cancel(conn, msg, now), ()
+        if msg.type not in RECORD_TYPES:
+            return Verdict("RECEIPT", "applied"), ()  # e.g. CONTROL_RESULT: stored, no effect
+        assert msg.record_id is not None and msg.version is not None and msg.body is not None
+        head = conn.execute(
+            select(record_heads.c.latest_version).where(
+                record_heads.c.origin_party == msg.sender_party,
+                record_heads.c.record_id == msg.record_id,
+            )
+        ).scalar_one_or_none()
+        latest = int(head or 0)
+        if msg.version <= latest:
+            digest = conn.execute(
+                select(records.c.digest).where(
+                    records.c.origin_party == msg.sender_party,
+                    records.c.record_id == msg.record_id,
+                    records.c.version == msg.version,
+                )
+            ).scalar_one()
+            if digest == msg.payload_digest:
+                return Verdict("RECEIPT", "duplicate"), ()
+            return self._mismatch(msg, f"version {latest} is applied with a different content")
+        if msg.version > latest + 1:
+            other = conn.execute(
+                select(inbox.c.payload_digest).where(
+                    inbox.c.sender_party == msg.sender_party,
+                    inbox.c.record_id == msg.record_id,
+                    inbox.c.version == msg.version,
+                    inbox.c.state == "waiting",
+                    inbox.c.message_id != msg.message_id,
+                )
+            ).first()
+            if other is None:
+                return Verdict("RECEIPT", "waiting"), ()
+            if other.payload_digest == msg.payload_digest:
+                return Verdict("RECEIPT", "duplicate"), ()
+            return self._mismatch(msg, "another content of this version is already waiting")
+        applied = [msg.version]
+        self._apply(conn, msg, msg.version, msg.body, now, new_head=head is None)
+        applied.extend(self._apply_waiting(conn, msg, msg.version + 1, now))
+        return Verdict("RECEIPT", "applied"), tuple(applied)
+
+    @staticmethod
+    def _mismatch(msg: InboxMessage, why: str) -> tuple[Verdict, tuple[int, ...]]:
+        return Verdict("REJECTION", "mismatch", (_out_of_sequence(msg, why),)), ()
+
+    def _apply(
+        self,
+        conn: Connection,
+        msg: InboxMessage,
+        version: int,
+        body: bytes,
+        now: datetime,
+        *,
+        new_head: bool,
+        digest: str | None = None,
+        tc_version: int | None = None,
+    ) -> None:
+        assert msg.record_id is not None
+        digest = digest or msg.payload_digest
+        conn.execute(
+            records.insert().values(
+                record_id=msg.record_id,
+                version=version,
+                origin_party=msg.sender_party,
+                direction="in",
+                tc_version=tc_version or msg.tc_version,
+                digest=digest,
+                outcome=RECEIVED,
+                reason=msg.channel,
+                detail="",
+                body=body,
+                created_at=now,
+            )
+        )
+        head = {
+            "latest_version": version,
+            "latest_digest": digest,
+            "outcome": RECEIVED,
+            "updated_at": now,
+        }
+        if new_head:
+            conn.execute(
+                record_heads.insert().values(
+                    origin_party=msg.sender_party, record_id=msg.record_id, **head
+                )
+            )
+        else:
+            conn.execute(
+                update(record_heads)
+                .where(
+                    record_heads.c.origin_party == msg.sender_party,
+                    record_heads.c.record_id == msg.record_id,
+                )
+                .values(**head)
+            )
+
+    def _apply_waiting(
+        self, conn: Connection, msg: InboxMessage, version: int, now: datetime
+    ) -> builtins.list[int]:
+        applied: builtins.list[int] = []
+        while True:
+            row = conn.execute(
+                select(
+                    inbox.c.message_id,
+                    inbox.c.payload,
+                    inbox.c.payload_digest,
+                    inbox.c.tc_version,
+                ).where(
+                    inbox.c.sender_party == msg.sender_party,
+                    inbox.c.record_id == msg.record_id,
+                    inbox.c.version == version,
+                    inbox.c.state == "waiting",
+                )
+            ).first()
+            if row is None or row.payload is None:
+                return applied
+            self._apply(
+                conn,
+                msg,
+                version,
+                row.payload,
+                now,
+                new_head=False,
+                digest=row.payload_digest,
+                tc_version=row.tc_version,
+            )
+            conn.execute(
+                update(inbox)
+                .where(inbox.c.message_id == row.message_id)
+                .values(state="applied", applied_at=now, payload=None)
+            )
+            applied.append(version)
+            version += 1
+
+    def _cancel(self, conn: Connection, msg: InboxMessage, now: datetime) -> Verdict:
+        done = conn.execute(
+            update(record_heads)
+            .where(
+                record_heads.c.origin_party == msg.sender_party,
+                record_heads.c.record_id == msg.record_id,
+            )
+            .values(outcome=CANCELLED, updated_at=now)
+        )
+        if done.rowcount == 1:
+            return Verdict("RECEIPT", "applied")
+        error = RejectionError(
+            code="exchange.unknown_record",
+            field="$.record_id",
+            message=f"record {msg.record_id} of {msg.sender_party} is unknown here",
+        )
+        return Verdict("REJECTION", "rejected", (error,))
