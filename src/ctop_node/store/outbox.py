@@ -240,6 +240,12 @@ class Outbox:
         with translated("read the outbox"), self.engine.connect() as conn:
             return [str(p) for p in conn.execute(stmt).scalars()]
 
+    def peers(self) -> list[str]:
+        """Every peer that has outbox entries, in any state."""
+        stmt = select(outbox.c.peer_party).distinct().order_by(outbox.c.peer_party)
+        with translated("read the outbox"), self.engine.connect() as conn:
+            return [str(p) for p in conn.execute(stmt).scalars()]
+
     def due(self, peer: str, limit: int, now: datetime) -> list[OutboxItem]:
         """Pending entries for ``peer`` due at ``now``, oldest first (insertion order = each
         record's version order), leaving out every version of a record whose earlier

@@ -1,0 +1,56 @@
+"""``ctop-node peer``: where the peer Parties' nodes listen (the ``peers`` of node.json)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ctop_node.cli._common import HomeOpt, JsonOpt, console, print_json
+from ctop_node.config import default_home
+from ctop_node.i18n import _
+from ctop_node.online.peers import PeerConfig, add_peer
+
+peer_app = typer.Typer(help="Peer nodes: endpoints of the other Parties.", no_args_is_help=True)
+
+
+@peer_app.command("add")
+def add(
+    party: Annotated[str, typer.Argument(help="The peer's Party, e.g. CN.")],
+    url: Annotated[str, typer.Option("--url", help="The peer endpoint, https://host:port.")],
+    home: HomeOpt = None,
+) -> None:
+    """Add or replace a peer's endpoint. Its trust bundle comes from `pki import-trust`."""
+    home = home or default_home()
+    endpoint = add_peer(home, party, url)
+    typer.echo(_("Peer {party} at {url}").format(party=party.upper(), url=endpoint.url))
+    if not endpoint.ca_file.is_file():
+        typer.echo(
+            _("Note: no trust bundle of {party} imported yet (ctop-node pki import-trust)").format(
+                party=party.upper()
+            )
+        )
+
+
+@peer_app.command("list")
+def list_peers(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """The configured peers and whether their trust bundle is imported."""
+    config = PeerConfig.load(home or default_home(), require_trust=False)
+    rows = [
+        {"party": p, "url": e.url, "trust": e.ca_file.is_file()}
+        for p, e in config.endpoints.items()
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=_("Peers"))
+    for header in (_("Peer"), _("URL"), _("Trust imported")):
+        table.add_column(header)
+    for r in rows:
+        table.add_row(str(r["party"]), str(r["url"]), _("yes") if r["trust"] else _("no"))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(peer_app, name="peer")

@@ -1,0 +1,54 @@
+"""Build the online sender of a node from its home: what ``ctop-node serve`` starts.
+
+config = NodeConfig.load(home)
+store = open_store(config.db_url)
+sender = sender_from_home(config, store.engine)        # HttpTransport inside
+thread = threading.Thread(target=sender.run_forever, args=(stop,), daemon=True)
+...
+stop.set(); thread.join(); sender.transport.close()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from ctop_node.config import NodeConfig
+from ctop_node.crypto.node import NodePaths
+from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
+from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.online.http_client import HttpTransport
+from ctop_node.online.interfaces import Transport
+from ctop_node.online.peers import PeerConfig
+from ctop_node.online.sender import Sender
+from ctop_node.store.outbox import Outbox
+
+
+def http_transport(home: Path, *, timeout: float = 30.0) -> HttpTransport:
+    """HTTPS transport to every peer of ``node.json`` with this node's TLS certificate."""
+    paths = NodePaths(home)
+    peers = PeerConfig.load(home)
+    return HttpTransport(peers.endpoints, paths.tls_cert, paths.tls_key, timeout=timeout)
+
+
+def sender_from_home(
+    config: NodeConfig,
+    engine: Engine,
+    *,
+    transport: Transport | None = None,
+    **options: Any,
+) -> Sender:
+    """A :class:`Sender` with the node's keys and trust store; ``options`` go to
+    ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock)."""
+    home = config.home
+    return Sender(
+        config.party,
+        Outbox(engine),
+        transport or http_transport(home),
+        SoftwareSigner.from_home(home),
+        SoftwareDecryptor.from_home(home),
+        BundleTrustStore.from_home(home),
+        **options,
+    )
