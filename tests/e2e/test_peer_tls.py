@@ -47,10 +47,14 @@ def _free_port() -> int:
 
 
 def _extra_signer(
-    kz: Home, root: Path, name: str, **validity: dt.datetime
+    kz: Home,
+    root: Path,
+    name: str,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
 ) -> tuple[SoftwareSigner, x509.Certificate]:
     key = ed25519.Ed25519PrivateKey.generate()
-    cert = kz.ca.issue_signing(key.public_key(), name, **validity)
+    cert = kz.ca.issue_signing(key.public_key(), name, not_before=not_before, not_after=not_after)
     write_private_key(root / f"{name}.key", key)
     write_pem(root / f"{name}.pem", cert)
     return SoftwareSigner.from_files(root / f"{name}.key", root / f"{name}.pem"), cert

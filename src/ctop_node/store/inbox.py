@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import Row, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -141,6 +141,46 @@ def _out_of_sequence(msg: InboxMessage, why: str) -> RejectionError:
     )
 
 
+# Statements built once, executed with parameters: building them per call (and their cache
+# keys over the bytes values) cost more than the database work.
+_SET_INBOX = update(inbox).where(inbox.c.message_id == bindparam("b_id"))
+_HEAD = select(record_heads.c.latest_version).where(
+    record_heads.c.origin_party == bindparam("b_origin"),
+    record_heads.c.record_id == bindparam("b_rid"),
+)
+_SET_HEAD = update(record_heads).where(
+    record_heads.c.origin_party == bindparam("b_origin"),
+    record_heads.c.record_id == bindparam("b_rid"),
+)
+_VERSION_DIGEST = select(records.c.digest).where(
+    records.c.origin_party == bindparam("b_origin"),
+    records.c.record_id == bindparam("b_rid"),
+    records.c.version == bindparam("b_version"),
+)
+_OTHER_WAITING = select(inbox.c.payload_digest).where(
+    inbox.c.sender_party == bindparam("b_origin"),
+    inbox.c.record_id == bindparam("b_rid"),
+    inbox.c.version == bindparam("b_version"),
+    inbox.c.state == "waiting",
+    inbox.c.message_id != bindparam("b_id"),
+)
+_WAITING_VERSION = select(
+    inbox.c.message_id, inbox.c.payload, inbox.c.payload_digest, inbox.c.tc_version
+).where(
+    inbox.c.sender_party == bindparam("b_origin"),
+    inbox.c.record_id == bindparam("b_rid"),
+    inbox.c.version == bindparam("b_version"),
+    inbox.c.state == "waiting",
+)
+_STORED = select(
+    inbox.c.answer,
+    inbox.c.answer_type,
+    inbox.c.state,
+    inbox.c.message_digest,
+    inbox.c.payload_digest,
+    inbox.c.errors,
+).where(inbox.c.message_id == bindparam("b_id"))
+
 _SUMMARY = (
     inbox.c.message_id,
     inbox.c.sender_party,
@@ -181,8 +221,13 @@ class Inbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         dialect = engine.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         self._pg = dialect == "postgresql"
+        self._claim_stmt = (
+            insert(inbox)
+            .on_conflict_do_nothing(index_elements=["message_id"])
+            .returning(inbox.c.message_id)
+        )
 
     # -- reading -------------------------------------------------------------------------
 
@@ -258,57 +303,46 @@ class Inbox:
                 answer = answer_factory(verdict)
                 keep_payload = verdict.state in ("waiting", "mismatch")
                 conn.execute(
-                    update(inbox)
-                    .where(inbox.c.message_id == msg.message_id)
-                    .values(
-                        answer=answer,
-                        answer_type=verdict.answer_type,
-                        state=verdict.state,
-                        errors=_errors_json(verdict.errors),
-                        payload=msg.body if keep_payload else None,
-                        applied_at=now if verdict.state == "applied" else None,
-                    )
+                    _SET_INBOX,
+                    {
+                        "b_id": msg.message_id,
+                        "answer": answer,
+                        "answer_type": verdict.answer_type,
+                        "state": verdict.state,
+                        "errors": _errors_json(verdict.errors),
+                        "payload": msg.body if keep_payload else None,
+                        "applied_at": now if verdict.state == "applied" else None,
+                    },
                 )
                 return InboxResult(answer, verdict, applied=applied)
 
     def _claim(self, conn: Connection, msg: InboxMessage, now: datetime) -> bool:
         """Insert the row with a placeholder answer; False when the id is already taken
         (by an earlier message, or a concurrent transaction that committed first)."""
-        stmt = (
-            self._insert(inbox)
-            .values(
-                message_id=msg.message_id,
-                sender_party=msg.sender_party,
-                type=msg.type,
-                record_id=msg.record_id,
-                version=msg.version,
-                tc_version=msg.tc_version,
-                payload_digest=msg.payload_digest,
-                message_digest=msg.message_digest,
-                message=msg.message,
-                answer=b"",
-                answer_type="RECEIPT",
-                state="waiting",
-                channel=msg.channel,
-                received_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["message_id"])
-            .returning(inbox.c.message_id)
-        )
+        row = {
+            "message_id": msg.message_id,
+            "sender_party": msg.sender_party,
+            "type": msg.type,
+            "record_id": msg.record_id,
+            "version": msg.version,
+            "tc_version": msg.tc_version,
+            "payload_digest": msg.payload_digest,
+            "message_digest": msg.message_digest,
+            "message": msg.message,
+            "payload": None,
+            "answer": b"",
+            "answer_type": "RECEIPT",
+            "state": "waiting",
+            "channel": msg.channel,
+            "received_at": now,
+            "applied_at": None,
+            "errors": None,
+        }
         # RETURNING, not rowcount: psycopg reports -1 for an INSERT that returns rows.
-        return conn.execute(stmt).first() is not None
+        return conn.execute(self._claim_stmt, row).first() is not None
 
     def _stored(self, conn: Connection, message_id: str) -> StoredAnswer | None:
-        row = conn.execute(
-            select(
-                inbox.c.answer,
-                inbox.c.answer_type,
-                inbox.c.state,
-                inbox.c.message_digest,
-                inbox.c.payload_digest,
-                inbox.c.errors,
-            ).where(inbox.c.message_id == message_id)
-        ).one_or_none()
+        row = conn.execute(_STORED, {"b_id": message_id}).one_or_none()
         if row is None:
             return None
         return StoredAnswer(
@@ -344,33 +378,17 @@ class Inbox:
         if msg.type not in RECORD_TYPES:
             return Verdict("RECEIPT", "applied"), ()  # e.g. CONTROL_RESULT: stored, no effect
         assert msg.record_id is not None and msg.version is not None and msg.body is not None
-        head = conn.execute(
-            select(record_heads.c.latest_version).where(
-                record_heads.c.origin_party == msg.sender_party,
-                record_heads.c.record_id == msg.record_id,
-            )
-        ).scalar_one_or_none()
+        key = {"b_origin": msg.sender_party, "b_rid": msg.record_id}
+        head = conn.execute(_HEAD, key).scalar_one_or_none()
         latest = int(head or 0)
         if msg.version <= latest:
-            digest = conn.execute(
-                select(records.c.digest).where(
-                    records.c.origin_party == msg.sender_party,
-                    records.c.record_id == msg.record_id,
-                    records.c.version == msg.version,
-                )
-            ).scalar_one()
+            digest = conn.execute(_VERSION_DIGEST, {**key, "b_version": msg.version}).scalar_one()
             if digest == msg.payload_digest:
                 return Verdict("RECEIPT", "duplicate"), ()
             return self._mismatch(msg, f"version {latest} is applied with a different content")
         if msg.version > latest + 1:
             other = conn.execute(
-                select(inbox.c.payload_digest).where(
-                    inbox.c.sender_party == msg.sender_party,
-                    inbox.c.record_id == msg.record_id,
-                    inbox.c.version == msg.version,
-                    inbox.c.state == "waiting",
-                    inbox.c.message_id != msg.message_id,
-                )
+                _OTHER_WAITING, {**key, "b_version": msg.version, "b_id": msg.message_id}
             ).first()
             if other is None:
                 return Verdict("RECEIPT", "waiting"), ()
@@ -401,19 +419,20 @@ class Inbox:
         assert msg.record_id is not None
         digest = digest or msg.payload_digest
         conn.execute(
-            records.insert().values(
-                record_id=msg.record_id,
-                version=version,
-                origin_party=msg.sender_party,
-                direction="in",
-                tc_version=tc_version or msg.tc_version,
-                digest=digest,
-                outcome=RECEIVED,
-                reason=msg.channel,
-                detail="",
-                body=body,
-                created_at=now,
-            )
+            records.insert(),
+            {
+                "record_id": msg.record_id,
+                "version": version,
+                "origin_party": msg.sender_party,
+                "direction": "in",
+                "tc_version": tc_version or msg.tc_version,
+                "digest": digest,
+                "outcome": RECEIVED,
+                "reason": msg.channel,
+                "detail": "",
+                "body": body,
+                "created_at": now,
+            },
         )
         head = {
             "latest_version": version,
@@ -422,39 +441,18 @@ class Inbox:
             "updated_at": now,
         }
         if new_head:
-            conn.execute(
-                record_heads.insert().values(
-                    origin_party=msg.sender_party, record_id=msg.record_id, **head
-                )
-            )
+            row = {"origin_party": msg.sender_party, "record_id": msg.record_id, **head}
+            conn.execute(record_heads.insert(), row)
         else:
-            conn.execute(
-                update(record_heads)
-                .where(
-                    record_heads.c.origin_party == msg.sender_party,
-                    record_heads.c.record_id == msg.record_id,
-                )
-                .values(**head)
-            )
+            conn.execute(_SET_HEAD, {"b_origin": msg.sender_party, "b_rid": msg.record_id, **head})
 
     def _apply_waiting(
         self, conn: Connection, msg: InboxMessage, version: int, now: datetime
     ) -> builtins.list[int]:
         applied: builtins.list[int] = []
+        key = {"b_origin": msg.sender_party, "b_rid": msg.record_id}
         while True:
-            row = conn.execute(
-                select(
-                    inbox.c.message_id,
-                    inbox.c.payload,
-                    inbox.c.payload_digest,
-                    inbox.c.tc_version,
-                ).where(
-                    inbox.c.sender_party == msg.sender_party,
-                    inbox.c.record_id == msg.record_id,
-                    inbox.c.version == version,
-                    inbox.c.state == "waiting",
-                )
-            ).first()
+            row = conn.execute(_WAITING_VERSION, {**key, "b_version": version}).first()
             if row is None or row.payload is None:
                 return applied
             self._apply(
@@ -468,21 +466,21 @@ class Inbox:
                 tc_version=row.tc_version,
             )
             conn.execute(
-                update(inbox)
-                .where(inbox.c.message_id == row.message_id)
-                .values(state="applied", applied_at=now, payload=None)
+                _SET_INBOX,
+                {"b_id": row.message_id, "state": "applied", "applied_at": now, "payload": None},
             )
             applied.append(version)
             version += 1
 
     def _cancel(self, conn: Connection, msg: InboxMessage, now: datetime) -> Verdict:
         done = conn.execute(
-            update(record_heads)
-            .where(
-                record_heads.c.origin_party == msg.sender_party,
-                record_heads.c.record_id == msg.record_id,
-            )
-            .values(outcome=CANCELLED, updated_at=now)
+            _SET_HEAD,
+            {
+                "b_origin": msg.sender_party,
+                "b_rid": msg.record_id,
+                "outcome": CANCELLED,
+                "updated_at": now,
+            },
         )
         if done.rowcount == 1:
             return Verdict("RECEIPT", "applied")
