@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+# Two nodes (KZ, CN) on loopback exchange sample trains, report, stop.
+# DEMO_ARGS= keeps them running (Ctrl-C to stop).
+DEMO_ARGS ?= --once
 demo: install
-	$(BIN)/ctop-node demo
+	$(BIN)/ctop-node demo $(DEMO_ARGS)
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -67,3 +67,13 @@ class NodeConfig:
             api_port=int(stored.get("api_port") or 0),
             settings=stored,
         )
+
+
+def write_node_config(home: Path, settings: dict[str, Any]) -> NodeConfig:
+    """Write ``node.json`` atomically (a crash never leaves half a file) and load it back."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / CONFIG_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(settings, indent=2) + "\n", "utf-8")
+    tmp.replace(path)
+    return NodeConfig.load(home)

@@ -1,60 +1,167 @@
-"""``ctop-node demo``: the product's main job on a laptop, with nothing but SQLite."""
+"""``ctop-node demo``: two real nodes (KZ and CN) on loopback exchange a train's records.
+
+Each node is its own ``ctop-node serve`` process with its own SQLite database, keys and
+certificates; the trust bundles are exchanged as the two Parties would. Both clearance systems
+post their sample trains to their node's internal API; the counts printed at the end are read
+from the two databases, not from the sender's belief.
+"""
 
 from __future__ import annotations
 
 import shutil
+import threading
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import httpx
 import orjson
 import typer
 
 from ctop_node.cli._common import JsonOpt, err_console, print_json
-from ctop_node.cli.ingest import ingest_file, summary_line
-from ctop_node.config import sqlite_url
 from ctop_node.i18n import _
-from ctop_node.ingest.pipeline import Classifier, IngestPipeline, IngestSummary
-from ctop_node.rules import NodePolicy
+from ctop_node.localnet import LocalNode, create_nodes, stop_all
+from ctop_node.reports.exchange import exchange_counts
 from ctop_node.sample import generate
 from ctop_node.store import open_store
 
 
-def _ingest_party(base: Path, party: str, trains: int, seed: int, quiet: bool) -> IngestSummary:
-    home = base / party.lower()
-    home.mkdir(parents=True)
-    sample = home / "clearance-export.ndjson"
-    with sample.open("wb") as fh:
-        for record in generate(trains, seed, party=party):
-            fh.write(orjson.dumps(record) + b"\n")
-    store = open_store(sqlite_url(home))
-    try:
-        pipeline = IngestPipeline(store, Classifier(NodePolicy(party)))
-        return ingest_file(pipeline, sample, "ndjson", show_progress=not quiet)
-    finally:
-        store.close()
+def _post_sample(node: LocalNode, trains: int, seed: int) -> dict[str, Any]:
+    body = b"".join(orjson.dumps(r) + b"\n" for r in generate(trains, seed, party=node.party))
+    r = httpx.post(
+        f"{node.api_url}/api/v1/records",
+        content=body,
+        headers={"Authorization": f"Bearer {node.token}", "Content-Type": "application/x-ndjson"},
+        timeout=300,
+    )
+    r.raise_for_status()
+    result: dict[str, Any] = r.json()
+    return result
+
+
+def _drained(nodes: dict[str, LocalNode]) -> bool:
+    for node in nodes.values():
+        status = httpx.get(
+            f"{node.api_url}/api/v1/status",
+            headers={"Authorization": f"Bearer {node.token}"},
+            timeout=10,
+        ).json()
+        if status["totals"]["pending"]:
+            return False
+    return True
 
 
 def demo(
     home: Annotated[Path, typer.Option("--home", help="Where the demo nodes live.")] = Path(
         "demo-data"
     ),
-    trains: Annotated[int, typer.Option(help="Trains per Party.")] = 2,
+    trains: Annotated[int, typer.Option(help="Trains per Party.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 2021,
+    once: Annotated[bool, typer.Option("--once", help="Exchange, report, stop.")] = False,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 120.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """Generate a realistic train's clearance records for KZ and CN and ingest them."""
+    """Start a KZ and a CN node on loopback and exchange sample trains between them."""
     if home.exists():
         shutil.rmtree(home)
-    results = {}
-    for party in ("KZ", "CN"):
+    home.mkdir(parents=True)
+    started = time.monotonic()
+    nodes = create_nodes(home.resolve())
+
+    def say(msg: str) -> None:
         if not as_json:
-            err_console.rule(_("Node {party}").format(party=party))
-        summary = _ingest_party(home, party, trains, seed, as_json)
-        results[party] = summary
-        if not as_json:
-            typer.echo(f"{party}: {summary_line(summary)}")
-    if as_json:
-        print_json({p: s.as_dict() for p, s in results.items()})
+            err_console.print(msg, highlight=False)
+
+    try:
+        for node in nodes.values():
+            node.start()
+        for node in nodes.values():
+            node.wait_ready()
+        say(
+            _("Nodes up in {s:.1f} s: {urls}").format(
+                s=time.monotonic() - started,
+                urls=", ".join(
+                    f"{n.party} peer {n.peer_url} api {n.api_url}" for n in nodes.values()
+                ),
+            )
+        )
+        t0 = time.monotonic()
+        ingested = {}
+        for node in nodes.values():
+            ingested[node.party] = _post_sample(node, trains, seed)
+            say(
+                f"{node.party}: "
+                + _(
+                    "{read} records from the clearance system: {to_send} to send, "
+                    "{not_applicable} not applicable, {excluded} excluded, {rejected} rejected"
+                ).format(**ingested[node.party])
+            )
+        deadline = time.monotonic() + timeout
+        stop = threading.Event()
+        while not _drained(nodes) and time.monotonic() < deadline:
+            stop.wait(0.1)
+        elapsed = time.monotonic() - t0
+        report: dict[str, Any] = {"seconds": round(elapsed, 3), "ingested": ingested}
+        flows = []
+        for a in nodes.values():
+            for b in nodes.values():
+                if a is b:
+                    continue
+                with (
+                    open_store(a.db_url, migrate=False) as sa,
+                    open_store(b.db_url, migrate=False) as sb,
+                ):
+                    flows.append(exchange_counts(sa.engine, sb.engine, a.party, b.party))
+        for key in (
+            "sent",
+            "delivered",
+            "rejected",
+            "pending",
+            "dead",
+            "stored_at_peer",
+            "duplicates",
+            "lost",
+            "corrupted",
+        ):
+            report[key] = sum(getattr(f, key) for f in flows)
+        report["flows"] = [f.as_dict() for f in flows]
+        report["urls"] = {n.party: {"peer": n.peer_url, "api": n.api_url} for n in nodes.values()}
+        if as_json:
+            print_json(report)
+        else:
+            for f in flows:
+                say(
+                    _(
+                        "{sender} -> {receiver}: {sent} sent, {delivered} delivered with a signed "
+                        "receipt, {stored_at_peer} stored at {receiver}, {duplicates} duplicates, "
+                        "{lost} lost"
+                    ).format(**f.as_dict())
+                )
+            typer.echo(
+                _(
+                    "Exchange finished in {s:.2f} s: {delivered} of {sent} delivered, "
+                    "{lost} lost, {duplicates} duplicates"
+                ).format(
+                    s=elapsed,
+                    delivered=report["delivered"],
+                    sent=report["sent"],
+                    lost=report["lost"],
+                    duplicates=report["duplicates"],
+                )
+            )
+            if not once:
+                say(
+                    _("Nodes keep running; press Ctrl-C to stop. Homes in {path}").format(path=home)
+                )
+                try:
+                    while all(n.proc and n.proc.poll() is None for n in nodes.values()):
+                        stop.wait(1.0)
+                except KeyboardInterrupt:
+                    pass
+    finally:
+        stop_all(nodes)
+    if report["pending"] or report["lost"] or report["duplicates"] or report["corrupted"]:
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ctop_node.config import CONFIG_FILE, NodeConfig, default_home, sqlite_url
+from ctop_node.config import (
+    CONFIG_FILE,
+    NodeConfig,
+    default_home,
+    sqlite_url,
+    write_node_config,
+)
 from ctop_node.crypto.node import NodePaths, init_node
 from ctop_node.crypto.pki import CA_CERT, PartyCA, check_party, load_certificate, write_pem
 from ctop_node.crypto.trust import export_trust, import_trust
@@ -74,8 +79,7 @@ def init(
         "api_port": api_port,
         "node_name": node_name or f"ctop-node {party}",
     }
-    (home / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n", "utf-8")
-    NodeConfig.load(home)  # what we wrote must load
+    write_node_config(home, config)
     typer.echo(
         _("Node {party} initialised in {path} (CA: {ca})").format(
             party=party, path=home, ca=issuer.directory

@@ -81,6 +81,8 @@ def uvicorn_config(app: ASGIApp, host: str, port: int, tls: TlsFiles) -> uvicorn
         log_level="warning",
         access_log=False,
         server_header=False,
+        # A peer's idle keep-alive connection must not hold a shutdown for long.
+        timeout_graceful_shutdown=3,
     )
 
 

@@ -107,6 +107,11 @@ def api_app(
         # 200 even with rejections: each record has its outcome; the counts add up.
         return JSONResponse(result)
 
+    @app.get("/api/v1/health")
+    async def health() -> JSONResponse:
+        # Unauthenticated on purpose: readiness probes; says nothing about the data.
+        return JSONResponse({"ready": True})
+
     @app.get("/api/v1/status")
     async def get_status(request: Request) -> JSONResponse:
         _authorise(request)
