@@ -29,6 +29,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+	$(BIN)/mypy --strict tests bench
 
 test: install lint typecheck
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -53,7 +53,7 @@ def main() -> None:
     recs = records(n)
     csv_text = io.StringIO()
     write_csv(recs, csv_text)
-    files = {
+    files: dict[str, tuple[Reader, bytes]] = {
         "ndjson": (NdjsonReader(), b"".join(orjson.dumps(r) + b"\n" for r in recs)),
         "json": (JsonReader(), orjson.dumps(recs)),
         "xml": (XmlReader(), to_xml_document(recs)),

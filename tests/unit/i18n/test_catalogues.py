@@ -35,9 +35,8 @@ def test_every_message_is_translated(lang: str) -> None:
     missing = []
     for msgid in sorted(_source_messages()):
         entry = catalog.get(msgid)
-        text = entry.string if entry is not None else ""
-        if isinstance(text, tuple):
-            text = text[0]
+        string = entry.string if entry is not None else ""
+        text = string if isinstance(string, str) else (string or ("",))[0]
         if not text:
             missing.append(msgid)
             continue
