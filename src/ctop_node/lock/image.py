@@ -11,6 +11,7 @@ the state from the verified events, and :meth:`LockImage.verify` requires both t
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +19,7 @@ from enum import StrEnum
 from typing import Any
 
 from cryptography import x509
+from cryptography.utils import CryptographyDeprecationWarning
 
 from ctop_node.lock import cbor
 from ctop_node.lock.errors import CborError, LockFileError
@@ -94,6 +96,22 @@ def state_of(events: Sequence[VerifiedEvent]) -> LockState:
     return state
 
 
+def load_device_certificate(der: bytes) -> x509.Certificate:
+    """Parse an untrusted DER certificate; any parsing problem is a ``LockFileError``.
+
+    cryptography raises ``InvalidVersion`` (not a ``ValueError``) for a bad version field and
+    only *warns* about a non-positive serial number: both mean a certificate we refuse.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CryptographyDeprecationWarning)
+            return x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion, CryptographyDeprecationWarning) as exc:
+        raise LockFileError(
+            f"device certificate cannot be read: {exc}", code="lock.log.device_cert"
+        ) from exc
+
+
 def read_image(data: bytes) -> LockImage:
     """Parse untrusted lock-image bytes (no signature checks yet: see ``verify``)."""
     try:
@@ -133,12 +151,7 @@ def read_image(data: bytes) -> LockImage:
         raise bad("bad anti-replay record")
     if not isinstance(cert_der, bytes):
         raise bad("bad device certificate")
-    try:
-        certificate = x509.load_der_x509_certificate(cert_der)
-    except ValueError as exc:
-        raise LockFileError(
-            f"device certificate cannot be read: {exc}", code="lock.log.device_cert"
-        ) from exc
+    certificate = load_device_certificate(cert_der)
     return LockImage(
         lock_id,
         certificate,

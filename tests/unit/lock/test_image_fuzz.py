@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctop_node.errors import LockError
 from ctop_node.lock.carrier import CarrierCA
 from ctop_node.lock.device import LockDevice
+from ctop_node.lock.errors import LockFileError
 from ctop_node.lock.events import EventCode, position_data
 from ctop_node.lock.image import read_image
 
@@ -75,3 +78,14 @@ def _mutate(data: bytes, steps: list[tuple[str, int, int]]) -> bytes:
 @given(st.lists(_mutation, min_size=1, max_size=4))
 def test_mutations_of_a_genuine_image(steps: list[tuple[str, int, int]]) -> None:
     read_and_verify(_mutate(GENUINE, steps))
+
+
+def test_bad_certificate_version_is_a_lock_error() -> None:
+    """Regression: cryptography raises InvalidVersion (not ValueError) for version 4."""
+    der = read_image(GENUINE).certificate.public_bytes(Encoding.DER)
+    assert der.count(b"\xa0\x03\x02\x01\x02") == 1  # [0] EXPLICIT INTEGER 2 (= v3)
+    broken = der.replace(b"\xa0\x03\x02\x01\x02", b"\xa0\x03\x02\x01\x03")
+    image = GENUINE.replace(der, broken)
+    with pytest.raises(LockFileError) as err:
+        read_image(image)
+    assert err.value.code == "lock.log.device_cert"
