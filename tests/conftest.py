@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# CI runs the same examples every time (a red CI must be reproducible); developers' runs
+# keep exploring new ones.
+settings.register_profile("ci", derandomize=True, database=None)
 
 DATA = Path(__file__).parent / "data"
 PG_URL = os.environ.get("CTOP_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+if IN_CI:
+    settings.load_profile("ci")
 
 
 @pytest.fixture
