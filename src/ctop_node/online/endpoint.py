@@ -11,6 +11,9 @@ while it streams in, so an oversized request is refused before it is all read. M
 handled in a worker thread (database and signatures are blocking work). Identity is not
 taken from TLS (uvicorn does not pass the client certificate on): every message is
 authenticated by its own signature in the receiver.
+
+Test hook: ``CTOP_FAULT_CRASH_AFTER_COMMIT=<n>`` in the environment of the process makes it
+exit (137) after the n-th committed batch, before answering (:mod:`._faults`; off by default).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from starlette.routing import Route
 from ctop_node.crypto.cose import strict_loads
 from ctop_node.crypto.errors import MalformedMessage
 from ctop_node.errors import StorageError
+from ctop_node.online._faults import CrashAfterCommit
 from ctop_node.online.receiver import ItemResult, Receiver
 
 log = logging.getLogger(__name__)
@@ -72,9 +76,15 @@ def _item(result: ItemResult) -> dict[str, Any]:
 
 
 def peer_app(
-    receiver: Receiver, *, max_body: int = MAX_BODY, max_messages: int = MAX_MESSAGES
+    receiver: Receiver,
+    *,
+    max_body: int = MAX_BODY,
+    max_messages: int = MAX_MESSAGES,
+    faults: CrashAfterCommit | None = None,
 ) -> Starlette:
-    """The ASGI app of the peer port, answering for ``receiver``."""
+    """The ASGI app of the peer port, answering for ``receiver``. ``faults`` is a test hook
+    (default: read from the environment once, here; off unless set, see ``_faults``)."""
+    crash = faults if faults is not None else CrashAfterCommit.from_env()
 
     async def messages(request: Request) -> Response:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -98,6 +108,7 @@ def peer_app(
         except StorageError as exc:
             log.error("database unavailable: %s", exc.code)
             return _problem(503, exc.code, "the receiving database is unavailable; retry later")
+        crash.batch_committed()  # test hook: committed, answer not written yet
         return Response(bytes(cbor2.dumps([_item(r) for r in results])), media_type=CBOR)
 
     async def health(request: Request) -> Response:

@@ -1,0 +1,135 @@
+"""Process faults of the exchange between two real ``ctop-node serve`` processes over mutual
+TLS on loopback (KZ sends, CN receives). Each test: the fault / result, counted from both
+databases (``exchange_counts``), never from the sender's own belief.
+
+- CN down for a while, new versions queued meanwhile / the backlog drains by itself after
+  CN is back, every version applied in order, nothing lost or duplicated;
+- KZ killed with SIGKILL at 50+ random points of a 10,000-record stream / after the last
+  restart everything is delivered, stored exactly once, not corrupted;
+- CN exits right after committing a batch and before answering / KZ retries the same
+  messages and gets the original receipts back; nothing is stored twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from ctop_node.online._faults import CRASH_AFTER_COMMIT, CRASH_EXIT_CODE
+from tests.e2e.conftest import Pair, changed, records_for, start, wait_until
+
+KILLS = 50
+STREAM = 10_000
+CHUNK = 1_000  # the clearance system posts the stream in chunks, between kills
+KILL_SEED = 20211
+MAX_LIFE_S = 0.8  # a sender life lasts a uniform random time in [0, MAX_LIFE_S] after ready
+
+
+def _assert_exact(pair: Pair, sent: int) -> None:
+    c = pair.counts()
+    assert (c.sent, c.delivered, c.stored_at_peer) == (sent, sent, sent), c
+    assert (c.pending, c.rejected, c.dead) == (0, 0, 0), c
+    assert (c.duplicates, c.lost, c.corrupted, c.unexpected) == (0, 0, 0, 0), c
+    # Exactly once in CN's inbox too: one row per message KZ sealed, none of them a second
+    # copy of a version under another message id.
+    sent_ids = {r.message_id for r in pair.outbox_rows()}
+    rows = pair.inbox_rows()
+    assert len(rows) == len({r.message_id for r in rows}) == sent
+    assert {r.message_id for r in rows} == sent_ids
+    assert {r.state for r in rows} == {"applied"}
+
+
+def test_peer_down_then_back_drains_backlog_in_version_order(
+    pair_any_db: Pair, record_dict: dict[str, Any]
+) -> None:
+    pair = pair_any_db
+    recs = records_for(record_dict, 30, prefix="DOWN")
+    pair.ingest(pair.kz, recs)
+    pair.wait_drained()
+
+    pair.cn.kill()
+    twice, once = recs[:10], recs[10:20]
+    pair.ingest(pair.kz, [changed(r, 2) for r in twice + once])
+    pair.ingest(pair.kz, [changed(r, 3) for r in twice])
+    fresh = records_for(record_dict, 10, prefix="NEW")
+    pair.ingest(pair.kz, fresh)
+    wait_until("KZ's sender counted CN down", lambda: pair.peer_failures() >= 2, 60)
+    assert pair.outbox_states()["pending"] == 20 + 10 + 10
+
+    start(pair.cn)  # nobody tells KZ: its sender must find out by itself
+    pair.wait_drained()
+    _assert_exact(pair, 30 + 20 + 10 + 10)
+    assert pair.peer_failures() == 0
+
+    versions: dict[str, list[int]] = defaultdict(list)
+    for row in pair.received():  # in the order CN applied them
+        versions[row.record_id].append(row.version)
+    for r in twice:
+        assert versions[r["record_id"]] == [1, 2, 3]
+    for r in once:
+        assert versions[r["record_id"]] == [1, 2]
+    for r in recs[20:] + fresh:
+        assert versions[r["record_id"]] == [1]
+    # No version had to wait for its predecessor: KZ sent them in order (a parked version
+    # is applied by a later transaction, so its applied_at would differ).
+    assert all(r.applied_at == r.received_at for r in pair.inbox_rows())
+
+
+def test_receiver_killed_after_commit_before_answer_gets_no_duplicate(
+    nodes_any_db: Pair, record_dict: dict[str, Any]
+) -> None:
+    pair = nodes_any_db
+    start(pair.cn, env={CRASH_AFTER_COMMIT: "1"})
+    start(pair.kz)
+    recs = records_for(record_dict, 40, prefix="CRASH")
+    pair.ingest(pair.kz, recs)
+    proc = pair.cn.proc
+    assert proc is not None
+    wait_until("CN exited after its first commit", lambda: proc.poll() is not None, 60)
+    assert pair.cn.stop() == CRASH_EXIT_CODE
+    log = (pair.cn.home / "serve.log").read_text("utf-8")
+    assert "exiting after committed batch 1" in log
+
+    committed = {r.message_id: r.answer for r in pair.inbox_rows()}
+    assert committed, "the crash came before anything was committed"
+    by_id = {r.message_id: r for r in pair.outbox_rows()}
+    # KZ never saw those answers: the entries are still pending.
+    assert all(by_id[mid].state == "pending" and by_id[mid].answer is None for mid in committed)
+
+    start(pair.cn, env={CRASH_AFTER_COMMIT: ""})  # the same node, without the hook
+    pair.wait_drained()
+    _assert_exact(pair, 40)
+    by_id = {r.message_id: r for r in pair.outbox_rows()}
+    for mid, answer in committed.items():
+        assert by_id[mid].answer == answer  # the original signed receipt, byte for byte
+
+
+@pytest.mark.slow
+def test_sender_killed_many_times_in_a_stream_loses_and_duplicates_nothing(
+    nodes: Pair, record_dict: dict[str, Any]
+) -> None:
+    pair = nodes
+    rng = random.Random(KILL_SEED)
+    stream = records_for(record_dict, STREAM, prefix="KILL")
+    chunks = [stream[i : i + CHUNK] for i in range(0, STREAM, CHUNK)]
+    start(pair.cn)
+    in_flight_kills = 0
+    for life in range(KILLS):
+        start(pair.kz)
+        if life < len(chunks):
+            pair.ingest(pair.kz, chunks[life])
+        before = pair.outbox_states()["delivered"]
+        time.sleep(rng.uniform(0.0, MAX_LIFE_S))  # the random kill point, not a wait
+        pair.kz.kill()
+        after = pair.outbox_states()["delivered"]
+        in_flight_kills += int(after > before and after < STREAM)
+    assert pair.outbox_states()["pending"] > 0, "the stream drained before the kills ended"
+    # The kills must have hit a working sender, not an idle one.
+    assert in_flight_kills >= KILLS // 2, in_flight_kills
+    start(pair.kz)
+    pair.wait_drained(timeout=180)
+    _assert_exact(pair, STREAM)
