@@ -20,7 +20,18 @@ app = typer.Typer(
 )
 
 # Modules under ctop_node.cli that add commands; each defines register(app).
-COMMAND_MODULES = ("serve", "tc", "ingest", "records", "sample", "demo", "pki", "peer", "status")
+COMMAND_MODULES = (
+    "serve",
+    "tc",
+    "ingest",
+    "records",
+    "sample",
+    "demo",
+    "pki",
+    "peer",
+    "status",
+    "lock",
+)
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"ctop_node.cli.{_name}").register(app)

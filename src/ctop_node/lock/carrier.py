@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
 from cryptography.x509.oid import NameOID
+
+from ctop_node.lock.errors import LockFileError
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +88,39 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
         encipher_only=False,
         decipher_only=False,
     )
+
+
+CA_CERT_FILE = "carrier-ca.pem"
+CA_KEY_FILE = "carrier-ca.key"
+
+
+def save_carrier(ca: CarrierCA, directory: Path) -> Path:
+    """Write the CA certificate (shared with customs) and its key (kept by the carrier)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ca.key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    key_path = directory / CA_KEY_FILE
+    key_path.write_bytes(key)
+    key_path.chmod(0o600)
+    cert_path = directory / CA_CERT_FILE
+    cert_path.write_bytes(ca.certificate.public_bytes(serialization.Encoding.PEM))
+    return cert_path
+
+
+def load_carrier(directory: Path) -> CarrierCA:
+    try:
+        key = serialization.load_pem_private_key((directory / CA_KEY_FILE).read_bytes(), None)
+        cert = x509.load_pem_x509_certificate((directory / CA_CERT_FILE).read_bytes())
+    except (OSError, ValueError) as exc:
+        raise LockFileError(
+            f"no carrier CA in {directory}: {exc}", code="lock.carrier.missing"
+        ) from exc
+    if not isinstance(key, Ed25519PrivateKey) or key.public_key() != cert.public_key():
+        raise LockFileError(
+            f"carrier CA key and certificate in {directory} do not match",
+            code="lock.carrier.key",
+        )
+    return CarrierCA(key, cert)

@@ -200,3 +200,48 @@ peer_status = Table(
     Column("last_error", Text, nullable=True),
     CheckConstraint("circuit IN ('closed', 'open', 'half_open')", name="circuit"),
 )
+
+# One row per authenticated lock read at the arrival node (smart-lock channel): the lock side
+# of the reconciliation with the online copy. Refused reads store nothing.
+lock_reads = Table(
+    "lock_reads",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("lock_id", String(64), nullable=False),
+    Column("payload_id", String(128), nullable=False),
+    Column("sender_party", String(8), nullable=False),
+    Column("record_id", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("digest", String(64), nullable=False),  # digest of the record version on the lock
+    Column("mode", String(8), nullable=False),  # 'full' | 'digest'
+    Column("message_id", String(36), nullable=True),  # inbox row (NULL in digest mode)
+    Column("lock_state", String(16), nullable=False),  # state of the lock when read
+    Column("declared", Boolean, nullable=False),  # lock ID is a smart_lock_id of the record
+    Column("tampered", Boolean, nullable=False),
+    Column("findings", Text, nullable=False),  # JSON list of {code, message}
+    Column("events", Text, nullable=False),  # JSON list of the verified events
+    Column("reader_id", String(64), nullable=False),
+    Column("image", LargeBinary, nullable=False),  # the image as read: evidence
+    Column("read_at", UtcDateTime, nullable=False),
+    UniqueConstraint("lock_id", "payload_id"),
+    CheckConstraint("mode IN ('full', 'digest')", name="mode"),
+    Index(None, "sender_party", "record_id", "version"),
+)
+
+# One row per payload written to a lock at the departure node: what `lock pending` no longer
+# lists, and the departure side's proof of which lock carries which record version.
+lock_writes = Table(
+    "lock_writes",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("record_id", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("peer_party", String(8), nullable=False),
+    Column("lock_id", String(64), nullable=False),
+    Column("payload_id", String(128), nullable=False, unique=True),
+    Column("digest", String(64), nullable=False),
+    Column("mode", String(8), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("written_at", UtcDateTime, nullable=False),
+    Index(None, "record_id", "version"),
+)

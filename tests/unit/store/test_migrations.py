@@ -15,8 +15,17 @@ from ctop_node.store._engine import create_store_engine
 from ctop_node.store.schema import metadata
 from tests.unit.store._entries import entry
 
-OUR_TABLES = {"records", "record_heads", "ingest_log", "outbox", "inbox", "peer_status"}
-HEAD = "0002"
+OUR_TABLES = {
+    "records",
+    "record_heads",
+    "ingest_log",
+    "outbox",
+    "inbox",
+    "peer_status",
+    "lock_reads",
+    "lock_writes",
+}
+HEAD = "0003"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:

@@ -1,0 +1,248 @@
+"""``ctop-node lock``: the smart-lock channel from the command line.
+
+Carrier: ``carrier-ca``, ``provision``. Departure customs: ``pending``, ``write``. On the way:
+``event``. Arrival customs: ``trust-carrier``, ``read``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from ctop_node.cli._common import HomeOpt, JsonOpt, console, err_console, print_json
+from ctop_node.config import NodeConfig
+from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
+from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.errors import LockError, UsageError
+from ctop_node.i18n import _
+from ctop_node.lock.carrier import CarrierCA, load_carrier, save_carrier
+from ctop_node.lock.carriers import trust_carrier, trusted_carriers
+from ctop_node.lock.device import DEFAULT_CAPACITY, LockDevice
+from ctop_node.lock.events import EventCode, position_data
+from ctop_node.lock.pending import fallback_after, pending_locks
+from ctop_node.lock.reader import LockReader
+from ctop_node.lock.writer import write_record
+from ctop_node.store import open_store
+
+lock_app = typer.Typer(help="Smart-lock channel: provision, write, events, read.")
+
+LockOpt = Annotated[Path, typer.Option("--lock", help="The lock image file.")]
+
+# Journey events by name: what `lock event` records (opened/read need --reader).
+EVENTS: dict[str, EventCode] = {
+    "tamper": EventCode.SEAL_BROKEN,
+    "seal-broken": EventCode.SEAL_BROKEN,
+    "housing-broken": EventCode.HOUSING_BROKEN,
+    "route-deviation": EventCode.ROUTE_DEVIATION,
+    "malfunction": EventCode.MALFUNCTION,
+    "battery": EventCode.BATTERY_LOW,
+    "no-messages": EventCode.NO_MESSAGES,
+    "unauthorised": EventCode.UNAUTHORISED_ACTION,
+    "position": EventCode.POSITION,
+    "read": EventCode.READ_BY_AUTHORITY,
+}
+ACTIONS = ("opened", "seal", "erase")
+
+
+@lock_app.command("carrier-ca")
+def carrier_ca(
+    out: Annotated[Path, typer.Option("--out", help="Directory for the carrier CA.")],
+    name: Annotated[str, typer.Option("--name", help="The CA's name.")] = "Carrier lock CA",
+) -> None:
+    """Create a carrier CA that certifies lock device keys."""
+    path = save_carrier(CarrierCA.create(name), out)
+    console.print(_("Carrier CA written: {path}").format(path=path), highlight=False)
+
+
+@lock_app.command("provision")
+def provision(
+    lock_id: Annotated[str, typer.Argument(help="The lock's ID (as in smart_lock_id).")],
+    carrier: Annotated[Path, typer.Option("--carrier", help="Carrier CA directory.")],
+    out: Annotated[Path, typer.Option("--out", help="Lock image file to create.")],
+    capacity: Annotated[
+        int, typer.Option("--capacity", min=256, help="Payload capacity in bytes.")
+    ] = DEFAULT_CAPACITY,
+) -> None:
+    """Provision a lock: device key, certificate from the carrier, empty log."""
+    if out.exists():
+        raise UsageError(_("{path} exists already").format(path=out))
+    device = LockDevice.provision(lock_id, load_carrier(carrier), capacity=capacity)
+    device.save(out)
+    console.print(
+        _("Lock {lock_id} provisioned ({capacity} bytes): {path}").format(
+            lock_id=lock_id, capacity=capacity, path=out
+        ),
+        highlight=False,
+    )
+
+
+@lock_app.command("trust-carrier")
+def trust(
+    pem: Annotated[Path, typer.Argument(help="Carrier CA certificate (PEM).")],
+    home: HomeOpt = None,
+) -> None:
+    """Trust a carrier's CA for lock device certificates (arrival customs)."""
+    config = NodeConfig.load(home)
+    path = trust_carrier(config.home, pem)
+    console.print(_("Carrier CA trusted: {path}").format(path=path), highlight=False)
+
+
+@lock_app.command("write")
+def write(
+    record_id: Annotated[str, typer.Argument(help="The record to write.")],
+    lock: LockOpt,
+    home: HomeOpt = None,
+    mode: Annotated[str, typer.Option("--mode", help="full | digest")] = "full",
+    peer: Annotated[str | None, typer.Option("--peer", help="Arrival Party.")] = None,
+    version: Annotated[int | None, typer.Option("--version", min=1)] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Departure customs: write a stored record version to a lock and seal it."""
+    if mode not in ("full", "digest"):
+        raise UsageError(_("--mode must be full or digest"))
+    chosen: Literal["full", "digest"] = "full" if mode == "full" else "digest"
+    config = NodeConfig.load(home)
+    with open_store(config.db_url) as store:
+        result = write_record(
+            config, store, record_id, lock, mode=chosen, peer=peer, version=version
+        )
+    if as_json:
+        print_json(result.as_dict())
+        return
+    console.print(
+        _(
+            "Record {record_id} v{version} for {peer} written to lock {lock_id} "
+            "({size} of {capacity} bytes, {mode} mode) and sealed"
+        ).format(**result.as_dict()),
+        highlight=False,
+    )
+    if not result.declared:
+        err_console.print(
+            _("Warning: lock {lock_id} is not declared in the record").format(
+                lock_id=result.lock_id
+            ),
+            highlight=False,
+        )
+
+
+@lock_app.command("event")
+def event(
+    kind: Annotated[str, typer.Argument(help=", ".join([*ACTIONS, *EVENTS]))],
+    lock: LockOpt,
+    lat: Annotated[float | None, typer.Option("--lat")] = None,
+    lon: Annotated[float | None, typer.Option("--lon")] = None,
+    reader: Annotated[str | None, typer.Option("--reader", help="Reader ID.")] = None,
+    pct: Annotated[int | None, typer.Option("--pct", help="Battery per cent.")] = None,
+) -> None:
+    """Record what happens to a lock on the way (or open, seal, erase it)."""
+    device = LockDevice.load(lock)
+    if kind == "opened":
+        device.open(_need(reader, "--reader"))
+    elif kind == "seal":
+        device.seal()
+    elif kind == "erase":
+        device.erase()
+    elif kind == "position":
+        if lat is None or lon is None:
+            raise UsageError(_("position needs --lat and --lon"))
+        device.record(EventCode.POSITION, position_data(lat, lon))
+    elif kind == "read":
+        device.read_by_authority(_need(reader, "--reader"))
+    elif kind in EVENTS:
+        device.record(EVENTS[kind], {} if pct is None else {"pct": pct})
+    else:
+        raise UsageError(_("unknown event {kind}").format(kind=kind))
+    device.save()
+    console.print(
+        _("Lock {lock_id}: {kind} recorded, state {state}").format(
+            lock_id=device.lock_id, kind=kind, state=device.state.value
+        ),
+        highlight=False,
+    )
+
+
+def _need(value: str | None, option: str) -> str:
+    if not value:
+        raise UsageError(_("this event needs {option}").format(option=option))
+    return value
+
+
+@lock_app.command("read")
+def read(
+    file: Annotated[Path, typer.Argument(help="The lock image as pulled by the reader.")],
+    home: HomeOpt = None,
+    carrier_ca: Annotated[
+        list[Path] | None, typer.Option("--carrier-ca", help="Extra trusted carrier CA (PEM).")
+    ] = None,
+    reader: Annotated[str, typer.Option("--reader", help="This reader's ID.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Arrival customs: verify a lock and store its record through the inbox."""
+    config = NodeConfig.load(home)
+    reader_id = reader or f"{config.party}-READER"
+    cas = trusted_carriers(config.home, carrier_ca or [])
+    if not cas:
+        raise UsageError(_("no trusted carrier CA: run `ctop-node lock trust-carrier PEM`"))
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise LockError(f"cannot read {file}: {exc}", code="lock.file.io") from exc
+    if file.with_name(file.name + ".key").exists():
+        # The simulator's device is at hand: have it sign the authority reading, as a real
+        # reader asks the lock to before pulling the image.
+        data = LockDevice.load(file).read_by_authority(reader_id)
+        file.write_bytes(data)
+    with open_store(config.db_url) as store:
+        result = LockReader(
+            config.party,
+            store.engine,
+            SoftwareSigner.from_home(config.home),
+            SoftwareDecryptor.from_home(config.home),
+            BundleTrustStore.from_home(config.home),
+            cas,
+        ).read(data, reader_id=reader_id, at=datetime.now(UTC))
+    if as_json:
+        print_json(result.as_dict())
+    else:
+        console.print(
+            _(
+                "Lock {lock_id}: record {record_id} v{version} of {sender_party} "
+                "({mode} mode), inbox: {inbox_state}"
+            ).format(**result.as_dict()),
+            highlight=False,
+        )
+        for f in result.findings:
+            err_console.print(
+                _("Discrepancy {code}: {message}").format(code=f.code, message=f.message),
+                highlight=False,
+            )
+        for e in result.errors:
+            err_console.print(f"{e.code} {e.field}: {e.message}", highlight=False)
+    if result.inbox_state == "rejected":
+        raise typer.Exit(1)
+
+
+@lock_app.command("pending")
+def pending(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Departure customs: record versions to write to smart locks (carrier wish or fallback)."""
+    config = NodeConfig.load(home)
+    with open_store(config.db_url) as store:
+        items = pending_locks(store.engine, now=datetime.now(UTC), fallback=fallback_after(config))
+    if as_json:
+        print_json({"pending": [i.as_dict() for i in items]})
+        return
+    for i in items:
+        console.print(
+            f"{i.record_id} v{i.version} -> {i.peer}  "
+            f"{', '.join(i.lock_ids) or _('no smart lock declared')}  [{i.reason}] {i.detail}",
+            highlight=False,
+            markup=False,
+        )
+    console.print(_("{n} record versions to write to locks").format(n=len(items)))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lock_app, name="lock")

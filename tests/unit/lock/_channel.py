@@ -1,0 +1,58 @@
+"""Building lock images that carry a real record: KZ writes, a journey, CN reads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from ctop_node.lock.carrier import CarrierCA
+from ctop_node.lock.codec import encode_payload
+from ctop_node.lock.device import LockDevice
+from ctop_node.lock.events import EventCode, position_data
+from tests.unit.online._peers import Home, record_body
+
+
+def canonical_record(data: dict[str, Any]) -> dict[str, Any]:
+    loaded: dict[str, Any] = orjson.loads(record_body(data))
+    return loaded
+
+
+def write_lock(
+    carrier: CarrierCA,
+    kz: Home,
+    data: dict[str, Any],
+    *,
+    lock_id: str = "LOCK-0001",
+    version: int = 1,
+    mode: str = "full",
+    recipient: str = "CN",
+    journey: Callable[[LockDevice], None] | None = None,
+    read: bool = True,
+    not_after: datetime | None = None,
+) -> bytes:
+    """A lock provisioned an hour ago, written and sealed, travelled, read by CN's reader."""
+    now = datetime.now(UTC)
+    device = LockDevice.provision(
+        lock_id, carrier, now=now - timedelta(hours=2), not_after=not_after
+    )
+    payload = encode_payload(
+        canonical_record(data),
+        version=version,
+        signer=kz.signer,
+        recipient=kz.trust().recipient_key(recipient),
+        lock_id=lock_id,
+        counter=1,
+        expires=now + timedelta(days=7),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    device.write_payload(payload, now=now - timedelta(minutes=90))
+    device.seal(now=now - timedelta(minutes=89))
+    device.record(EventCode.POSITION, position_data(44.1, 80.2), now=now - timedelta(minutes=30))
+    if journey is not None:
+        journey(device)
+    if read:
+        return device.read_by_authority("CN-R1", now=now - timedelta(minutes=1))
+    return device.image().to_bytes()

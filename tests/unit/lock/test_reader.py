@@ -1,0 +1,301 @@
+"""The arrival reader with real keys and a real database: each test is one scenario,
+"CN reads a lock that ... / result: ...". Refused locks leave nothing in the store."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from ctop_node.crypto.envelope import open_
+from ctop_node.errors import LockError
+from ctop_node.lock import cbor
+from ctop_node.lock.carrier import CarrierCA
+from ctop_node.lock.events import EventCode
+from ctop_node.lock.image import read_image
+from ctop_node.lock.reader import LockReader, ReadResult
+from ctop_node.model.messages import MessageType, Receipt
+from ctop_node.store import SqlStore, open_store
+from ctop_node.store.schema import inbox, lock_reads, records
+from tests.unit.online._peers import Home, make_pair
+
+from ._channel import write_lock
+
+NOW = datetime.now(UTC)
+
+
+@pytest.fixture(scope="module")
+def carrier() -> CarrierCA:
+    return CarrierCA.create("KTZ Express carrier CA", now=NOW - timedelta(days=1))
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> tuple[Home, Home]:
+    return make_pair(tmp_path)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[SqlStore]:
+    with open_store(db_url) as s:
+        yield s
+
+
+@pytest.fixture
+def reader(pair: tuple[Home, Home], store: SqlStore, carrier: CarrierCA) -> LockReader:
+    _, cn = pair
+    return LockReader(
+        "CN", store.engine, cn.signer, cn.decryptor, cn.trust(), [carrier.certificate]
+    )
+
+
+def counts(store: SqlStore) -> tuple[int, int, int]:
+    with store.engine.connect() as conn:
+        return tuple(  # type: ignore[return-value]
+            int(conn.execute(select(func.count()).select_from(t)).scalar_one())
+            for t in (records, inbox, lock_reads)
+        )
+
+
+def read(reader: LockReader, image: bytes) -> ReadResult:
+    return reader.read(image, reader_id="CN-R1")
+
+
+def test_a_genuine_lock_is_stored_once_through_the_inbox(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    image = write_lock(carrier, kz, record_dict)
+    result = read(reader, image)
+    assert (result.inbox_state, result.answer_type, result.tampered) == (
+        "applied",
+        "RECEIPT",
+        False,
+    )
+    assert result.sender_party == "KZ" and result.record_id == record_dict["record_id"]
+    row = store.get_record(record_dict["record_id"], origin_party="KZ")
+    assert row is not None and row.reason == "lock" and row.digest == result.digest
+    assert counts(store) == (1, 1, 1)
+    # The stored answer is a RECEIPT signed by CN for KZ, naming the lock copy.
+    stored = reader.inbox.answer_for(result.message_id or "")
+    assert stored is not None
+    answer = open_(stored.answer, kz.trust(), kz.decryptor, "KZ")
+    assert answer.header.type is MessageType.RECEIPT
+    assert Receipt.model_validate_json(answer.payload).message_id == result.message_id
+    # Reading the same lock again: nothing new.
+    again = read(reader, image)
+    assert (again.new_read, again.inbox_state) == (False, "applied")
+    assert counts(store) == (1, 1, 1)
+
+
+def _with_payload(image: bytes, change: Any) -> bytes:
+    img = read_image(image)
+    assert img.payload is not None
+    return dataclasses.replace(img, payload=change(img.payload)).to_bytes()
+
+
+def _with_log(image: bytes, change: Any) -> bytes:
+    img = read_image(image)
+    return dataclasses.replace(img, log=change(list(img.log))).to_bytes()
+
+
+def _flip(data: bytes, at: int) -> bytes:
+    buf = bytearray(data)
+    buf[at] ^= 0x40
+    return bytes(buf)
+
+
+def _flip_event(log: list[dict[str, bytes]]) -> list[dict[str, bytes]]:
+    entry = dict(log[2])
+    event = cbor.decode(entry["e"])
+    entry["e"] = cbor.encode({**event, "c": int(EventCode.POSITION)})
+    return [*log[:2], entry, *log[3:]]
+
+
+TRUNCATED = "lock.cbor.malformed"
+ATTACKS: dict[str, tuple[Any, str]] = {
+    "flipped byte in the payload body": (
+        lambda img: _with_payload(img, lambda p: _flip(p, len(p) - 20)),
+        "lock.payload.decrypt",
+    ),
+    "flipped byte in the payload header": (
+        lambda img: _with_payload(img, lambda p: p.replace(b"LOCK-0001", b"LOCK-0002", 1)),
+        "lock.payload.wrong_lock",
+    ),
+    "changed event in the log": (lambda img: _with_log(img, _flip_event), "lock.log.broken_chain"),
+    "event removed": (
+        lambda img: _with_log(img, lambda log: log[:2] + log[3:]),
+        "lock.log.counter",
+    ),
+    "events reordered": (
+        lambda img: _with_log(img, lambda log: [log[0], log[2], log[1], *log[3:]]),
+        "lock.log.reordered",
+    ),
+    "event replayed": (
+        lambda img: _with_log(img, lambda log: [*log[:3], log[2], *log[3:]]),
+        "lock.log.counter",
+    ),
+    "flipped byte in a signature": (
+        lambda img: _with_log(img, lambda log: [{**log[0], "s": _flip(log[0]["s"], 3)}, *log[1:]]),
+        "lock.log.signature",
+    ),
+    "payload over the lock's capacity": (
+        lambda img: dataclasses.replace(read_image(img), capacity=64).to_bytes(),
+        "lock.capacity",
+    ),
+    "truncated image": (lambda img: img[: len(img) // 2], TRUNCATED),
+}
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_attacks_are_refused_and_nothing_is_stored(
+    attack: str,
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    change, code = ATTACKS[attack]
+    image = change(write_lock(carrier, kz, record_dict))
+    with pytest.raises(LockError) as err:
+        read(reader, image)
+    assert err.value.code == code
+    assert counts(store) == (0, 0, 0)
+
+
+def test_payload_copied_to_another_lock_is_refused(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    a = read_image(write_lock(carrier, kz, record_dict, lock_id="LOCK-0001"))
+    b = read_image(write_lock(carrier, kz, record_dict, lock_id="LOCK-0002"))
+    moved = dataclasses.replace(b, payload=a.payload).to_bytes()
+    with pytest.raises(LockError) as err:
+        read(reader, moved)
+    assert err.value.code == "lock.payload.wrong_lock"
+    # Same lock ID, but a payload the device never logged (written to a twin device).
+    twin = read_image(write_lock(carrier, kz, record_dict, lock_id="LOCK-0002"))
+    swapped = dataclasses.replace(b, payload=twin.payload).to_bytes()
+    with pytest.raises(LockError) as err:
+        read(reader, swapped)
+    assert err.value.code == "lock.payload.not_logged"
+    assert counts(store) == (0, 0, 0)
+
+
+def test_payload_for_another_party_is_refused(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    image = write_lock(carrier, kz, record_dict, recipient="KZ")
+    with pytest.raises(LockError) as err:
+        read(reader, image)
+    assert err.value.code == "lock.payload.recipient"
+    assert counts(store) == (0, 0, 0)
+
+
+def test_expired_device_certificate_is_refused(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    image = write_lock(carrier, kz, record_dict, not_after=NOW - timedelta(minutes=10))
+    with pytest.raises(LockError) as err:
+        read(reader, image)
+    assert err.value.code == "lock.log.device_cert"
+    assert "not valid at" in err.value.message
+    assert counts(store) == (0, 0, 0)
+
+
+def test_lock_of_an_untrusted_carrier_is_refused(
+    pair: tuple[Home, Home], reader: LockReader, store: SqlStore, record_dict: dict[str, Any]
+) -> None:
+    kz, _ = pair
+    other = CarrierCA.create("someone else", now=NOW - timedelta(days=1))
+    with pytest.raises(LockError) as err:
+        read(reader, write_lock(other, kz, record_dict))
+    assert err.value.code == "lock.log.device_cert"
+    assert counts(store) == (0, 0, 0)
+
+
+def test_lock_opened_on_the_way_is_stored_with_the_findings(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+
+    def opened(device: Any) -> None:
+        device.record(EventCode.SEAL_BROKEN, {}, now=NOW - timedelta(minutes=20))
+        device.open("SOMEONE", now=NOW - timedelta(minutes=10))
+
+    result = read(reader, write_lock(carrier, kz, record_dict, journey=opened))
+    assert result.inbox_state == "applied" and result.tampered
+    codes = {f.code for f in result.findings}
+    assert codes == {"lock.opened_before_reading", "lock.tamper"}
+    assert counts(store) == (1, 1, 1)
+
+
+def test_undeclared_lock_is_a_finding(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    result = read(reader, write_lock(carrier, kz, record_dict, lock_id="LOCK-9999"))
+    assert [f.code for f in result.findings] == ["lock.undeclared"]
+    assert "LOCK-0001" in result.findings[0].message
+
+
+def test_invalid_record_is_rejected_like_online_and_not_applied(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    wrong = copy.deepcopy(record_dict)
+    wrong["sender_party"] = "CN"  # KZ signs a record it says CN cleared
+    result = read(reader, write_lock(carrier, kz, wrong))
+    assert (result.inbox_state, result.answer_type) == ("rejected", "REJECTION")
+    assert "exchange.sender_mismatch" in {e.code for e in result.errors}
+    assert counts(store) == (0, 1, 0)  # inbox keeps the rejected message, as online
+
+
+def test_digest_mode_is_a_lock_read_without_a_record(
+    pair: tuple[Home, Home],
+    reader: LockReader,
+    store: SqlStore,
+    carrier: CarrierCA,
+    record_dict: dict[str, Any],
+) -> None:
+    kz, _ = pair
+    result = read(reader, write_lock(carrier, kz, record_dict, mode="digest"))
+    assert (result.inbox_state, result.mode, result.message_id) == ("digest", "digest", None)
+    assert counts(store) == (0, 0, 1)
