@@ -13,6 +13,7 @@ from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.config import NodeConfig, default_home, sqlite_url
 from ctop_node.errors import ConfigError, RecordError, StorageError
 from ctop_node.i18n import _
+from ctop_node.lock.reconcile import reconcile
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.interfaces import RecordRow
 
@@ -136,6 +137,11 @@ def show(
     """Show every version of a record and the body of one of them."""
     with _open(home, db) as store:
         versions = store.versions(record_id, origin_party=origin)
+        # Received records: which channel(s) brought each version, and whether they agree.
+        recon = reconcile(
+            store.engine,
+            [(v.origin_party, v.record_id, v.version) for v in versions if v.direction == "in"],
+        )
     if not versions:
         raise RecordError(
             _("record {record_id} is not stored here").format(record_id=record_id),
@@ -161,6 +167,7 @@ def show(
                 "record_id": record_id,
                 "versions": [_summary(v) for v in versions],
                 "version": chosen.version,
+                "reconciliation": {str(k[2]): r.as_dict() for k, r in recon.items()},
                 "body": chosen.body,
             }
         )
@@ -186,6 +193,14 @@ def show(
         ),
         highlight=False,
     )
+    chosen_recon = recon.get((chosen.origin_party, chosen.record_id, chosen.version))
+    if chosen_recon is not None:
+        console.print(
+            _("Channels: {channels}; reconciliation: {verdict}").format(
+                channels=", ".join(chosen_recon.channels), verdict=chosen_recon.verdict.value
+            ),
+            highlight=False,
+        )
     console.print(JSON.from_data(chosen.body))
 
 
