@@ -59,6 +59,9 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 2021,
     once: Annotated[bool, typer.Option("--once", help="Exchange, report, stop.")] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 120.0,
+    lock_demo: Annotated[
+        bool, typer.Option("--lock-demo", help="First: one train whose link is cut goes by lock.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Start a KZ and a CN node on loopback and exchange sample trains between them."""
@@ -71,6 +74,17 @@ def demo(
     def say(msg: str) -> None:
         if not as_json:
             err_console.print(msg, highlight=False)
+
+    lock_report = None
+    if lock_demo:  # the smart-lock part runs first, on its own pair of nodes
+        from ctop_node.cli.lock_demo import run_lock_demo
+
+        lock_report = run_lock_demo(home / "lock", seed=seed, timeout=timeout, say=say)
+        say(
+            _("Lock demo verdicts: {counts}").format(
+                counts=", ".join(f"{k} {v}" for k, v in lock_report["verdicts"].items())
+            )
+        )
 
     try:
         for node in nodes.values():
@@ -125,6 +139,8 @@ def demo(
         ):
             report[key] = sum(getattr(f, key) for f in flows)
         report["flows"] = [f.as_dict() for f in flows]
+        if lock_report is not None:
+            report["lock"] = lock_report
         report["urls"] = {n.party: {"peer": n.peer_url, "api": n.api_url} for n in nodes.values()}
         if as_json:
             print_json(report)

@@ -246,3 +246,31 @@ def pending(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(lock_app, name="lock")
+
+
+@lock_app.command("demo")
+def demo(
+    home: Annotated[Path, typer.Option("--home", help="Where the demo nodes live.")] = Path(
+        "demo-data/lock"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the sample train.")] = 2021,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 120.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """One train, link cut: records go by smart lock, are read at CN and reconciled."""
+    from ctop_node.cli.lock_demo import run_lock_demo
+
+    def say(msg: str) -> None:
+        if not as_json:
+            err_console.print(msg, highlight=False)
+
+    report = run_lock_demo(home, seed=seed, timeout=timeout, say=say)
+    if as_json:
+        print_json(report)
+    else:
+        console.print(
+            _("Lock demo verdicts: {counts}").format(
+                counts=", ".join(f"{k} {v}" for k, v in report["verdicts"].items())
+            ),
+            highlight=False,
+        )
