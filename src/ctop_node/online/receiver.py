@@ -25,7 +25,7 @@ from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType, Receipt, Rejection
 from ctop_node.online.checks import check_message, tc_number
 from ctop_node.online.interfaces import AnswerStatus
-from ctop_node.store.inbox import Inbox, InboxMessage, Verdict
+from ctop_node.store.inbox import AnswerFactory, Inbox, InboxMessage, Verdict
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,52 @@ class Receiver:
 
     def handle(self, raw: bytes, *, channel: str = "online") -> ItemResult:
         """Answer one sealed message. Raises only ``StorageError`` (database trouble)."""
+        prepared = self._prepare(raw, channel)
+        if isinstance(prepared, ItemResult):
+            return prepared
+        msg, factory = prepared
+        result = self.inbox.accept(msg, factory)
+        return _result(result.answer, result.verdict, replayed=result.replayed)
+
+    def handle_batch(self, raws: Sequence[bytes], *, channel: str = "online") -> list[ItemResult]:
+        """One answer per message, in order, with the database work of the whole batch in
+        one transaction (a savepoint per message, :meth:`Inbox.accept_batch`).
+
+        Opening and checking (pure CPU) happen first, outside the transaction; answers are
+        sealed inside it, each in its message's savepoint, so an answer never exists
+        without its stored row. A failure inside one item refuses that item
+        (``exchange.internal``) and rolls back only its work; only an unavailable database
+        fails the batch (``StorageError``: the endpoint answers 503, nothing is stored).
+        """
+        results: list[ItemResult | None] = [None] * len(raws)
+        work: list[tuple[InboxMessage, AnswerFactory]] = []
+        slots: list[int] = []
+        for i, raw in enumerate(raws):
+            try:
+                prepared = self._prepare(raw, channel)
+            except Exception as exc:  # one bad item must not fail the batch
+                results[i] = self._internal(raw, exc)
+                continue
+            if isinstance(prepared, ItemResult):
+                results[i] = prepared
+            else:
+                work.append(prepared)
+                slots.append(i)
+        try:
+            accepted = self.inbox.accept_batch(work)
+        except StorageError as exc:
+            if exc.code in UNAVAILABLE:
+                raise
+            accepted = [exc] * len(work)
+        for i, outcome in zip(slots, accepted, strict=True):
+            if isinstance(outcome, Exception):
+                results[i] = self._internal(raws[i], outcome)
+            else:
+                results[i] = _result(outcome.answer, outcome.verdict, replayed=outcome.replayed)
+        return [r for r in results if r is not None]
+
+    def _prepare(self, raw: bytes, channel: str) -> ItemResult | tuple[InboxMessage, AnswerFactory]:
+        """Open and check one message: the refusal, or the inbox row and its answer sealer."""
         try:
             opened = open_(raw, self.trust, self.decryptor, self.party)
             head = opened.header
@@ -115,24 +161,11 @@ class Receiver:
             body=checked.body,
             errors=checked.errors,
         )
-        result = self.inbox.accept(msg, lambda v: self._seal_answer(opened, v, recipient))
-        return _result(result.answer, result.verdict, replayed=result.replayed)
 
-    def handle_batch(self, raws: Sequence[bytes], *, channel: str = "online") -> list[ItemResult]:
-        """One answer per message, in order; one transaction per message. A failure inside
-        one item refuses that item (``exchange.internal``); only an unavailable database
-        fails the batch (``StorageError``)."""
-        results = []
-        for raw in raws:
-            try:
-                results.append(self.handle(raw, channel=channel))
-            except StorageError as exc:
-                if exc.code in UNAVAILABLE:
-                    raise
-                results.append(self._internal(raw, exc))
-            except Exception as exc:  # one bad item must not fail the batch
-                results.append(self._internal(raw, exc))
-        return results
+        def factory(verdict: Verdict) -> bytes:
+            return self._seal_answer(opened, verdict, recipient)
+
+        return msg, factory
 
     def _internal(self, raw: bytes, exc: Exception) -> ItemResult:
         log.error(

@@ -20,7 +20,7 @@ transaction begins IMMEDIATE, which serialises every writer.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -29,6 +29,7 @@ import orjson
 from sqlalchemy import Row, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from ctop_node.model.messages import MessageType, RejectionError
 from ctop_node.store._engine import SQLITE_BEGIN
@@ -172,6 +173,18 @@ _WAITING_VERSION = select(
     inbox.c.version == bindparam("b_version"),
     inbox.c.state == "waiting",
 )
+_SENDERS_WAITING = (
+    select(inbox.c.sender_party)
+    .where(
+        inbox.c.state == "waiting", inbox.c.sender_party.in_(bindparam("b_senders", expanding=True))
+    )
+    .distinct()
+)
+_PG_BATCH_LOCK = text(
+    "SELECT count(pg_advisory_xact_lock(:k, h)) FROM ("
+    " SELECT hashtext(current_schema() || ':' || key) AS h"
+    " FROM unnest(CAST(:keys AS text[])) AS key ORDER BY 1) AS locks"
+)
 _STORED = select(
     inbox.c.answer,
     inbox.c.answer_type,
@@ -195,6 +208,27 @@ _SUMMARY = (
     inbox.c.applied_at,
     inbox.c.errors,
 )
+
+
+def _gone(exc: DBAPIError) -> bool:
+    return isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated
+
+
+class _WaitingHint:
+    """Whether a sender may have parked versions: when it has none, applying a version
+    skips the lookup of waiting successors (one statement per message less).
+
+    ``None``: unknown, always look (single :meth:`Inbox.accept`)."""
+
+    def __init__(self, senders: set[str] | None = None) -> None:
+        self._senders = senders
+
+    def may_wait(self, sender: str) -> bool:
+        return self._senders is None or sender in self._senders
+
+    def parked(self, sender: str) -> None:
+        if self._senders is not None:
+            self._senders.add(sender)
 
 
 def _row(r: Row[Any, *tuple[Any, ...]]) -> InboxRow:
@@ -297,24 +331,86 @@ class Inbox:
                 if self._pg and msg.record_id is not None:
                     key = f"{msg.sender_party}:{msg.record_id}"
                     conn.execute(_PG_RECORD_LOCK, {"k": _PG_LOCK_KEY, "key": key})
-                if not self._claim(conn, msg, now):
-                    return self._again(conn, msg, answer_factory)
-                verdict, applied = self._decide(conn, msg, now)
-                answer = answer_factory(verdict)
-                keep_payload = verdict.state in ("waiting", "mismatch")
-                conn.execute(
-                    _SET_INBOX,
-                    {
-                        "b_id": msg.message_id,
-                        "answer": answer,
-                        "answer_type": verdict.answer_type,
-                        "state": verdict.state,
-                        "errors": _errors_json(verdict.errors),
-                        "payload": msg.body if keep_payload else None,
-                        "applied_at": now if verdict.state == "applied" else None,
-                    },
-                )
-                return InboxResult(answer, verdict, applied=applied)
+                return self._accept_one(conn, msg, answer_factory, now, _WaitingHint())
+
+    def accept_batch(
+        self,
+        items: Sequence[tuple[InboxMessage, AnswerFactory]],
+        *,
+        now: datetime | None = None,
+    ) -> builtins.list[InboxResult | Exception]:
+        """:meth:`accept` for many messages in ONE transaction, one SAVEPOINT per message.
+
+        Each message is stored, decided, answered (the factory seals inside its savepoint)
+        exactly as by :meth:`accept`; a message whose work raises is rolled back alone and
+        its slot holds the exception. Nothing is final before the single commit, so the
+        results are returned only after it. ``StorageError`` with code ``store.unavailable``
+        (or a failed commit) fails the whole batch: nothing of it is stored.
+        """
+        now = now or datetime.now(UTC)
+        results: builtins.list[InboxResult | Exception] = []
+        if not items:
+            return results
+        with translated("store received messages"), self.engine.connect() as conn:
+            conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with conn.begin():
+                if self._pg:
+                    self._lock_records(conn, [m for m, _ in items])
+                hint = _WaitingHint(self._senders_waiting(conn, {m.sender_party for m, _ in items}))
+                for msg, factory in items:
+                    try:
+                        with conn.begin_nested():
+                            results.append(self._accept_one(conn, msg, factory, now, hint))
+                    except DBAPIError as exc:
+                        if _gone(exc):
+                            raise  # the connection or server is gone: the batch fails (503)
+                        results.append(exc)
+                    except Exception as exc:  # one bad item must not fail the batch
+                        results.append(exc)
+        return results
+
+    def _lock_records(self, conn: Connection, msgs: Sequence[InboxMessage]) -> None:
+        """Every record lock of the batch in one statement, in hash order: two batches
+        taking overlapping locks take them in the same order, so they cannot deadlock."""
+        keys = sorted({f"{m.sender_party}:{m.record_id}" for m in msgs if m.record_id})
+        if keys:
+            conn.execute(_PG_BATCH_LOCK, {"k": _PG_LOCK_KEY, "keys": keys})
+
+    @staticmethod
+    def _senders_waiting(conn: Connection, senders: set[str]) -> set[str]:
+        """Senders with a parked version: only their messages look for waiting successors
+        (inside the write transaction, under the record locks, so the answer holds)."""
+        found = conn.execute(_SENDERS_WAITING, {"b_senders": sorted(senders)}).scalars()
+        return {str(s) for s in found}
+
+    def _accept_one(
+        self,
+        conn: Connection,
+        msg: InboxMessage,
+        answer_factory: AnswerFactory,
+        now: datetime,
+        hint: _WaitingHint,
+    ) -> InboxResult:
+        if not self._claim(conn, msg, now):
+            return self._again(conn, msg, answer_factory)
+        verdict, applied = self._decide(conn, msg, now, hint)
+        answer = answer_factory(verdict)
+        keep_payload = verdict.state in ("waiting", "mismatch")
+        if verdict.state == "waiting":
+            hint.parked(msg.sender_party)
+        conn.execute(
+            _SET_INBOX,
+            {
+                "b_id": msg.message_id,
+                "answer": answer,
+                "answer_type": verdict.answer_type,
+                "state": verdict.state,
+                "errors": _errors_json(verdict.errors),
+                "payload": msg.body if keep_payload else None,
+                "applied_at": now if verdict.state == "applied" else None,
+            },
+        )
+        return InboxResult(answer, verdict, applied=applied)
 
     def _claim(self, conn: Connection, msg: InboxMessage, now: datetime) -> bool:
         """Insert the row with a placeholder answer; False when the id is already taken
@@ -369,7 +465,7 @@ class Inbox:
         return InboxResult(factory(verdict), verdict)
 
     def _decide(
-        self, conn: Connection, msg: InboxMessage, now: datetime
+        self, conn: Connection, msg: InboxMessage, now: datetime, hint: _WaitingHint
     ) -> tuple[Verdict, tuple[int, ...]]:
         if msg.errors:
             return Verdict("REJECTION", "rejected", msg.errors), ()
@@ -397,7 +493,8 @@ class Inbox:
             return self._mismatch(msg, "another content of this version is already waiting")
         applied = [msg.version]
         self._apply(conn, msg, msg.version, msg.body, now, new_head=head is None)
-        applied.extend(self._apply_waiting(conn, msg, msg.version + 1, now))
+        if hint.may_wait(msg.sender_party):
+            applied.extend(self._apply_waiting(conn, msg, msg.version + 1, now))
         return Verdict("RECEIPT", "applied"), tuple(applied)
 
     @staticmethod

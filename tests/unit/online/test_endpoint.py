@@ -142,10 +142,10 @@ def test_empty_batch(app: Starlette) -> None:
 def test_failure_inside_an_item_refuses_only_that_item(
     app: Starlette, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(raw: bytes, *, channel: str = "online") -> Any:
+    def broken(raw: bytes, channel: str) -> Any:
         raise ZeroDivisionError
 
-    monkeypatch.setattr(receiver, "handle", broken)
+    monkeypatch.setattr(receiver, "_prepare", broken)
     response = post(app, cbor2.dumps([b"a", b"b"]))
     assert response.status_code == 200
     assert [a.code for a in decode_answers(response.content, 2)] == ["exchange.internal"] * 2
@@ -154,10 +154,11 @@ def test_failure_inside_an_item_refuses_only_that_item(
 def test_unavailable_database_is_503(
     app: Starlette, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    def down(raw: bytes, *, channel: str = "online") -> Any:
+    def down(*args: Any, **kw: Any) -> Any:
         raise StorageError("gone", code="store.unavailable")
 
-    monkeypatch.setattr(receiver, "handle", down)
+    # The batch's one transaction cannot reach the database.
+    monkeypatch.setattr(receiver.inbox, "accept_batch", down)
     response = post(app, cbor2.dumps([b"a"]))
     assert (response.status_code, response.json()["code"]) == (503, "store.unavailable")
 

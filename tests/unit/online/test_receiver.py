@@ -291,18 +291,26 @@ def test_a_failure_inside_one_item_refuses_only_that_item(
     kz, _ = pair
     good = record_message(kz, record_dict)
     other = record_message(kz, amended(record_dict, 2) | {"record_id": "KZ-OTHER-1"})
-    real = receiver.inbox.accept
-    calls = iter([RuntimeError("boom"), None])
+    real = receiver._seal_answer
+    calls = iter([RuntimeError("boom")])
 
     def flaky(*args: Any, **kw: Any) -> Any:
-        exc = next(calls)
+        exc = next(calls, None)
         if exc is not None:
             raise exc
         return real(*args, **kw)
 
-    monkeypatch.setattr(receiver.inbox, "accept", flaky)
+    # Sealing the first answer fails inside the batch transaction: its savepoint is rolled
+    # back (no inbox row, no record), the second message is stored and answered.
+    monkeypatch.setattr(receiver, "_seal_answer", flaky)
     results = receiver.handle_batch([other, good])
     assert [(r.status, r.code) for r in results] == [
         ("refused", "exchange.internal"),
         ("receipt", ""),
     ]
+    assert receiver.inbox.state_counts() == {"applied": 1}
+    assert receiver.inbox.count_applied("KZ") == 1
+    # Sent again, the refused message is handled as new.
+    again = receiver.handle_batch([other])
+    assert (again[0].status, again[0].message) == ("receipt", "applied")
+    assert receiver.inbox.count_applied("KZ") == 2
