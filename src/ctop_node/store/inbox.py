@@ -210,6 +210,10 @@ _SUMMARY = (
 )
 
 
+class _ItemFailed(Exception):
+    """Internal: one message of a batch failed on the fast path; redo with savepoints."""
+
+
 def _gone(exc: DBAPIError) -> bool:
     return isinstance(exc, (OperationalError, InterfaceError)) or exc.connection_invalidated
 
@@ -339,33 +343,55 @@ class Inbox:
         *,
         now: datetime | None = None,
     ) -> builtins.list[InboxResult | Exception]:
-        """:meth:`accept` for many messages in ONE transaction, one SAVEPOINT per message.
+        """:meth:`accept` for many messages in ONE transaction.
 
-        Each message is stored, decided, answered (the factory seals inside its savepoint)
-        exactly as by :meth:`accept`; a message whose work raises is rolled back alone and
-        its slot holds the exception. Nothing is final before the single commit, so the
-        results are returned only after it. ``StorageError`` with code ``store.unavailable``
-        (or a failed commit) fails the whole batch: nothing of it is stored.
+        Each message is stored, decided and answered (the factory seals) exactly as by
+        :meth:`accept`. Fast path: the whole batch without savepoints. When one message's
+        work raises, that transaction is rolled back and the batch is done again with one
+        SAVEPOINT per message, so the failing message is rolled back alone and its slot
+        holds the exception (answers sealed in the abandoned attempt were never stored nor
+        returned). Results are returned only after the commit. ``StorageError`` with code
+        ``store.unavailable`` fails the whole batch: nothing of it is stored.
         """
-        now = now or datetime.now(UTC)
-        results: builtins.list[InboxResult | Exception] = []
         if not items:
-            return results
+            return []
+        now = now or datetime.now(UTC)
+        try:
+            return self._batch(items, now, isolate=False)
+        except _ItemFailed:
+            return self._batch(items, now, isolate=True)
+
+    def _batch(
+        self,
+        items: Sequence[tuple[InboxMessage, AnswerFactory]],
+        now: datetime,
+        *,
+        isolate: bool,
+    ) -> builtins.list[InboxResult | Exception]:
+        results: builtins.list[InboxResult | Exception] = []
         with translated("store received messages"), self.engine.connect() as conn:
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
             with conn.begin():
                 if self._pg:
                     self._lock_records(conn, [m for m, _ in items])
-                hint = _WaitingHint(self._senders_waiting(conn, {m.sender_party for m, _ in items}))
+                senders = {m.sender_party for m, _ in items}
+                hint = _WaitingHint(self._senders_waiting(conn, senders))
                 for msg, factory in items:
                     try:
+                        if not isolate:
+                            results.append(self._accept_one(conn, msg, factory, now, hint))
+                            continue
                         with conn.begin_nested():
                             results.append(self._accept_one(conn, msg, factory, now, hint))
                     except DBAPIError as exc:
                         if _gone(exc):
                             raise  # the connection or server is gone: the batch fails (503)
+                        if not isolate:
+                            raise _ItemFailed from exc  # leaves the block: rolled back
                         results.append(exc)
                     except Exception as exc:  # one bad item must not fail the batch
+                        if not isolate:
+                            raise _ItemFailed from exc
                         results.append(exc)
         return results
 

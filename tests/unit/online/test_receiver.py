@@ -292,13 +292,12 @@ def test_a_failure_inside_one_item_refuses_only_that_item(
     good = record_message(kz, record_dict)
     other = record_message(kz, amended(record_dict, 2) | {"record_id": "KZ-OTHER-1"})
     real = receiver._seal_answer
-    calls = iter([RuntimeError("boom")])
+    broken = {"KZ-OTHER-1"}
 
-    def flaky(*args: Any, **kw: Any) -> Any:
-        exc = next(calls, None)
-        if exc is not None:
-            raise exc
-        return real(*args, **kw)
+    def flaky(opened: OpenedMessage, *args: Any) -> Any:
+        if opened.header.record_id in broken:
+            raise RuntimeError("boom")
+        return real(opened, *args)
 
     # Sealing the first answer fails inside the batch transaction: its savepoint is rolled
     # back (no inbox row, no record), the second message is stored and answered.
@@ -311,6 +310,25 @@ def test_a_failure_inside_one_item_refuses_only_that_item(
     assert receiver.inbox.state_counts() == {"applied": 1}
     assert receiver.inbox.count_applied("KZ") == 1
     # Sent again, the refused message is handled as new.
+    broken.clear()
     again = receiver.handle_batch([other])
     assert (again[0].status, again[0].message) == ("receipt", "applied")
     assert receiver.inbox.count_applied("KZ") == 2
+
+
+def test_one_batch_replay_and_out_of_order_versions(
+    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+) -> None:
+    kz, _ = pair
+    v1 = record_message(kz, record_dict)
+    v2 = record_message(kz, amended(record_dict, 2), version=2)
+    results = receiver.handle_batch([v2, v1, v1, v2])
+    assert [r.message for r in results] == [
+        "waiting",
+        "applied",
+        "applied (replay)",
+        "applied (replay)",  # the stored state now; the answer bytes are the original
+    ]
+    assert results[2].answer == results[1].answer and results[3].answer == results[0].answer
+    assert receiver.inbox.count_applied("KZ") == 2
+    assert receiver.inbox.state_counts() == {"applied": 2}
