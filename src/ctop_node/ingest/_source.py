@@ -47,6 +47,10 @@ class Source:
         """Bytes of the underlying (possibly compressed) file consumed so far."""
         return self.raw.tell()
 
+    def offset_or_zero(self) -> int:
+        """``offset()``, or 0 once the file is closed, for an error item built at any time."""
+        return 0 if self.raw.closed else self.raw.tell()
+
     def chunks(self) -> Iterator[bytes]:
         while chunk := self.stream.read(CHUNK):
             yield chunk

@@ -12,9 +12,9 @@ import codecs
 import csv
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
+from ctop_node.ingest._base import Cursor, FileReader
 from ctop_node.ingest._csv_map import (
     LINKS,
     LIST_SEP,
@@ -26,7 +26,7 @@ from ctop_node.ingest._csv_map import (
 )
 from ctop_node.ingest._lines import split_lines
 from ctop_node.ingest._shape import item_name
-from ctop_node.ingest._source import READ_ERRORS, Source, check_readable, error_item, open_source
+from ctop_node.ingest._source import Source, error_item
 from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
 
 DETECT_BYTES = 64 * 1024
@@ -129,8 +129,9 @@ def detect_delimiter(header: str) -> str:
         return max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
 
 
-class CsvReader:
+class CsvReader(FileReader):
     format = "csv"
+    unit = "row"
 
     def __init__(
         self,
@@ -138,44 +139,24 @@ class CsvReader:
         delimiter: str | None = None,
         max_record_bytes: int = MAX_RECORD_BYTES,
     ) -> None:
+        super().__init__(max_record_bytes)
         self.encoding = encoding
         self.delimiter = delimiter
-        self.max_record_bytes = max_record_bytes
 
-    def read(self, path: Path) -> Iterator[RawItem]:
-        check_readable(path)
-        return self._items(path)
-
-    def _items(self, path: Path) -> Iterator[RawItem]:
-        src = open_source(path)
-        if isinstance(src, RawItem):
-            yield src
-            return
-        row = 0
-        try:
-            chunks = src.chunks()
-            head = b""
-            for chunk in chunks:
-                head += chunk
-                if len(head) >= DETECT_BYTES:
-                    break
-            complete = len(head) < DETECT_BYTES
-            encoding = self.encoding or detect_encoding(head, complete)
-            lines = _Lines(_chain(head, chunks), encoding, self.max_record_bytes)
-            first = head.split(b"\n", 1)[0].removeprefix(codecs.BOM_UTF8)
-            delimiter = self.delimiter or detect_delimiter(first.decode(encoding, "replace"))
-            for row, item in self._rows(src, lines, delimiter):  # noqa: B007 - used below
-                yield item
-        except READ_ERRORS as exc:
-            yield error_item(
-                src.name,
-                f"row {row + 1}",
-                "input.read",
-                f"the file cannot be read further: {exc}",
-                0 if src.raw.closed else src.offset(),
-            )
-        finally:
-            src.close()
+    def _records(self, src: Source, at: Cursor) -> Iterator[RawItem]:
+        chunks = src.chunks()
+        head = b""
+        for chunk in chunks:
+            head += chunk
+            if len(head) >= DETECT_BYTES:
+                break
+        complete = len(head) < DETECT_BYTES
+        encoding = self.encoding or detect_encoding(head, complete)
+        lines = _Lines(_chain(head, chunks), encoding, self.max_record_bytes)
+        first = head.split(b"\n", 1)[0].removeprefix(codecs.BOM_UTF8)
+        delimiter = self.delimiter or detect_delimiter(first.decode(encoding, "replace"))
+        for at.index, item in self._rows(src, lines, delimiter):
+            yield item
 
     def _rows(self, src: Source, lines: _Lines, delimiter: str) -> Iterator[tuple[int, RawItem]]:
         reader = csv.reader(iter(lines), delimiter=delimiter)

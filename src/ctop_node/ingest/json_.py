@@ -7,13 +7,13 @@ and a record larger than ``MAX_RECORD_BYTES`` is skipped without being built.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import ijson  # no stubs published; see mypy overrides
 
-from ctop_node.ingest._source import READ_ERRORS, Source, check_readable, error_item, open_source
-from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
+from ctop_node.ingest._base import Cursor, FileReader
+from ctop_node.ingest._source import Source, error_item
+from ctop_node.ingest.interfaces import RawItem
 
 _OPEN = ("start_map", "start_array")
 _CLOSE = ("end_map", "end_array")
@@ -27,48 +27,37 @@ class _TooLarge:
     """Marker for a value that was skipped because it outgrew the cap."""
 
 
-class JsonReader:
+class JsonReader(FileReader):
     format = "json"
+    unit = "item"
 
-    def __init__(self, max_record_bytes: int = MAX_RECORD_BYTES) -> None:
-        self.max_record_bytes = max_record_bytes
-
-    def read(self, path: Path) -> Iterator[RawItem]:
-        check_readable(path)
-        return self._items(path)
-
-    def _items(self, path: Path) -> Iterator[RawItem]:
-        src = open_source(path)
-        if isinstance(src, RawItem):
-            yield src
-            return
-        state = _State()
+    def _records(self, src: Source, at: Cursor) -> Iterator[RawItem]:
         try:
             events: Events = ijson.basic_parse(src.stream, use_float=False)
-            yield from self._document(src, events, state)
+            yield from self._document(src, events, at)
             for _ in events:  # surfaces trailing garbage after the top-level value
                 pass
         except ijson.JSONError as exc:
-            yield self._syntax_error(src, state, _yajl_message(exc))
+            yield self._syntax_error(src, at, _yajl_message(exc))
         except UnicodeDecodeError as exc:
-            yield self._syntax_error(src, state, f"invalid UTF-8: {exc.reason}")
-        except READ_ERRORS as exc:
-            yield self._syntax_error(src, state, f"the file cannot be read further: {exc}")
-        finally:
-            src.close()
+            yield self._syntax_error(src, at, f"invalid UTF-8: {exc.reason}")
 
-    def _document(self, src: Source, events: Events, state: _State) -> Iterator[RawItem]:
+    def _read_error(self, src: Source, at: Cursor, exc: BaseException) -> RawItem:
+        # A JSON file that stops short is reported like any other syntax error, as input.json.
+        return self._syntax_error(src, at, f"the file cannot be read further: {exc}")
+
+    def _document(self, src: Source, events: Events, at: Cursor) -> Iterator[RawItem]:
         event, value = next(events, ("eof", None))
         if event == "eof":
             yield error_item(src.name, "file", "input.json", "the file holds no JSON value")
         elif event == "start_array":
-            yield from self._array(src, events, state)
+            yield from self._array(src, events, at)
         elif event == "start_map":
-            yield from self._top_map(src, events, state)
+            yield from self._top_map(src, events, at)
         else:
             yield self._not_object(src, "file", event)
 
-    def _top_map(self, src: Source, events: Events, state: _State) -> Iterator[RawItem]:
+    def _top_map(self, src: Source, events: Events, at: Cursor) -> Iterator[RawItem]:
         """A single record, or a wrapper whose ``records`` key holds the array."""
         builder = ijson.ObjectBuilder()
         builder.event("start_map", None)
@@ -81,18 +70,18 @@ class JsonReader:
             event, value = next(events)
             if key == _WRAPPER_KEY and event == "start_array":
                 wrapper = True
-                yield from self._array(src, events, state)
+                yield from self._array(src, events, at)
                 continue
             builder.event("map_key", key)
             builder.event(event, value)
             if event in _OPEN and isinstance(self._value(src, events, builder, start), _TooLarge):
-                state.index = 1
+                at.index = 1
                 yield self._too_large(src, "item 1")
                 for _ in self._skip_to_depth_zero(events):
                     pass
                 return
         if not wrapper:
-            state.index = 1
+            at.index = 1
             yield self._record(src, "item 1", builder.value)
 
     @staticmethod
@@ -120,13 +109,11 @@ class JsonReader:
                 return _TooLarge()
         return None
 
-    def _array(self, src: Source, events: Events, state: _State) -> Iterator[RawItem]:
+    def _array(self, src: Source, events: Events, at: Cursor) -> Iterator[RawItem]:
         for event, value in events:
             if event == "end_array":
                 return
-            state.index += 1
-            state.open = True
-            position = f"item {state.index}"
+            position = f"item {at.index + 1}"
             if event == "start_map":
                 builder = ijson.ObjectBuilder()
                 builder.event(event, value)
@@ -140,7 +127,7 @@ class JsonReader:
                     for _ in self._skip_to_depth_zero(events):
                         pass
                 yield self._not_object(src, position, event)
-            state.open = False
+            at.index += 1
 
     def _record(self, src: Source, position: str, value: Any) -> RawItem:
         return RawItem(src.name, position, value, None, src.offset())
@@ -166,24 +153,16 @@ class JsonReader:
         )
 
     @staticmethod
-    def _syntax_error(src: Source, state: _State, message: str) -> RawItem:
+    def _syntax_error(src: Source, at: Cursor, message: str) -> RawItem:
         # yajl reads ahead in blocks, so the position is where the reader stood, not exact.
-        at = src.stream.tell() if not src.stream.closed else 0
+        near = src.stream.tell() if not src.stream.closed else 0
         return error_item(
             src.name,
-            f"item {state.index if state.open else state.index + 1}",
+            f"item {at.index + 1}",
             "input.json",
-            f"invalid JSON near byte {at}: {message}; the rest of the file was not read",
-            src.offset() if not src.raw.closed else 0,
+            f"invalid JSON near byte {near}: {message}; the rest of the file was not read",
+            src.offset_or_zero(),
         )
-
-
-class _State:
-    __slots__ = ("index", "open")
-
-    def __init__(self) -> None:
-        self.index = 0  # items started so far
-        self.open = False  # the item ``index`` is being read
 
 
 def _yajl_message(exc: Exception) -> str:

@@ -3,50 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 
+from ctop_node.ingest._base import Cursor, FileReader
 from ctop_node.ingest._lines import Line, split_lines
-from ctop_node.ingest._source import READ_ERRORS, check_readable, error_item, open_source
-from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
+from ctop_node.ingest._source import Source, error_item
+from ctop_node.ingest.interfaces import RawItem
 
 _BOM = b"\xef\xbb\xbf"
 
 
-class NdjsonReader:
+class NdjsonReader(FileReader):
     format = "ndjson"
+    unit = "line"
 
-    def __init__(self, max_record_bytes: int = MAX_RECORD_BYTES) -> None:
-        self.max_record_bytes = max_record_bytes
-
-    def read(self, path: Path) -> Iterator[RawItem]:
-        check_readable(path)
-        return self._items(path)
-
-    def _items(self, path: Path) -> Iterator[RawItem]:
-        src = open_source(path)
-        if isinstance(src, RawItem):
-            yield src
-            return
-        line_no = 0
-        try:
-            for line in split_lines(src.chunks(), self.max_record_bytes):
-                line_no = line.number
-                offset = line.end if not src.compressed else src.offset()
-                item = self._parse(src.name, line, offset)
-                if item is not None:
-                    yield item
-        except READ_ERRORS as exc:
-            yield error_item(
-                src.name,
-                f"line {line_no + 1}",
-                "input.read",
-                f"the file cannot be read further: {exc}",
-                src.offset(),
-            )
-        finally:
-            src.close()
+    def _records(self, src: Source, at: Cursor) -> Iterator[RawItem]:
+        for line in split_lines(src.chunks(), self.max_record_bytes):
+            at.index = line.number
+            offset = line.end if not src.compressed else src.offset()
+            item = self._parse(src.name, line, offset)
+            if item is not None:
+                yield item
 
     def _parse(self, name: str, line: Line, offset: int) -> RawItem | None:
         position = f"line {line.number}"

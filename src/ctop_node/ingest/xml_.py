@@ -8,7 +8,6 @@ flat however many records the file holds.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
 
@@ -16,7 +15,8 @@ import defusedxml
 from defusedxml.ElementTree import iterparse
 
 from ctop_node.errors import InputError
-from ctop_node.ingest._source import READ_ERRORS, Source, check_readable, error_item, open_source
+from ctop_node.ingest._base import Cursor, FileReader
+from ctop_node.ingest._source import Source, error_item
 from ctop_node.ingest._xml_map import (
     RECORD_TAG,
     element_to_record,
@@ -25,29 +25,18 @@ from ctop_node.ingest._xml_map import (
     to_xml,
     to_xml_document,
 )
-from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
+from ctop_node.ingest.interfaces import RawItem
 
 __all__ = ["XmlReader", "iter_xml_document", "to_xml", "to_xml_document"]
 
 
-class XmlReader:
+class XmlReader(FileReader):
     format = "xml"
+    unit = "element"
 
-    def __init__(self, max_record_bytes: int = MAX_RECORD_BYTES) -> None:
-        self.max_record_bytes = max_record_bytes
-
-    def read(self, path: Path) -> Iterator[RawItem]:
-        check_readable(path)
-        return self._items(path)
-
-    def _items(self, path: Path) -> Iterator[RawItem]:
-        src = open_source(path)
-        if isinstance(src, RawItem):
-            yield src
-            return
-        count = 0
+    def _records(self, src: Source, at: Cursor) -> Iterator[RawItem]:
         try:
-            for count, item in enumerate(self._elements(src), 1):  # noqa: B007 - used below
+            for at.index, item in enumerate(self._elements(src), 1):
                 yield item
         except defusedxml.DefusedXmlException as exc:
             yield error_item(
@@ -56,7 +45,7 @@ class XmlReader:
                 "input.xml.forbidden",
                 f"the file declares a DTD, an entity or an external reference ({exc}); "
                 "these are refused for safety and nothing after it was read",
-                self._offset(src),
+                src.offset_or_zero(),
             )
         except ParseError as exc:
             line, column = exc.position
@@ -64,27 +53,14 @@ class XmlReader:
                 src.name,
                 f"line {line}, column {column}",
                 "input.xml",
-                f"malformed XML after element {count} ({exc}); the rest of the file was not read",
-                self._offset(src),
+                f"malformed XML after element {at.index} ({exc}); "
+                "the rest of the file was not read",
+                src.offset_or_zero(),
             )
         except LookupError as exc:  # <?xml encoding="..."?> names an unknown encoding
             yield error_item(
-                src.name, "line 1", "input.xml", f"{exc}; nothing was read", self._offset(src)
+                src.name, "line 1", "input.xml", f"{exc}; nothing was read", src.offset_or_zero()
             )
-        except READ_ERRORS as exc:
-            yield error_item(
-                src.name,
-                f"element {count + 1}",
-                "input.read",
-                f"the file cannot be read further: {exc}",
-                self._offset(src),
-            )
-        finally:
-            src.close()
-
-    @staticmethod
-    def _offset(src: Source) -> int:
-        return 0 if src.raw.closed else src.offset()
 
     def _elements(self, src: Source) -> Iterator[RawItem]:
         events: Iterator[tuple[str, Any]] = iterparse(
