@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-# Two nodes (KZ, CN) on loopback exchange sample trains, report, stop.
+# Two nodes (KZ, CN) on loopback exchange sample trains online and by smart lock, report, stop.
 # DEMO_ARGS= keeps them running (Ctrl-C to stop).
-DEMO_ARGS ?= --once
+DEMO_ARGS ?= --once --lock-demo
 demo: install
 	$(BIN)/ctop-node demo $(DEMO_ARGS)
 
