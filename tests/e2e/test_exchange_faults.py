@@ -18,15 +18,23 @@ from collections import defaultdict
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
 from ctop_node.online._faults import CRASH_AFTER_COMMIT, CRASH_EXIT_CODE
+from ctop_node.store.schema import outbox
 from tests.e2e.conftest import Pair, changed, records_for, start, wait_until
 
 KILLS = 50
 STREAM = 10_000
 CHUNK = 1_000  # the clearance system posts the stream in chunks, between kills
 KILL_SEED = 20211
-MAX_LIFE_S = 0.8  # a sender life lasts a uniform random time in [0, MAX_LIFE_S] after ready
+MAX_LIFE_S = 0.6  # a sender life lasts a uniform random time in [0, MAX_LIFE_S] after ready
+
+
+def _sealed_pending(pair: Pair) -> int:
+    query = select(func.count()).where(outbox.c.state == "pending", outbox.c.message.is_not(None))
+    with pair.engine(pair.kz).connect() as conn:
+        return int(conn.execute(query).scalar_one())
 
 
 def _assert_exact(pair: Pair, sent: int) -> None:
@@ -122,14 +130,13 @@ def test_sender_killed_many_times_in_a_stream_loses_and_duplicates_nothing(
         start(pair.kz)
         if life < len(chunks):
             pair.ingest(pair.kz, chunks[life])
-        before = pair.outbox_states()["delivered"]
         time.sleep(rng.uniform(0.0, MAX_LIFE_S))  # the random kill point, not a wait
         pair.kz.kill()
-        after = pair.outbox_states()["delivered"]
-        in_flight_kills += int(after > before and after < STREAM)
+        # Sealed (and so maybe sent) but not settled when the process died.
+        in_flight_kills += int(_sealed_pending(pair) > 0)
     assert pair.outbox_states()["pending"] > 0, "the stream drained before the kills ended"
     # The kills must have hit a working sender, not an idle one.
-    assert in_flight_kills >= KILLS // 2, in_flight_kills
+    assert in_flight_kills >= KILLS // 5, in_flight_kills
     start(pair.kz)
     pair.wait_drained(timeout=180)
     _assert_exact(pair, STREAM)
