@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from ctop_node.errors import ConfigError
-from ctop_node.online import _faults
 from ctop_node.online._faults import CRASH_AFTER_COMMIT, CRASH_EXIT_CODE, CrashAfterCommit
 
 
@@ -25,7 +24,7 @@ def test_bad_values_are_refused(raw: str) -> None:
 
 def test_exits_at_the_nth_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     exits: list[int] = []
-    monkeypatch.setattr(_faults.os, "_exit", exits.append)
+    monkeypatch.setattr("os._exit", exits.append)
     hook = CrashAfterCommit.from_env({CRASH_AFTER_COMMIT: "3"})
     for _ in range(2):
         hook.batch_committed()
