@@ -26,7 +26,9 @@ from tests.e2e.conftest import Pair, changed, records_for, start, wait_until
 
 KILLS = 50
 STREAM = 10_000
-CHUNK = 1_000  # the clearance system posts the stream in chunks, between kills
+# The clearance system posts the stream in chunks, one per sender life: every life has work
+# (a pipelined sender drains 1,000 records in well under a life).
+CHUNK = STREAM // KILLS
 KILL_SEED = 20211
 MAX_LIFE_S = 0.6  # a sender life lasts a uniform random time in [0, MAX_LIFE_S] after ready
 
@@ -134,7 +136,6 @@ def test_sender_killed_many_times_in_a_stream_loses_and_duplicates_nothing(
         pair.kz.kill()
         # Sealed (and so maybe sent) but not settled when the process died.
         in_flight_kills += int(_sealed_pending(pair) > 0)
-    assert pair.outbox_states()["pending"] > 0, "the stream drained before the kills ended"
     # The kills must have hit a working sender, not an idle one.
     assert in_flight_kills >= KILLS // 5, in_flight_kills
     start(pair.kz)

@@ -19,7 +19,7 @@ from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import BundleTrustStore
-from ctop_node.online.http_client import HttpTransport
+from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.sender import Sender
@@ -41,8 +41,11 @@ def sender_from_home(
     **options: Any,
 ) -> Sender:
     """A :class:`Sender` with the node's keys and trust store; ``options`` go to
-    ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock)."""
+    ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock, pipelined)."""
     home = config.home
+    # A running node overlaps sealing, sending and judging (Sender.drain) in full batches.
+    options.setdefault("pipelined", True)
+    options.setdefault("batch_size", MAX_BATCH_MESSAGES)
     return Sender(
         config.party,
         Outbox(engine),

@@ -246,10 +246,11 @@ class Outbox:
         with translated("read the outbox"), self.engine.connect() as conn:
             return [str(p) for p in conn.execute(stmt).scalars()]
 
-    def due(self, peer: str, limit: int, now: datetime) -> list[OutboxItem]:
+    def due(self, peer: str, limit: int, now: datetime, *, after: int = 0) -> list[OutboxItem]:
         """Pending entries for ``peer`` due at ``now``, oldest first (insertion order = each
         record's version order), leaving out every version of a record whose earlier
-        pending version is not due yet: versions never overtake each other."""
+        pending version is not due yet: versions never overtake each other. ``after``: only
+        entries with a greater id (the ones up to it are in flight)."""
         base = (
             select(*_ITEM_COLUMNS)
             .join(records, records.c.id == outbox.c.record_pk)
@@ -258,7 +259,6 @@ class Outbox:
             .limit(limit)
         )
         items: list[OutboxItem] = []
-        after = 0
         # Page on: rows held back must not starve the entries queued behind them.
         with translated("read the due outbox entries"), self.engine.connect() as conn:
             while len(items) < limit:
@@ -324,14 +324,22 @@ class Outbox:
 
     # -- settling --------------------------------------------------------------------------
 
-    def settle(self, settlements: Sequence[Settlement]) -> None:
-        """Apply the outcome of a batch in one transaction."""
-        if not settlements:
+    def settle(
+        self,
+        settlements: Sequence[Settlement],
+        *,
+        success: tuple[str, datetime] | None = None,
+    ) -> None:
+        """Apply the outcome of a batch in one transaction; ``success=(peer, at)`` also
+        records that the peer answered the batch (:meth:`record_success`) in it."""
+        if not settlements and success is None:
             return
         groups: dict[type, list[dict[str, Any]]] = {}
         for s in settlements:
             groups.setdefault(type(s), []).append(_params(s))
         with self._writing("settle outbox entries") as conn:
+            if success is not None:
+                self._success(conn, *success)
             for kind, params in groups.items():
                 conn.execute(_SETTLE[kind], params)
 
@@ -454,9 +462,12 @@ class Outbox:
     def record_success(self, peer: str, at: datetime) -> PeerStatus:
         """The peer answered a batch: the circuit closes and the failure count resets."""
         with self._writing("record a peer success") as conn:
-            old = self._circuit(conn, peer)
-            new = PeerStatus(peer, "closed", 0, None, at, old.last_failure_at, old.last_error)
-            _upsert(conn, _row(new))
+            return self._success(conn, peer, at)
+
+    def _success(self, conn: Connection, peer: str, at: datetime) -> PeerStatus:
+        old = self._circuit(conn, peer)
+        new = PeerStatus(peer, "closed", 0, None, at, old.last_failure_at, old.last_error)
+        _upsert(conn, _row(new))
         return new
 
     def record_failure(

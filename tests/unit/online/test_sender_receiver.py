@@ -3,6 +3,7 @@ in-process transport: the receiver's store is the judge of what arrived, not the
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -172,3 +173,64 @@ def test_throughput_of_seal_send_verify_in_process(
         f"sender side (seal+attach+verify answers+settle) {own:.2f} s = {n / own:.0f}/s, "
         f"receiver {link.seconds:.2f} s"
     )
+
+
+def test_pipelined_drain_delivers_every_version_in_order(
+    nodes: tuple[Node, Node],
+    stores: tuple[SqlStore, SqlStore],
+    link: InProcess,
+    record_dict: dict[str, Any],
+) -> None:
+    kz_store, cn_store = stores
+    ids = [f"KZ-P-{i:03d}" for i in range(30)]
+    kz_store.write_batch([entry(with_id(record_dict, r)) for r in ids], origin_party="KZ")
+    kz_store.write_batch(
+        [entry(changed(with_id(record_dict, r), "v2")) for r in ids], origin_party="KZ"
+    )
+    s = sender(nodes, kz_store, link, batch_size=7)
+    try:
+        report = s.drain("CN", threading.Event())
+    finally:
+        s.close()
+    assert (report.sent, report.delivered, report.retried) == (60, 60, 0)
+    assert link.batches == 9  # ceil(60 / 7): each batch sent once
+    # v2 never overtook v1: every version applied, none parked.
+    assert Inbox(cn_store.engine).state_counts() == {"applied": 60}
+    assert Outbox(kz_store.engine).counts()["delivered"] == 60
+
+
+def test_pipelined_drain_stops_sending_after_a_failed_batch(
+    nodes: tuple[Node, Node],
+    stores: tuple[SqlStore, SqlStore],
+    link: InProcess,
+    record_dict: dict[str, Any],
+) -> None:
+    """Batch 2 fails in transit: batch 3 (already sealed) is not sent; everything not
+    delivered stays pending and a later pass delivers it once."""
+    kz_store, cn_store = stores
+    kz_store.write_batch(
+        [entry(with_id(record_dict, f"KZ-F-{i:03d}")) for i in range(20)], origin_party="KZ"
+    )
+
+    class FailSecond(InProcess):
+        def send(self, peer: str, messages: list[bytes]) -> list[DeliveryAnswer]:
+            if self.batches == 1:
+                self.batches += 1
+                from ctop_node.online.interfaces import PeerUnreachable
+
+                raise PeerUnreachable("reset")
+            return super().send(peer, messages)
+
+    flaky = FailSecond(link.receiver)
+    s = sender(nodes, kz_store, flaky, batch_size=5)
+    try:
+        report = s.drain("CN", threading.Event())
+    finally:
+        s.close()
+    assert (report.delivered, report.retried) == (5, 5)
+    assert flaky.batches == 2
+    counts = Outbox(kz_store.engine).counts()
+    assert (counts["delivered"], counts["pending"]) == (5, 15)
+    later = sender(nodes, kz_store, link, batch_size=50).run_once(soon(600))
+    assert later.delivered == 15
+    assert Inbox(cn_store.engine).count_applied("KZ") == 20
