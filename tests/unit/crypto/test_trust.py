@@ -25,6 +25,14 @@ from .conftest import Node, make_node
 NOW = dt.datetime.now(dt.UTC)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_now() -> None:
+    # Each test's "now" is taken just before its CAs are made: a module-level time would be
+    # minutes old by the end of a long run, older than the CAs' validity.
+    global NOW
+    NOW = dt.datetime.now(dt.UTC)
+
+
 def test_store_fits_the_interface(paired: tuple[Node, Node]) -> None:
     assert isinstance(paired[0].trust(), TrustStore)
 
