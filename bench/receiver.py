@@ -4,7 +4,7 @@
 
 Fresh KZ and CN homes (real keys); N CONSIGNMENT messages from ``ctop-node sample`` records
 (KZ -> CN) are sealed up front (not timed). Printed per database: the time to handle them in
-batches of 500 (strict open, checks, one transaction per message with the sealed answer),
+batches of 500 (strict open, checks, then one transaction per batch with the sealed answers),
 the same N again (replays: answered from the inbox), and in the same run the raw crypto
 floor: ``open_`` + sealing one answer per message, without the database.
 """
