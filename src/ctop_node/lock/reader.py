@@ -9,7 +9,7 @@
 3. the payload is the one the device logged as written (``PAYLOAD_WRITTEN`` with its id): a
    payload copied from another lock, or put into the image after the fact, is refused;
 4. the record passes the same two-stage validation as an online message
-   (:func:`ctop_node.online.checks.check_message`) with the signer as sender.
+   (:func:`ctop_node.exchange.checks.check_message`) with the signer as sender.
 
 Then the record version goes to :meth:`Inbox.accept` with ``channel="lock"`` under a message
 id derived from the payload id (reading the same lock twice is a replay), so a version that
@@ -36,6 +36,7 @@ from sqlalchemy.engine import Engine
 from ctop_node.crypto.envelope import EnvelopeHeader, OpenedMessage, seal
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError
+from ctop_node.exchange.checks import check_message, tc_number
 from ctop_node.lock.codec import OpenedPayload, open_payload
 from ctop_node.lock.errors import PayloadError
 from ctop_node.lock.events import EventCode
@@ -44,7 +45,6 @@ from ctop_node.lock.image import LockImage, read_image
 from ctop_node.lock.verify_log import VerifiedEvent
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType, Receipt, Rejection, RejectionError
-from ctop_node.online.checks import check_message, tc_number
 from ctop_node.store.inbox import Inbox, InboxMessage, Verdict
 from ctop_node.store.lockreads import LockRead, LockReads
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry

@@ -2,7 +2,7 @@
 
 ``handle`` runs, for one message: strict open (signature, certificate, sender = certificate's
 Party, addressed to us, decrypt, digest) -> replay check -> two-stage validation
-(:mod:`ctop_node.online.checks`) -> the inbox transaction (store once, apply or park, seal
+(:mod:`ctop_node.exchange.checks`) -> the inbox transaction (store once, apply or park, seal
 and store the answer). The online endpoint calls it with ``channel="online"``; the smart-lock
 reader will call it with ``channel="lock"``.
 
@@ -21,9 +21,9 @@ from ctop_node.crypto.cose import decode_sign1
 from ctop_node.crypto.envelope import EnvelopeHeader, OpenedMessage, open_, seal
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError, StorageError
+from ctop_node.exchange.checks import check_message, tc_number
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType, Receipt, Rejection
-from ctop_node.online.checks import check_message, tc_number
 from ctop_node.online.interfaces import AnswerStatus
 from ctop_node.store.inbox import AnswerFactory, Inbox, InboxMessage, Verdict
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
