@@ -22,7 +22,8 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.unit.online._peers import Home, make_pair, record_message
+from tests._homes import Home, make_pair
+from tests.unit.online._peers import record_message
 
 from ctop_node.crypto.envelope import EnvelopeHeader, open_, seal
 from ctop_node.model.canonical import canonical_bytes

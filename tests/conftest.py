@@ -1,4 +1,5 @@
-"""Shared fixtures: databases (SQLite and PostgreSQL), sample records."""
+"""Shared fixtures: databases (SQLite and PostgreSQL), a store on them, sample records, and
+two node homes (KZ and CN) that trust each other."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+
+from ctop_node.store import SqlStore, open_store
+from tests._homes import Home, make_pair
 
 # CI runs the same examples every time (a red CI must be reproducible); developers' runs
 # keep exploring new ones.
@@ -78,3 +82,16 @@ def db_url(request: pytest.FixtureRequest) -> str:
     if request.param == "sqlite":
         return str(request.getfixturevalue("sqlite_url"))
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[SqlStore]:
+    """A migrated store on each database, closed afterwards."""
+    with open_store(db_url) as s:
+        yield s
+
+
+@pytest.fixture
+def kz_cn_homes(tmp_path: Path) -> tuple[Home, Home]:
+    """KZ and CN node homes with real PKI that trust each other (fresh keys per test)."""
+    return make_pair(tmp_path)

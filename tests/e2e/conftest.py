@@ -34,7 +34,7 @@ from ctop_node.online.http_client import tls_context
 from ctop_node.reports.exchange import ExchangeCounts, exchange_counts
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.schema import inbox, outbox, peer_status, records
-from tests.unit.online._peers import Home
+from tests._homes import Home
 
 READY_S = 60.0  # a cold start on a busy 2-core machine
 DRAIN_S = 120.0

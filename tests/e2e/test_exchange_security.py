@@ -34,8 +34,9 @@ from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.crypto.trust import TrustBundle, import_trust
 from ctop_node.online.endpoint import CBOR, MAX_BODY, MESSAGES_PATH
 from ctop_node.online.http_client import tls_context
+from tests._homes import make_home
 from tests.e2e.conftest import Pair, records_for, start, wait_until
-from tests.unit.online._peers import make_home, record_message
+from tests.unit.online._peers import record_message
 
 FUZZ_EXAMPLES = 250
 WIRE_CODES = {200, 400, 413, 415}

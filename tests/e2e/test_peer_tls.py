@@ -35,7 +35,8 @@ from ctop_node.online.endpoint import CBOR, HEALTH_PATH, MESSAGES_PATH
 from ctop_node.online.http_client import decode_answers, tls_context
 from ctop_node.store import open_store
 from ctop_node.store.inbox import Inbox
-from tests.unit.online._peers import Home, make_home, make_pair, record_message
+from tests._homes import Home, make_home, make_pair
+from tests.unit.online._peers import record_message
 
 READY_SECONDS = 30
 

@@ -48,8 +48,9 @@ from ctop_node.online.codes import CODES
 from ctop_node.online.receiver import Receiver
 from ctop_node.store import open_store
 from ctop_node.store.inbox import Inbox
+from tests._homes import Home, make_home, make_pair
 from tests.conftest import DATA
-from tests.unit.online._peers import Home, make_home, make_pair, record_body
+from tests.unit.online._peers import record_body
 
 HERE = Path(__file__).parent
 SCENARIOS = sorted(HERE.glob("*.json"))

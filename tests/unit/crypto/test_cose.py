@@ -11,16 +11,15 @@ from pycose.messages.sign1message import Sign1Message
 from ctop_node.crypto.cose import decode_sign1, sign1, strict_loads, verify1
 from ctop_node.crypto.errors import BadSignature, MalformedMessage, UnknownKey
 from ctop_node.crypto.interfaces import Signer
+from tests._homes import Home
 
-from .conftest import Node
 
-
-def test_signer_fits_the_interface(kz: Node) -> None:
+def test_signer_fits_the_interface(kz: Home) -> None:
     assert isinstance(kz.signer, Signer)
     assert "PRIVATE" not in repr(kz.signer) and kz.signer.kid.hex() in repr(kz.signer)
 
 
-def test_sign1_round_trip_and_kid(paired: tuple[Node, Node]) -> None:
+def test_sign1_round_trip_and_kid(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     data = sign1(b"lock payload", kz.signer)
     assert data[0] == 0xD2  # CBOR tag 18: COSE_Sign1
@@ -30,7 +29,7 @@ def test_sign1_round_trip_and_kid(paired: tuple[Node, Node]) -> None:
     assert len(data) - len(b"lock payload") < 90  # compact enough for a smart lock
 
 
-def test_unsupported_alg_and_unknown_kid(paired: tuple[Node, Node]) -> None:
+def test_unsupported_alg_and_unknown_kid(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     msg = Sign1Message(phdr={Algorithm: Es256, KID: b"\x01" * 8}, payload=b"x")
     msg.signature = b"\x00" * 64
@@ -43,7 +42,7 @@ def test_unsupported_alg_and_unknown_kid(paired: tuple[Node, Node]) -> None:
         verify1(bytes(data), cn.trust())
 
 
-def test_signature_over_other_bytes_is_refused(paired: tuple[Node, Node]) -> None:
+def test_signature_over_other_bytes_is_refused(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     data = bytearray(sign1(b"pay 100", kz.signer))
     data[data.index(b"100")] = ord("9")
@@ -51,7 +50,7 @@ def test_signature_over_other_bytes_is_refused(paired: tuple[Node, Node]) -> Non
         verify1(bytes(data), cn.trust())
 
 
-def test_unprotected_headers_are_refused(kz: Node) -> None:
+def test_unprotected_headers_are_refused(kz: Home) -> None:
     item = cbor2.loads(sign1(b"x", kz.signer))
     item.value[1] = {4: kz.signer.kid}
     with pytest.raises(MalformedMessage):

@@ -40,8 +40,7 @@ from ctop_node.errors import CryptoError
 from ctop_node.model.canonical import canonical_bytes, digest
 from ctop_node.model.messages import MessageType
 from ctop_node.model.record import Consignment
-
-from .conftest import Node, make_node
+from tests._homes import Home, make_home, make_pair
 
 PAYLOAD = b'{"record": "' + b"x" * 2000 + b'"}'
 
@@ -58,11 +57,11 @@ def header(**changes: Any) -> EnvelopeHeader:
     return dataclasses.replace(base, **changes)
 
 
-def send(kz: Node, cn: Node, payload: bytes = PAYLOAD, **changes: Any) -> bytes:
+def send(kz: Home, cn: Home, payload: bytes = PAYLOAD, **changes: Any) -> bytes:
     return seal(header(**changes), payload, kz.signer, kz.trust().recipient_key("CN"))
 
 
-def receive(cn: Node, data: bytes, **kw: Any) -> OpenedMessage:
+def receive(cn: Home, data: bytes, **kw: Any) -> OpenedMessage:
     return open_(data, cn.trust(), cn.decryptor, "CN", **kw)
 
 
@@ -78,11 +77,11 @@ def resign(
     return sign1(cbor2.dumps(inner, canonical=True), signer)
 
 
-def test_decryptor_fits_the_interface(cn: Node) -> None:
+def test_decryptor_fits_the_interface(cn: Home) -> None:
     assert isinstance(cn.decryptor, Decryptor)
 
 
-def test_round_trip(paired: tuple[Node, Node]) -> None:
+def test_round_trip(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     sent = header(correlation_id="0b8f6a3e-2c1d-4e5f-9a7b-1c2d3e4f5a6b")
     data = seal(sent, PAYLOAD, kz.signer, kz.trust().recipient_key("CN"))
@@ -102,7 +101,7 @@ def test_round_trip(paired: tuple[Node, Node]) -> None:
 
 
 def test_record_payload_digest_is_the_canonical_record_digest(
-    paired: tuple[Node, Node], record_dict: dict[str, Any]
+    paired: tuple[Home, Home], record_dict: dict[str, Any]
 ) -> None:
     kz, cn = paired
     record = Consignment.model_validate(record_dict)
@@ -110,7 +109,7 @@ def test_record_payload_digest_is_the_canonical_record_digest(
     assert opened.header.payload_digest == digest(record)
 
 
-def test_dict_header_and_receipt_reply(paired: tuple[Node, Node]) -> None:
+def test_dict_header_and_receipt_reply(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     first = receive(cn, send(kz, cn))
     receipt = seal(
@@ -131,7 +130,7 @@ def test_dict_header_and_receipt_reply(paired: tuple[Node, Node]) -> None:
     assert opened.payload.decode() == first.message_digest
 
 
-def test_plaintext_is_refused_unless_allowed(paired: tuple[Node, Node]) -> None:
+def test_plaintext_is_refused_unless_allowed(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     data = seal(header(), PAYLOAD, kz.signer, None, plaintext=True)
     assert PAYLOAD in data
@@ -141,13 +140,13 @@ def test_plaintext_is_refused_unless_allowed(paired: tuple[Node, Node]) -> None:
     assert receive(cn, data, allow_plaintext=True).payload == PAYLOAD
 
 
-def test_seal_refuses_a_digest_that_does_not_match(paired: tuple[Node, Node]) -> None:
+def test_seal_refuses_a_digest_that_does_not_match(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     with pytest.raises(DigestMismatch):
         send(kz, cn, payload_digest="0" * 64)
 
 
-def test_seal_refuses_to_speak_for_another_party(paired: tuple[Node, Node]) -> None:
+def test_seal_refuses_to_speak_for_another_party(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     with pytest.raises(SenderMismatch):
         send(kz, cn, sender="CN", recipient="KZ")
@@ -156,7 +155,7 @@ def test_seal_refuses_to_speak_for_another_party(paired: tuple[Node, Node]) -> N
 # -- refusals, in the order open_() checks them ------------------------------------------
 
 
-def expect(code: str, cn: Node, data: bytes) -> CryptoError:
+def expect(code: str, cn: Home, data: bytes) -> CryptoError:
     with pytest.raises(CryptoError) as err:
         receive(cn, data)
     assert err.value.code == code, err.value
@@ -174,12 +173,12 @@ def expect(code: str, cn: Node, data: bytes) -> CryptoError:
     ],
     ids=["trailing-byte", "two-messages", "truncated", "leading-byte", "deep"],
 )
-def test_malformed(paired: tuple[Node, Node], mutate: Callable[[bytes], bytes]) -> None:
+def test_malformed(paired: tuple[Home, Home], mutate: Callable[[bytes], bytes]) -> None:
     kz, cn = paired
     expect("crypto.malformed", cn, mutate(send(kz, cn)))
 
 
-def test_oversized_input_is_refused_before_decoding(paired: tuple[Node, Node]) -> None:
+def test_oversized_input_is_refused_before_decoding(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     big = send(kz, cn, b"y" * (1 << 20))
     assert receive(cn, big).payload == b"y" * (1 << 20)
@@ -188,14 +187,14 @@ def test_oversized_input_is_refused_before_decoding(paired: tuple[Node, Node]) -
     expect("crypto.malformed", cn, b"\x00" * (9 << 20))
 
 
-def test_tampered_payload_byte(paired: tuple[Node, Node]) -> None:
+def test_tampered_payload_byte(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     data = bytearray(send(kz, cn))
     data[-200] ^= 0x01  # inside the ciphertext
     expect("crypto.bad_signature", cn, bytes(data))
 
 
-def test_tampered_header(paired: tuple[Node, Node]) -> None:
+def test_tampered_header(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     data = send(kz, cn, record_id="KZ-2026-0001")
     tampered = data.replace(b"KZ-2026-0001", b"KZ-2026-0002")
@@ -203,9 +202,9 @@ def test_tampered_header(paired: tuple[Node, Node]) -> None:
     expect("crypto.bad_signature", cn, tampered)
 
 
-def test_signature_by_an_unknown_key(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_signature_by_an_unknown_key(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
-    rogue = make_node(tmp_path / "rogue", "KZ")  # same Party code, another CA
+    rogue = make_home(tmp_path / "rogue", "KZ")  # same Party code, another CA
     data = seal(header(), PAYLOAD, rogue.signer, kz.trust().recipient_key("CN"))
     expect("crypto.unknown_key", cn, data)
 
@@ -228,9 +227,9 @@ class _KnowsExtraCerts:
         return self.store.recipient_key(party)
 
 
-def test_certificate_from_another_ca(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_certificate_from_another_ca(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
-    rogue = make_node(tmp_path / "rogue", "KZ")
+    rogue = make_home(tmp_path / "rogue", "KZ")
     data = seal(header(), PAYLOAD, rogue.signer, kz.trust().recipient_key("CN"))
     trust = _KnowsExtraCerts(cn.trust(), {rogue.signer.kid: rogue.signer.certificate})
     with pytest.raises(UntrustedChain):
@@ -238,7 +237,7 @@ def test_certificate_from_another_ca(paired: tuple[Node, Node], tmp_path: Path) 
 
 
 def _signer_with_cert(
-    kz: Node, tmp_path: Path, start: dt.datetime, end: dt.datetime
+    kz: Home, tmp_path: Path, start: dt.datetime, end: dt.datetime
 ) -> tuple[SoftwareSigner, x509.Certificate]:
     key = ed25519.Ed25519PrivateKey.generate()
     cert = kz.ca.issue_signing(key.public_key(), "short-lived", not_before=start, not_after=end)
@@ -247,14 +246,14 @@ def _signer_with_cert(
     return SoftwareSigner.from_files(tmp_path / "short.key", tmp_path / "short.pem"), cert
 
 
-def _trusting(cn: Node, extra_signing: x509.Certificate) -> BundleTrustStore:
+def _trusting(cn: Home, extra_signing: x509.Certificate) -> BundleTrustStore:
     bundles = dict(cn.trust().bundles)
     kz_bundle = bundles["KZ"]
     bundles["KZ"] = dataclasses.replace(kz_bundle, signing=(*kz_bundle.signing, extra_signing))
     return BundleTrustStore(bundles)
 
 
-def test_expired_certificate(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_expired_certificate(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
     now = dt.datetime.now(dt.UTC)
     signer, cert = _signer_with_cert(
@@ -271,7 +270,7 @@ def test_expired_certificate(paired: tuple[Node, Node], tmp_path: Path) -> None:
         open_(data, _trusting(cn, cert), cn.decryptor, "CN")
 
 
-def test_created_before_certificate_validity(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_created_before_certificate_validity(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
     now = dt.datetime.now(dt.UTC)
     signer, cert = _signer_with_cert(
@@ -287,7 +286,7 @@ def test_created_before_certificate_validity(paired: tuple[Node, Node], tmp_path
         open_(data, _trusting(cn, cert), cn.decryptor, "CN")
 
 
-def test_revoked_certificate(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_revoked_certificate(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
     data = send(kz, cn)
     assert receive(cn, data).payload == PAYLOAD
@@ -298,7 +297,7 @@ def test_revoked_certificate(paired: tuple[Node, Node], tmp_path: Path) -> None:
         receive(cn, data)
 
 
-def test_sender_that_is_not_the_certificates_party(paired: tuple[Node, Node]) -> None:
+def test_sender_that_is_not_the_certificates_party(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
 
     def claim_ru(inner: dict[str, Any], fields: dict[str, Any]) -> None:
@@ -307,23 +306,23 @@ def test_sender_that_is_not_the_certificates_party(paired: tuple[Node, Node]) ->
     expect("crypto.sender_mismatch", cn, resign(send(kz, cn), kz.signer, claim_ru))
 
 
-def test_wrong_recipient(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_wrong_recipient(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
     with pytest.raises(WrongRecipient):
         open_(send(kz, cn), cn.trust(), cn.decryptor, "RU")
-    ru = make_node(tmp_path, "RU")
+    ru = make_home(tmp_path, "RU")
     with pytest.raises(WrongRecipient):  # a node of another Party never opens it
         open_(send(kz, cn), cn.trust(), ru.decryptor, "RU")
 
 
-def test_encrypted_to_a_key_we_do_not_hold(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_encrypted_to_a_key_we_do_not_hold(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
-    other_cn = make_node(tmp_path / "second", "CN")
+    other_cn = make_home(tmp_path / "second", "CN")
     with pytest.raises(DecryptFailed):
         open_(send(kz, cn), cn.trust(), other_cn.decryptor, "CN")
 
 
-def test_ciphertext_damaged_before_signing(paired: tuple[Node, Node]) -> None:
+def test_ciphertext_damaged_before_signing(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
 
     def flip(inner: dict[str, Any], fields: dict[str, Any]) -> None:
@@ -332,7 +331,7 @@ def test_ciphertext_damaged_before_signing(paired: tuple[Node, Node]) -> None:
     expect("crypto.decrypt", cn, resign(send(kz, cn), kz.signer, flip))
 
 
-def test_header_changed_after_encryption(paired: tuple[Node, Node]) -> None:
+def test_header_changed_after_encryption(paired: tuple[Home, Home]) -> None:
     """The header is bound into the HPKE context: re-signing a changed header is not enough."""
     kz, cn = paired
 
@@ -342,7 +341,7 @@ def test_header_changed_after_encryption(paired: tuple[Node, Node]) -> None:
     expect("crypto.decrypt", cn, resign(send(kz, cn), kz.signer, bump))
 
 
-def test_payload_digest_mismatch(paired: tuple[Node, Node]) -> None:
+def test_payload_digest_mismatch(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     data = seal(header(), PAYLOAD, kz.signer, None, plaintext=True)
 
@@ -369,7 +368,7 @@ def test_payload_digest_mismatch(paired: tuple[Node, Node]) -> None:
         ("surprise", 1),
     ],
 )
-def test_malformed_header_fields(paired: tuple[Node, Node], field: str, value: Any) -> None:
+def test_malformed_header_fields(paired: tuple[Home, Home], field: str, value: Any) -> None:
     kz, cn = paired
 
     def put(inner: dict[str, Any], fields: dict[str, Any]) -> None:
@@ -379,7 +378,7 @@ def test_malformed_header_fields(paired: tuple[Node, Node], field: str, value: A
     assert field in str(err) or "header" in str(err)
 
 
-def test_signer_key_must_match_its_certificate(kz: Node, cn: Node) -> None:
+def test_signer_key_must_match_its_certificate(kz: Home, cn: Home) -> None:
     from ctop_node.crypto.errors import PkiError
 
     with pytest.raises(PkiError) as err:
@@ -388,7 +387,7 @@ def test_signer_key_must_match_its_certificate(kz: Node, cn: Node) -> None:
     assert kid_of(load_certificate(kz.paths.sign_cert)) == kz.signer.kid
 
 
-def test_bundle_store_without_peer_cannot_encrypt(kz: Node) -> None:
+def test_bundle_store_without_peer_cannot_encrypt(kz: Home) -> None:
     with pytest.raises(UnknownKey):
         kz.trust().recipient_key("CN")
     assert isinstance(TrustBundle.from_home(kz.home), TrustBundle)
@@ -398,18 +397,15 @@ def test_bundle_store_without_peer_cannot_encrypt(kz: Node) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzz_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Node]:
-    from .conftest import exchange
-
+def fuzz_pair(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Home]:
     root = tmp_path_factory.mktemp("fuzz")
-    kz, cn = make_node(root, "KZ"), make_node(root, "CN")
-    exchange(kz, cn, root)
+    kz, cn = make_pair(root)
     return send(kz, cn, b"short payload"), cn
 
 
 @settings(max_examples=300, deadline=None)
 @given(data=st.binary(max_size=600))
-def test_fuzz_random_bytes(fuzz_pair: tuple[bytes, Node], data: bytes) -> None:
+def test_fuzz_random_bytes(fuzz_pair: tuple[bytes, Home], data: bytes) -> None:
     _, cn = fuzz_pair
     with pytest.raises(CryptoError):
         receive(cn, data)
@@ -422,7 +418,7 @@ def test_fuzz_random_bytes(fuzz_pair: tuple[bytes, Node], data: bytes) -> None:
     cut=st.booleans(),
 )
 def test_fuzz_damaged_message(
-    fuzz_pair: tuple[bytes, Node], position: int, flip: int, cut: bool
+    fuzz_pair: tuple[bytes, Home], position: int, flip: int, cut: bool
 ) -> None:
     good, cn = fuzz_pair
     position %= len(good)

@@ -17,18 +17,17 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from ctop_node.crypto.errors import PkiError
 from ctop_node.crypto.node import NodePaths, init_node
 from ctop_node.crypto.pki import PartyCA, load_certificate, party_of
+from tests._homes import Home
 
-from .conftest import Node
 
-
-def test_private_keys_are_written_0600(kz: Node) -> None:
+def test_private_keys_are_written_0600(kz: Home) -> None:
     paths = kz.paths
     for key in (paths.sign_key, paths.enc_key, paths.tls_key, paths.ca_dir / "ca.key"):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
     assert stat.S_IMODE(paths.keys.stat().st_mode) == 0o700
 
 
-def test_ca_names_its_party_and_is_a_ca(kz: Node) -> None:
+def test_ca_names_its_party_and_is_a_ca(kz: Home) -> None:
     ca = kz.ca.certificate
     assert party_of(ca) == "KZ"
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
@@ -36,7 +35,7 @@ def test_ca_names_its_party_and_is_a_ca(kz: Node) -> None:
     assert isinstance(ca.public_key(), ed25519.Ed25519PublicKey)
 
 
-def test_node_certificates_have_the_profile_extensions(kz: Node) -> None:
+def test_node_certificates_have_the_profile_extensions(kz: Home) -> None:
     paths = kz.paths
     sign = load_certificate(paths.sign_cert)
     usage = sign.extensions.get_extension_for_class(x509.KeyUsage).value
@@ -58,7 +57,7 @@ def test_node_certificates_have_the_profile_extensions(kz: Node) -> None:
         cert.verify_directly_issued_by(kz.ca.certificate)
 
 
-def test_second_ca_in_same_dir_and_second_init_are_refused(kz: Node) -> None:
+def test_second_ca_in_same_dir_and_second_init_are_refused(kz: Home) -> None:
     with pytest.raises(PkiError) as err:
         PartyCA.create("KZ", kz.paths.ca_dir)
     assert err.value.code == "crypto.pki.exists"
@@ -66,20 +65,20 @@ def test_second_ca_in_same_dir_and_second_init_are_refused(kz: Node) -> None:
         init_node(kz.home, "KZ")
 
 
-def test_init_with_a_ca_of_another_party_is_refused(kz: Node, tmp_path: Path) -> None:
+def test_init_with_a_ca_of_another_party_is_refused(kz: Home, tmp_path: Path) -> None:
     with pytest.raises(PkiError) as err:
         init_node(tmp_path / "other", "CN", ca_dir=kz.paths.ca_dir)
     assert err.value.code == "crypto.pki.party"
 
 
-def test_init_with_existing_ca_issues_from_it(kz: Node, tmp_path: Path) -> None:
+def test_init_with_existing_ca_issues_from_it(kz: Home, tmp_path: Path) -> None:
     init_node(tmp_path / "kz2", "KZ", ca_dir=kz.paths.ca_dir, node="kz-node-2")
     cert = load_certificate(NodePaths(tmp_path / "kz2").sign_cert)
     cert.verify_directly_issued_by(kz.ca.certificate)
     assert not (tmp_path / "kz2" / "ca").exists()
 
 
-def test_revoke_adds_serial_once_and_crl_is_signed(kz: Node) -> None:
+def test_revoke_adds_serial_once_and_crl_is_signed(kz: Home) -> None:
     ca = PartyCA.load(kz.paths.ca_dir)
     serial = load_certificate(kz.paths.sign_cert).serial_number
     ca.revoke(serial)
@@ -94,7 +93,7 @@ def test_bad_party_code_is_refused(tmp_path: Path) -> None:
         PartyCA.create("KAZ", tmp_path / "ca")
 
 
-def test_issue_with_past_validity(kz: Node) -> None:
+def test_issue_with_past_validity(kz: Home) -> None:
     past = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
     key = ed25519.Ed25519PrivateKey.generate()
     cert = kz.ca.issue_signing(
@@ -103,7 +102,7 @@ def test_issue_with_past_validity(kz: Node) -> None:
     assert cert.not_valid_after_utc < dt.datetime.now(dt.UTC)
 
 
-def test_tls_certificates_work_for_mutual_tls_on_loopback(paired: tuple[Node, Node]) -> None:
+def test_tls_certificates_work_for_mutual_tls_on_loopback(paired: tuple[Home, Home]) -> None:
     """The TLS profile (ECDSA leaf under an Ed25519 CA) is accepted by OpenSSL both ways."""
     kz, cn = paired
     server_ctx = ssl.create_default_context(

@@ -19,8 +19,7 @@ from ctop_node.crypto.errors import (
 from ctop_node.crypto.interfaces import TrustStore, kid_of
 from ctop_node.crypto.pki import PartyCA, load_certificate
 from ctop_node.crypto.trust import BundleTrustStore, TrustBundle, export_trust, import_trust
-
-from .conftest import Node, make_node
+from tests._homes import Home, make_home
 
 NOW = dt.datetime.now(dt.UTC)
 
@@ -33,11 +32,11 @@ def _fresh_now() -> None:
     NOW = dt.datetime.now(dt.UTC)
 
 
-def test_store_fits_the_interface(paired: tuple[Node, Node]) -> None:
+def test_store_fits_the_interface(paired: tuple[Home, Home]) -> None:
     assert isinstance(paired[0].trust(), TrustStore)
 
 
-def test_export_import_between_kz_and_cn(paired: tuple[Node, Node]) -> None:
+def test_export_import_between_kz_and_cn(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     peer = cn.paths.peer_dir("KZ")
     assert {p.name for p in peer.iterdir()} == {"bundle.json", "ca.pem", "crl.pem"}
@@ -52,7 +51,7 @@ def test_export_import_between_kz_and_cn(paired: tuple[Node, Node]) -> None:
     assert store.recipient_key("KZ").kid == kid_of(load_certificate(kz.paths.enc_cert))
 
 
-def test_bundle_manifest_is_json_with_pem(kz: Node, tmp_path: Path) -> None:
+def test_bundle_manifest_is_json_with_pem(kz: Home, tmp_path: Path) -> None:
     out = tmp_path / "kz.json"
     export_trust(kz.home, out)
     data = json.loads(out.read_text())
@@ -61,7 +60,7 @@ def test_bundle_manifest_is_json_with_pem(kz: Node, tmp_path: Path) -> None:
     assert "PRIVATE" not in out.read_text()
 
 
-def test_importing_own_party_bundle_is_refused(kz: Node, tmp_path: Path) -> None:
+def test_importing_own_party_bundle_is_refused(kz: Home, tmp_path: Path) -> None:
     out = tmp_path / "kz.json"
     export_trust(kz.home, out)
     with pytest.raises(PkiError) as err:
@@ -69,9 +68,9 @@ def test_importing_own_party_bundle_is_refused(kz: Node, tmp_path: Path) -> None
     assert err.value.code == "crypto.pki.own_party"
 
 
-def test_bundle_with_a_cert_from_another_ca_is_refused(kz: Node, cn: Node, tmp_path: Path) -> None:
+def test_bundle_with_a_cert_from_another_ca_is_refused(kz: Home, cn: Home, tmp_path: Path) -> None:
     bundle = TrustBundle.from_home(kz.home)
-    rogue = make_node(tmp_path / "rogue", "KZ")
+    rogue = make_home(tmp_path / "rogue", "KZ")
     forged = TrustBundle(
         party="KZ",
         ca=bundle.ca,
@@ -87,7 +86,7 @@ def test_bundle_with_a_cert_from_another_ca_is_refused(kz: Node, cn: Node, tmp_p
     assert not cn.paths.peer_dir("KZ").exists()
 
 
-def test_garbage_bundle_is_refused(cn: Node, tmp_path: Path) -> None:
+def test_garbage_bundle_is_refused(cn: Home, tmp_path: Path) -> None:
     out = tmp_path / "bad.json"
     for text in ("not json", "{}", '{"format": "ctop-trust/1", "party": "KZ", "ca": "x"}'):
         out.write_text(text)
@@ -95,32 +94,32 @@ def test_garbage_bundle_is_refused(cn: Node, tmp_path: Path) -> None:
             import_trust(cn.home, out)
 
 
-def test_unknown_kid(paired: tuple[Node, Node]) -> None:
+def test_unknown_kid(paired: tuple[Home, Home]) -> None:
     with pytest.raises(UnknownKey):
         paired[1].trust().certificate_for(b"\x00" * 8)
 
 
 def test_cert_of_another_ca_claiming_the_party_is_untrusted(
-    paired: tuple[Node, Node], tmp_path: Path
+    paired: tuple[Home, Home], tmp_path: Path
 ) -> None:
-    rogue = make_node(tmp_path / "rogue", "KZ")
+    rogue = make_home(tmp_path / "rogue", "KZ")
     with pytest.raises(UntrustedChain):
         paired[1].trust().verify_certificate(load_certificate(rogue.paths.sign_cert), NOW)
 
 
-def test_cert_of_unknown_party_is_untrusted(paired: tuple[Node, Node], tmp_path: Path) -> None:
-    ru = make_node(tmp_path, "RU")
+def test_cert_of_unknown_party_is_untrusted(paired: tuple[Home, Home], tmp_path: Path) -> None:
+    ru = make_home(tmp_path, "RU")
     with pytest.raises(UntrustedChain):
         paired[1].trust().verify_certificate(load_certificate(ru.paths.sign_cert), NOW)
 
 
-def test_ca_certificate_is_not_accepted_as_a_signer(paired: tuple[Node, Node]) -> None:
+def test_ca_certificate_is_not_accepted_as_a_signer(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     with pytest.raises(UntrustedChain):
         cn.trust().verify_certificate(kz.ca.certificate, NOW)
 
 
-def test_expiry_is_checked_at_the_given_time(paired: tuple[Node, Node]) -> None:
+def test_expiry_is_checked_at_the_given_time(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     past = NOW - dt.timedelta(minutes=4)  # inside the CA's own validity
     old = kz.ca.issue_signing(
@@ -138,7 +137,7 @@ def test_expiry_is_checked_at_the_given_time(paired: tuple[Node, Node]) -> None:
         store.verify_certificate(current, NOW + dt.timedelta(days=3650))
 
 
-def test_revoked_after_bundle_refresh(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_revoked_after_bundle_refresh(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, cn = paired
     sign = load_certificate(kz.paths.sign_cert)
     crl = PartyCA.load(kz.paths.ca_dir).revoke(sign.serial_number)
@@ -156,7 +155,7 @@ def test_revoked_after_bundle_refresh(paired: tuple[Node, Node], tmp_path: Path)
         cn.trust().recipient_key("KZ")
 
 
-def test_stale_crl_fails_closed(paired: tuple[Node, Node]) -> None:
+def test_stale_crl_fails_closed(paired: tuple[Home, Home]) -> None:
     kz, cn = paired
     store = cn.trust()
     bundle = store.bundles["KZ"]
@@ -178,10 +177,10 @@ def test_stale_crl_fails_closed(paired: tuple[Node, Node]) -> None:
     assert err.value.code == "crypto.crl_stale"
 
 
-def test_crl_signed_by_another_ca_is_refused(paired: tuple[Node, Node], tmp_path: Path) -> None:
+def test_crl_signed_by_another_ca_is_refused(paired: tuple[Home, Home], tmp_path: Path) -> None:
     kz, _ = paired
     bundle = TrustBundle.from_home(kz.home)
-    rogue = make_node(tmp_path / "rogue", "KZ")
+    rogue = make_home(tmp_path / "rogue", "KZ")
     with pytest.raises(PkiError):
         BundleTrustStore.of(
             [

@@ -12,12 +12,40 @@ from ctop_node.lock.carrier import CarrierCA
 from ctop_node.lock.codec import encode_payload
 from ctop_node.lock.device import LockDevice
 from ctop_node.lock.events import EventCode, position_data
-from tests.unit.online._peers import Home, record_body
+from ctop_node.lock.reader import LockReader
+from ctop_node.store import SqlStore
+from tests._homes import Home
+from tests.unit.online._peers import record_body
 
 
 def canonical_record(data: dict[str, Any]) -> dict[str, Any]:
     loaded: dict[str, Any] = orjson.loads(record_body(data))
     return loaded
+
+
+# Writes a read lock of a record; keywords as ``write_lock``.
+Writer = Callable[..., bytes]
+
+
+def carrier_ca() -> CarrierCA:
+    """A carrier CA valid since yesterday (the locks are written at the wall clock)."""
+    return CarrierCA.create("KTZ Express carrier CA", now=datetime.now(UTC) - timedelta(days=1))
+
+
+def cn_lock_reader(cn: Home, store: SqlStore, carrier: CarrierCA) -> LockReader:
+    """CN's arrival reader, trusting ``carrier``'s locks."""
+    return LockReader(
+        "CN", store.engine, cn.signer, cn.decryptor, cn.trust(), [carrier.certificate]
+    )
+
+
+def writer(carrier: CarrierCA, kz: Home, record: dict[str, Any]) -> Writer:
+    """Writes a read lock of ``record`` (or of ``data``) by KZ under ``carrier``."""
+
+    def write(data: dict[str, Any] | None = None, **kw: Any) -> bytes:
+        return write_lock(carrier, kz, record if data is None else data, **kw)
+
+    return write
 
 
 def write_lock(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,9 +11,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ctop_node.crypto.node import init_node
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore, export_trust, import_trust
 from ctop_node.errors import LockError
 from ctop_node.lock import cbor
 from ctop_node.lock.codec import encode_payload, open_payload
@@ -23,39 +19,19 @@ from ctop_node.lock.header import parse_payload
 from ctop_node.lock.image import read_image
 from ctop_node.model import canonical
 from ctop_node.model.record import Consignment
+from tests._homes import Home, exchange_trust, make_home
 
 from .conftest import at
 
 EXPIRES = datetime.now(UTC) + timedelta(days=7)
 
 
-@dataclass
-class Node:
-    party: str
-    home: Path
-
-    @property
-    def signer(self) -> SoftwareSigner:
-        return SoftwareSigner.from_home(self.home)
-
-    @property
-    def decryptor(self) -> SoftwareDecryptor:
-        return SoftwareDecryptor.from_home(self.home)
-
-    @property
-    def trust(self) -> BundleTrustStore:
-        return BundleTrustStore.from_home(self.home)
-
-
 @pytest.fixture(scope="module")
-def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Node]:
+def nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Home]:
     root = tmp_path_factory.mktemp("nodes")
-    made = {p: Node(p, root / p) for p in ("KZ", "CN", "RU")}
-    for node in made.values():
-        init_node(node.home, node.party)
-    for a, b in (("KZ", "CN"), ("KZ", "RU"), ("CN", "KZ"), ("RU", "KZ")):
-        export_trust(made[a].home, root / f"{a}.json")
-        import_trust(made[b].home, root / f"{a}.json", own_party=b)
+    made = {p: make_home(root, p) for p in ("KZ", "CN", "RU")}
+    exchange_trust(made["KZ"], made["CN"], root)
+    exchange_trust(made["KZ"], made["RU"], root)
     return made
 
 
@@ -75,13 +51,13 @@ def record_with(base: dict[str, Any], items: int) -> Consignment:
     return Consignment.model_validate(data)
 
 
-def encode(nodes: dict[str, Node], record: Consignment, **kw: Any) -> bytes:
+def encode(nodes: dict[str, Home], record: Consignment, **kw: Any) -> bytes:
     kw.setdefault("lock_id", "LOCK-0001")
     return encode_payload(
         record,
         version=1,
         signer=nodes["KZ"].signer,
-        recipient=nodes["KZ"].trust.recipient_key("CN"),
+        recipient=nodes["KZ"].trust().recipient_key("CN"),
         counter=kw.pop("counter", 1),
         expires=EXPIRES,
         **kw,
@@ -95,7 +71,7 @@ def code_of(fn: Any) -> str:
 
 
 def test_round_trip_through_a_lock(
-    nodes: dict[str, Node], record_dict: dict[str, Any], device: LockDevice
+    nodes: dict[str, Home], record_dict: dict[str, Any], device: LockDevice
 ) -> None:
     record = Consignment.model_validate(record_dict)
     data = encode(nodes, record)
@@ -103,7 +79,7 @@ def test_round_trip_through_a_lock(
     image = read_image(device.image().to_bytes())
     assert image.payload is not None
     cn = nodes["CN"]
-    opened = open_payload(image.payload, cn.trust, cn.decryptor, party="CN", lock_id="LOCK-0001")
+    opened = open_payload(image.payload, cn.trust(), cn.decryptor, party="CN", lock_id="LOCK-0001")
     assert opened.record == canonical.canonical_dict(record)
     assert opened.header.digest == canonical.digest(record)  # what the online copy has
     assert opened.signer.party == "KZ"
@@ -114,11 +90,11 @@ def test_round_trip_through_a_lock(
     )
 
 
-def test_digest_mode(nodes: dict[str, Node], record_dict: dict[str, Any]) -> None:
+def test_digest_mode(nodes: dict[str, Home], record_dict: dict[str, Any]) -> None:
     record = record_with(record_dict, 200)
     data = encode(nodes, record, mode="digest")
     cn = nodes["CN"]
-    opened = open_payload(data, cn.trust, cn.decryptor, party="CN")
+    opened = open_payload(data, cn.trust(), cn.decryptor, party="CN")
     assert opened.record is None and opened.summary is not None
     assert opened.header.digest == canonical.digest(record)
     assert opened.summary["items"] == 200
@@ -129,7 +105,7 @@ def test_digest_mode(nodes: dict[str, Node], record_dict: dict[str, Any]) -> Non
 
 
 def test_over_capacity_proposes_digest_mode_or_online(
-    nodes: dict[str, Node], record_dict: dict[str, Any]
+    nodes: dict[str, Home], record_dict: dict[str, Any]
 ) -> None:
     record = record_with(record_dict, 200)
     with pytest.raises(LockError) as info:
@@ -140,59 +116,61 @@ def test_over_capacity_proposes_digest_mode_or_online(
     assert info.value.code == "lock.capacity" and "online only" in info.value.message
 
 
-def test_wrong_recipient(nodes: dict[str, Node], record_dict: dict[str, Any]) -> None:
+def test_wrong_recipient(nodes: dict[str, Home], record_dict: dict[str, Any]) -> None:
     data = encode(nodes, Consignment.model_validate(record_dict))
     ru = nodes["RU"]
-    assert code_of(lambda: open_payload(data, ru.trust, ru.decryptor, party="RU")) == (
+    assert code_of(lambda: open_payload(data, ru.trust(), ru.decryptor, party="RU")) == (
         "lock.payload.recipient"
     )
     # Relabelled in clear for RU: the header is HPKE info, so RU still cannot open it.
     relabelled = _with_header(data, recipient="RU")
-    assert code_of(lambda: open_payload(relabelled, ru.trust, ru.decryptor, party="RU")) == (
+    assert code_of(lambda: open_payload(relabelled, ru.trust(), ru.decryptor, party="RU")) == (
         "lock.payload.decrypt"
     )
 
 
 def test_payload_copied_to_another_lock(
-    nodes: dict[str, Node], record_dict: dict[str, Any]
+    nodes: dict[str, Home], record_dict: dict[str, Any]
 ) -> None:
     data = encode(nodes, Consignment.model_validate(record_dict))
     cn = nodes["CN"]
     assert (
-        code_of(lambda: open_payload(data, cn.trust, cn.decryptor, party="CN", lock_id="LOCK-0002"))
+        code_of(
+            lambda: open_payload(data, cn.trust(), cn.decryptor, party="CN", lock_id="LOCK-0002")
+        )
         == "lock.payload.wrong_lock"
     )
     moved = _with_header(data, lock_id="LOCK-0002")
     assert (
         code_of(
-            lambda: open_payload(moved, cn.trust, cn.decryptor, party="CN", lock_id="LOCK-0002")
+            lambda: open_payload(moved, cn.trust(), cn.decryptor, party="CN", lock_id="LOCK-0002")
         )
         == "lock.payload.decrypt"
     )
 
 
-def test_flipped_byte_in_the_body(nodes: dict[str, Node], record_dict: dict[str, Any]) -> None:
+def test_flipped_byte_in_the_body(nodes: dict[str, Home], record_dict: dict[str, Any]) -> None:
     data = bytearray(encode(nodes, Consignment.model_validate(record_dict)))
     data[-10] ^= 0x01
     cn = nodes["CN"]
-    assert code_of(lambda: open_payload(bytes(data), cn.trust, cn.decryptor, party="CN")) == (
+    assert code_of(lambda: open_payload(bytes(data), cn.trust(), cn.decryptor, party="CN")) == (
         "lock.payload.decrypt"
     )
 
 
-def test_signer_unknown_to_the_reader(nodes: dict[str, Node], record_dict: dict[str, Any]) -> None:
+def test_signer_unknown_to_the_reader(nodes: dict[str, Home], record_dict: dict[str, Any]) -> None:
     # Signed by RU and encrypted to CN, but CN has no agreement with RU: not a trusted signer.
     data = encode_payload(
         Consignment.model_validate(record_dict),
         version=1,
         signer=nodes["RU"].signer,
-        recipient=nodes["KZ"].trust.recipient_key("CN"),
+        recipient=nodes["KZ"].trust().recipient_key("CN"),
         lock_id="LOCK-0001",
         counter=1,
         expires=EXPIRES,
     )
     cn = nodes["CN"]
-    assert code_of(lambda: open_payload(data, cn.trust, cn.decryptor, party="CN")) == (
+    assert code_of(lambda: open_payload(data, cn.trust(), cn.decryptor, party="CN")) == (
         "lock.payload.signature"
     )
 
@@ -204,7 +182,7 @@ def _with_header(data: bytes, **changes: Any) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def genuine(nodes: dict[str, Node]) -> bytes:
+def genuine(nodes: dict[str, Home]) -> bytes:
     base = Consignment.model_validate_json(
         (Path(__file__).parents[2] / "data" / "record_kz_cn.json").read_text("utf-8")
     )
@@ -222,7 +200,7 @@ def genuine(nodes: dict[str, Node]) -> bytes:
     cut=st.integers(0, 10**6),
 )
 def test_mutated_payloads_raise_only_lock_errors(
-    nodes: dict[str, Node], genuine: bytes, flips: list[tuple[int, int]], cut: int
+    nodes: dict[str, Home], genuine: bytes, flips: list[tuple[int, int]], cut: int
 ) -> None:
     data = bytearray(genuine)
     for pos, bit in flips:
@@ -230,13 +208,13 @@ def test_mutated_payloads_raise_only_lock_errors(
     del data[max(cut % (len(data) + 200), 1) :]
     cn = nodes["CN"]
     try:
-        open_payload(bytes(data), cn.trust, cn.decryptor, party="CN")
+        open_payload(bytes(data), cn.trust(), cn.decryptor, party="CN")
     except LockError:
         return
 
 
 def test_header_of_a_payload_is_readable_without_keys(
-    nodes: dict[str, Node], record_dict: dict[str, Any]
+    nodes: dict[str, Home], record_dict: dict[str, Any]
 ) -> None:
     header, _ = parse_payload(encode(nodes, Consignment.model_validate(record_dict), counter=7))
     assert (header.lock_id, header.counter, header.recipient) == ("LOCK-0001", 7, "CN")

@@ -3,27 +3,18 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from ctop_node.ingest.interfaces import RawItem
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
 from ctop_node.lock.pending import pending_locks
 from ctop_node.rules import NodePolicy
-from ctop_node.store import SqlStore, open_store
+from ctop_node.store import SqlStore
 from ctop_node.store.outbox import Outbox
 
 NOW = datetime.now(UTC)
 HOUR = timedelta(hours=1)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlStore]:
-    with open_store(db_url) as s:
-        yield s
 
 
 def ingest(store: SqlStore, record: dict[str, Any], *, crossing: datetime, channel: str) -> str:

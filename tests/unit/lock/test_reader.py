@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,37 +19,29 @@ from ctop_node.lock.events import EventCode
 from ctop_node.lock.image import read_image
 from ctop_node.lock.reader import LockReader, ReadResult
 from ctop_node.model.messages import MessageType, Receipt
-from ctop_node.store import SqlStore, open_store
+from ctop_node.store import SqlStore
 from ctop_node.store.schema import inbox, lock_reads, records
-from tests.unit.online._peers import Home, make_pair
+from tests._homes import Home
 
-from ._channel import write_lock
+from ._channel import Writer, carrier_ca, cn_lock_reader, write_lock, writer
 
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
 def carrier() -> CarrierCA:
-    return CarrierCA.create("KTZ Express carrier CA", now=NOW - timedelta(days=1))
+    return carrier_ca()
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> tuple[Home, Home]:
-    return make_pair(tmp_path)
+def reader(kz_cn_homes: tuple[Home, Home], store: SqlStore, carrier: CarrierCA) -> LockReader:
+    return cn_lock_reader(kz_cn_homes[1], store, carrier)
 
 
 @pytest.fixture
-def store(db_url: str) -> Iterator[SqlStore]:
-    with open_store(db_url) as s:
-        yield s
-
-
-@pytest.fixture
-def reader(pair: tuple[Home, Home], store: SqlStore, carrier: CarrierCA) -> LockReader:
-    _, cn = pair
-    return LockReader(
-        "CN", store.engine, cn.signer, cn.decryptor, cn.trust(), [carrier.certificate]
-    )
+def lock(kz_cn_homes: tuple[Home, Home], carrier: CarrierCA, record_dict: dict[str, Any]) -> Writer:
+    """Writes a read lock of KZ's ``record_dict`` (or of ``data``)."""
+    return writer(carrier, kz_cn_homes[0], record_dict)
 
 
 def counts(store: SqlStore) -> tuple[int, int, int]:
@@ -66,15 +56,23 @@ def read(reader: LockReader, image: bytes) -> ReadResult:
     return reader.read(image, reader_id="CN-R1")
 
 
+def refused(reader: LockReader, store: SqlStore, image: bytes) -> LockError:
+    """The reader refuses the image and the store stays empty."""
+    with pytest.raises(LockError) as err:
+        read(reader, image)
+    assert counts(store) == (0, 0, 0)
+    return err.value
+
+
 def test_a_genuine_lock_is_stored_once_through_the_inbox(
-    pair: tuple[Home, Home],
+    kz_cn_homes: tuple[Home, Home],
+    lock: Writer,
     reader: LockReader,
     store: SqlStore,
-    carrier: CarrierCA,
     record_dict: dict[str, Any],
 ) -> None:
-    kz, _ = pair
-    image = write_lock(carrier, kz, record_dict)
+    kz, _ = kz_cn_homes
+    image = lock()
     result = read(reader, image)
     assert (result.inbox_state, result.answer_type, result.tampered) == (
         "applied",
@@ -158,144 +156,81 @@ ATTACKS: dict[str, tuple[Any, str]] = {
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_attacks_are_refused_and_nothing_is_stored(
-    attack: str,
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
+    attack: str, lock: Writer, reader: LockReader, store: SqlStore
 ) -> None:
-    kz, _ = pair
     change, code = ATTACKS[attack]
-    image = change(write_lock(carrier, kz, record_dict))
-    with pytest.raises(LockError) as err:
-        read(reader, image)
-    assert err.value.code == code
-    assert counts(store) == (0, 0, 0)
+    assert refused(reader, store, change(lock())).code == code
 
 
 def test_payload_copied_to_another_lock_is_refused(
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
+    lock: Writer, reader: LockReader, store: SqlStore
 ) -> None:
-    kz, _ = pair
-    a = read_image(write_lock(carrier, kz, record_dict, lock_id="LOCK-0001"))
-    b = read_image(write_lock(carrier, kz, record_dict, lock_id="LOCK-0002"))
+    a = read_image(lock(lock_id="LOCK-0001"))
+    b = read_image(lock(lock_id="LOCK-0002"))
     moved = dataclasses.replace(b, payload=a.payload).to_bytes()
-    with pytest.raises(LockError) as err:
-        read(reader, moved)
-    assert err.value.code == "lock.payload.wrong_lock"
+    assert refused(reader, store, moved).code == "lock.payload.wrong_lock"
     # Same lock ID, but a payload the device never logged (written to a twin device).
-    twin = read_image(write_lock(carrier, kz, record_dict, lock_id="LOCK-0002"))
+    twin = read_image(lock(lock_id="LOCK-0002"))
     swapped = dataclasses.replace(b, payload=twin.payload).to_bytes()
-    with pytest.raises(LockError) as err:
-        read(reader, swapped)
-    assert err.value.code == "lock.payload.not_logged"
-    assert counts(store) == (0, 0, 0)
+    assert refused(reader, store, swapped).code == "lock.payload.not_logged"
 
 
 def test_payload_for_another_party_is_refused(
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
+    lock: Writer, reader: LockReader, store: SqlStore
 ) -> None:
-    kz, _ = pair
-    image = write_lock(carrier, kz, record_dict, recipient="KZ")
-    with pytest.raises(LockError) as err:
-        read(reader, image)
-    assert err.value.code == "lock.payload.recipient"
-    assert counts(store) == (0, 0, 0)
+    assert refused(reader, store, lock(recipient="KZ")).code == "lock.payload.recipient"
 
 
 def test_expired_device_certificate_is_refused(
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
+    lock: Writer, reader: LockReader, store: SqlStore
 ) -> None:
-    kz, _ = pair
-    image = write_lock(carrier, kz, record_dict, not_after=NOW - timedelta(minutes=10))
-    with pytest.raises(LockError) as err:
-        read(reader, image)
-    assert err.value.code == "lock.log.device_cert"
-    assert "not valid at" in err.value.message
-    assert counts(store) == (0, 0, 0)
+    err = refused(reader, store, lock(not_after=NOW - timedelta(minutes=10)))
+    assert err.code == "lock.log.device_cert"
+    assert "not valid at" in err.message
 
 
 def test_lock_of_an_untrusted_carrier_is_refused(
-    pair: tuple[Home, Home], reader: LockReader, store: SqlStore, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], reader: LockReader, store: SqlStore, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     other = CarrierCA.create("someone else", now=NOW - timedelta(days=1))
-    with pytest.raises(LockError) as err:
-        read(reader, write_lock(other, kz, record_dict))
-    assert err.value.code == "lock.log.device_cert"
-    assert counts(store) == (0, 0, 0)
+    assert refused(reader, store, write_lock(other, kz, record_dict)).code == "lock.log.device_cert"
 
 
 def test_lock_opened_on_the_way_is_stored_with_the_findings(
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
+    lock: Writer, reader: LockReader, store: SqlStore
 ) -> None:
-    kz, _ = pair
-
     def opened(device: Any) -> None:
         device.record(EventCode.SEAL_BROKEN, {}, now=NOW - timedelta(minutes=20))
         device.open("SOMEONE", now=NOW - timedelta(minutes=10))
 
-    result = read(reader, write_lock(carrier, kz, record_dict, journey=opened))
+    result = read(reader, lock(journey=opened))
     assert result.inbox_state == "applied" and result.tampered
     codes = {f.code for f in result.findings}
     assert codes == {"lock.opened_before_reading", "lock.tamper"}
     assert counts(store) == (1, 1, 1)
 
 
-def test_undeclared_lock_is_a_finding(
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
-) -> None:
-    kz, _ = pair
-    result = read(reader, write_lock(carrier, kz, record_dict, lock_id="LOCK-9999"))
+def test_undeclared_lock_is_a_finding(lock: Writer, reader: LockReader) -> None:
+    result = read(reader, lock(lock_id="LOCK-9999"))
     assert [f.code for f in result.findings] == ["lock.undeclared"]
     assert "LOCK-0001" in result.findings[0].message
 
 
 def test_invalid_record_is_rejected_like_online_and_not_applied(
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
+    lock: Writer, reader: LockReader, store: SqlStore, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
     wrong = copy.deepcopy(record_dict)
     wrong["sender_party"] = "CN"  # KZ signs a record it says CN cleared
-    result = read(reader, write_lock(carrier, kz, wrong))
+    result = read(reader, lock(wrong))
     assert (result.inbox_state, result.answer_type) == ("rejected", "REJECTION")
     assert "exchange.sender_mismatch" in {e.code for e in result.errors}
     assert counts(store) == (0, 1, 0)  # inbox keeps the rejected message, as online
 
 
 def test_digest_mode_is_a_lock_read_without_a_record(
-    pair: tuple[Home, Home],
-    reader: LockReader,
-    store: SqlStore,
-    carrier: CarrierCA,
-    record_dict: dict[str, Any],
+    lock: Writer, reader: LockReader, store: SqlStore
 ) -> None:
-    kz, _ = pair
-    result = read(reader, write_lock(carrier, kz, record_dict, mode="digest"))
+    result = read(reader, lock(mode="digest"))
     assert (result.inbox_state, result.mode, result.message_id) == ("digest", "digest", None)
     assert counts(store) == (0, 0, 1)

@@ -3,9 +3,7 @@ with the right verdict (MATCH, MISMATCH, TAMPERED, LOCK_ONLY, ONLINE_ONLY)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,42 +19,37 @@ from ctop_node.lock.reconcile import (
     verdict_counts,
 )
 from ctop_node.online.receiver import ItemResult, Receiver
-from ctop_node.store import SqlStore, open_store
+from ctop_node.store import SqlStore
 from ctop_node.store.inbox import Inbox
 from ctop_node.store.schema import records
-from tests.unit.online._peers import Home, amended, make_pair, record_message
+from tests._homes import Home
+from tests.unit.online._peers import amended, record_message
 
-from ._channel import write_lock
+from ._channel import Writer, carrier_ca, cn_lock_reader, writer
 
 NOW = datetime.now(UTC)
 
 
 @pytest.fixture(scope="module")
 def carrier() -> CarrierCA:
-    return CarrierCA.create("KTZ Express carrier CA", now=NOW - timedelta(days=1))
-
-
-@pytest.fixture
-def pair(tmp_path: Path) -> tuple[Home, Home]:
-    return make_pair(tmp_path)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlStore]:
-    with open_store(db_url) as s:
-        yield s
+    return carrier_ca()
 
 
 @pytest.fixture
 def channels(
-    pair: tuple[Home, Home], store: SqlStore, carrier: CarrierCA
+    kz_cn_homes: tuple[Home, Home], store: SqlStore, carrier: CarrierCA
 ) -> tuple[Receiver, LockReader]:
-    _, cn = pair
+    _, cn = kz_cn_homes
     online = Receiver("CN", Inbox(store.engine), cn.signer, cn.decryptor, cn.trust())
-    lock = LockReader(
-        "CN", store.engine, cn.signer, cn.decryptor, cn.trust(), [carrier.certificate]
-    )
-    return online, lock
+    return online, cn_lock_reader(cn, store, carrier)
+
+
+@pytest.fixture
+def image(
+    kz_cn_homes: tuple[Home, Home], carrier: CarrierCA, record_dict: dict[str, Any]
+) -> Writer:
+    """Writes a read lock of KZ's ``record_dict`` (or of ``data``)."""
+    return writer(carrier, kz_cn_homes[0], record_dict)
 
 
 def stored_records(store: SqlStore) -> int:
@@ -77,21 +70,21 @@ def online_then(online: Receiver, raw: bytes) -> ItemResult:
 @pytest.mark.parametrize("order", ["online-first", "lock-first"])
 def test_same_record_by_both_channels_is_stored_once_and_matches(
     order: str,
-    pair: tuple[Home, Home],
+    kz_cn_homes: tuple[Home, Home],
     channels: tuple[Receiver, LockReader],
     store: SqlStore,
-    carrier: CarrierCA,
+    image: Writer,
     record_dict: dict[str, Any],
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     online, lock = channels
     raw = record_message(kz, record_dict)
-    image = write_lock(carrier, kz, record_dict)
+    lock_image = image()
     if order == "online-first":
         assert online_then(online, raw).message == "applied"
-        assert lock.read(image, reader_id="CN-R1").inbox_state == "duplicate"
+        assert lock.read(lock_image, reader_id="CN-R1").inbox_state == "duplicate"
     else:
-        assert lock.read(image, reader_id="CN-R1").inbox_state == "applied"
+        assert lock.read(lock_image, reader_id="CN-R1").inbox_state == "applied"
         answer = online_then(online, raw)
         # The sender's online copy gets a RECEIPT: its outbox entry becomes delivered.
         assert (answer.status, answer.message) == ("receipt", "duplicate")
@@ -105,21 +98,21 @@ def test_same_record_by_both_channels_is_stored_once_and_matches(
 @pytest.mark.parametrize("order", ["online-first", "lock-first"])
 def test_different_content_is_a_mismatch_with_both_digests(
     order: str,
-    pair: tuple[Home, Home],
+    kz_cn_homes: tuple[Home, Home],
     channels: tuple[Receiver, LockReader],
     store: SqlStore,
-    carrier: CarrierCA,
+    image: Writer,
     record_dict: dict[str, Any],
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     online, lock = channels
     raw = record_message(kz, record_dict)
-    image = write_lock(carrier, kz, amended(record_dict, 7))
+    lock_image = image(amended(record_dict, 7))
     if order == "online-first":
         online_then(online, raw)
-        assert lock.read(image, reader_id="CN-R1").inbox_state == "mismatch"
+        assert lock.read(lock_image, reader_id="CN-R1").inbox_state == "mismatch"
     else:
-        lock.read(image, reader_id="CN-R1")
+        lock.read(lock_image, reader_id="CN-R1")
         answer = online_then(online, raw)
         assert (answer.status, answer.code) == ("rejection", "exchange.out_of_sequence")
     assert stored_records(store) == 1  # the first arrival; the other is kept in the inbox
@@ -130,19 +123,19 @@ def test_different_content_is_a_mismatch_with_both_digests(
 
 
 def test_tampered_lock_wins_over_a_match_and_carries_the_events(
-    pair: tuple[Home, Home],
+    kz_cn_homes: tuple[Home, Home],
     channels: tuple[Receiver, LockReader],
     store: SqlStore,
-    carrier: CarrierCA,
+    image: Writer,
     record_dict: dict[str, Any],
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     online, lock = channels
 
     def broken(device: Any) -> None:
         device.record(EventCode.HOUSING_BROKEN, {}, now=NOW - timedelta(minutes=15))
 
-    lock.read(write_lock(carrier, kz, record_dict, journey=broken), reader_id="CN-R1")
+    lock.read(image(journey=broken), reader_id="CN-R1")
     online_then(online, record_message(kz, record_dict))
     rec = verdict(store, record_dict["record_id"])
     assert rec.verdict is ChannelVerdict.TAMPERED
@@ -152,15 +145,15 @@ def test_tampered_lock_wins_over_a_match_and_carries_the_events(
 
 
 def test_one_channel_only(
-    pair: tuple[Home, Home],
+    kz_cn_homes: tuple[Home, Home],
     channels: tuple[Receiver, LockReader],
     store: SqlStore,
-    carrier: CarrierCA,
+    image: Writer,
     record_dict: dict[str, Any],
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     online, lock = channels
-    lock.read(write_lock(carrier, kz, record_dict), reader_id="CN-R1")
+    lock.read(image(), reader_id="CN-R1")
     other = {**record_dict, "record_id": "KZ-551800-2026-000002"}
     online_then(online, record_message(kz, other))
     assert verdict(store, record_dict["record_id"]).verdict is ChannelVerdict.LOCK_ONLY
@@ -176,15 +169,15 @@ def test_one_channel_only(
 
 
 def test_digest_mode_lock_matches_the_online_record(
-    pair: tuple[Home, Home],
+    kz_cn_homes: tuple[Home, Home],
     channels: tuple[Receiver, LockReader],
     store: SqlStore,
-    carrier: CarrierCA,
+    image: Writer,
     record_dict: dict[str, Any],
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     online, lock = channels
-    lock.read(write_lock(carrier, kz, record_dict, mode="digest"), reader_id="CN-R1")
+    lock.read(image(mode="digest"), reader_id="CN-R1")
     assert verdict(store, record_dict["record_id"]).verdict is ChannelVerdict.LOCK_ONLY
     assert stored_records(store) == 0  # digest mode carries no record: the online copy does
     online_then(online, record_message(kz, record_dict))

@@ -1,65 +1,27 @@
-"""Two real node identities (KZ sends, CN receives) for the online tests, and a peer that
-answers in memory like a receiver would: opens each message with its own keys, answers with
-a RECEIPT or REJECTION sealed to the sender, refuses what it cannot authenticate, and replays
-the stored answer for a message id it has seen."""
+"""For the online tests (KZ sends, CN receives; homes from ``tests._homes``): a peer that answers
+in memory like a receiver would: opens each message with its own keys, answers with a RECEIPT
+or REJECTION sealed to the sender, refuses what it cannot authenticate, and replays the stored
+answer for a message id it has seen."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 from ctop_node.crypto import (
-    BundleTrustStore,
     EnvelopeHeader,
     OpenedMessage,
-    SoftwareDecryptor,
     SoftwareSigner,
     message_digest,
     open_,
     seal,
 )
-from ctop_node.crypto.node import NodePaths, init_node
-from ctop_node.crypto.trust import export_trust, import_trust
 from ctop_node.errors import CryptoError
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType, Receipt, Rejection, RejectionError
 from ctop_node.online.interfaces import DeliveryAnswer, PeerUnreachable
-
-
-@dataclass
-class Node:
-    party: str
-    home: Path
-
-    @property
-    def paths(self) -> NodePaths:
-        return NodePaths(self.home)
-
-    def signer(self) -> SoftwareSigner:
-        return SoftwareSigner.from_home(self.home)
-
-    def decryptor(self) -> SoftwareDecryptor:
-        return SoftwareDecryptor.from_home(self.home)
-
-    def trust(self) -> BundleTrustStore:
-        return BundleTrustStore.from_home(self.home)
-
-
-def make_node(root: Path, party: str, name: str | None = None) -> Node:
-    home = root / (name or party.lower())
-    init_node(home, party)
-    return Node(party, home)
-
-
-def exchange(a: Node, b: Node, root: Path) -> None:
-    """Each node imports the other's trust bundle."""
-    for src, dst in ((a, b), (b, a)):
-        bundle = root / f"{src.home.name}.trust.json"
-        export_trust(src.home, bundle)
-        import_trust(dst.home, bundle, own_party=dst.party)
-
+from tests._homes import Home
 
 # What the fake peer does with one opened message: None = a normal RECEIPT; a
 # RejectionError = a REJECTION; a DeliveryAnswer = that answer as is (forged or refused).
@@ -70,7 +32,7 @@ Behaviour = Callable[[OpenedMessage, bytes], "RejectionError | DeliveryAnswer | 
 class FakePeer:
     """An in-memory ``Transport`` to one receiving node."""
 
-    node: Node
+    node: Home
     sender_party: str
     down: bool = False
     behaviour: Behaviour | None = None
@@ -80,8 +42,8 @@ class FakePeer:
     calls: int = 0
 
     def __post_init__(self) -> None:
-        self._signer = self.node.signer()
-        self._decryptor = self.node.decryptor()
+        self._signer = self.node.signer
+        self._decryptor = self.node.decryptor
         self._trust = self.node.trust()
 
     def send(self, peer: str, messages: list[bytes]) -> list[DeliveryAnswer]:

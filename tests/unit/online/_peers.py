@@ -1,66 +1,21 @@
-"""Two real node homes (KZ and CN, each with its own Party CA) and sealed messages between
-them, for the receiver, endpoint and end-to-end tests. Every run makes fresh keys."""
+"""Sealed messages between two real node homes (``tests._homes``: KZ and CN, each with its
+own Party CA), for the receiver, endpoint and end-to-end tests."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from ctop_node.crypto.envelope import EnvelopeHeader, seal
 from ctop_node.crypto.interfaces import Signer
-from ctop_node.crypto.node import NodePaths, init_node
-from ctop_node.crypto.pki import PartyCA
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore, export_trust, import_trust
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import Cancellation, MessageType
 from ctop_node.model.record import Consignment
-
-
-@dataclass
-class Home:
-    party: str
-    home: Path
-    ca: PartyCA
-
-    @property
-    def paths(self) -> NodePaths:
-        return NodePaths(self.home)
-
-    @property
-    def signer(self) -> SoftwareSigner:
-        return SoftwareSigner.from_home(self.home)
-
-    @property
-    def decryptor(self) -> SoftwareDecryptor:
-        return SoftwareDecryptor.from_home(self.home)
-
-    def trust(self) -> BundleTrustStore:
-        return BundleTrustStore.from_home(self.home)
-
-
-def make_home(root: Path, party: str) -> Home:
-    home = root / party.lower()
-    return Home(party, home, init_node(home, party))
-
-
-def exchange_trust(a: Home, b: Home, root: Path) -> None:
-    for src, dst in ((a, b), (b, a)):
-        bundle = root / f"{src.party}.trust.json"
-        export_trust(src.home, bundle)
-        import_trust(dst.home, bundle, own_party=dst.party)
-
-
-def make_pair(root: Path) -> tuple[Home, Home]:
-    kz, cn = make_home(root, "KZ"), make_home(root, "CN")
-    exchange_trust(kz, cn, root)
-    return kz, cn
+from tests._homes import Home
 
 
 def record_body(data: dict[str, Any]) -> bytes:

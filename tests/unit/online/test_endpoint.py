@@ -21,8 +21,9 @@ from ctop_node.online.http_client import decode_answers
 from ctop_node.online.receiver import Receiver
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
+from tests._homes import Home, make_pair
 
-from ._peers import Home, amended, make_pair, record_message
+from ._peers import amended, record_message
 
 HEADERS = {"content-type": CBOR}
 

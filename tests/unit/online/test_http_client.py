@@ -20,7 +20,7 @@ from ctop_node.errors import TransportError
 from ctop_node.online.http_client import CBOR, HttpTransport, decode_answers, encode_batch
 from ctop_node.online.interfaces import DeliveryAnswer, ProtocolViolation, Transport
 from ctop_node.online.peers import MESSAGES_PATH, PeerEndpoint
-from tests.unit.online._nodes import Node, exchange, make_node
+from tests._homes import Home, make_home
 
 # (status, content type, body) for a request's decoded messages
 Reply = Callable[[list[bytes]], tuple[int, str, bytes]]
@@ -72,19 +72,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def kz(tmp_path: Path) -> Node:
-    return make_node(tmp_path, "KZ")
-
-
-@pytest.fixture
-def cn(tmp_path: Path, kz: Node) -> Node:
-    node = make_node(tmp_path, "CN")
-    exchange(kz, node, tmp_path)
-    return node
-
-
-def server_context(server: Node, client_ca: Path) -> ssl.SSLContext:
+def server_context(server: Home, client_ca: Path) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(server.paths.tls_cert, server.paths.tls_key)
     ctx.load_verify_locations(client_ca)
@@ -110,17 +98,17 @@ def serve() -> Iterator[Callable[[ssl.SSLContext, Reply], _Server]]:
         thread.join(timeout=10)
 
 
-def transport(kz: Node, cn: Node, port: int, **kw: Any) -> HttpTransport:
+def transport(kz: Home, cn: Home, port: int, **kw: Any) -> HttpTransport:
     endpoint = PeerEndpoint(f"https://127.0.0.1:{port}", kz.paths.peer_dir("CN") / "ca.pem")
     return HttpTransport({"CN": endpoint}, kz.paths.tls_cert, kz.paths.tls_key, **kw)
 
 
-def peer_ca_of_kz(kz: Node) -> Path:
+def peer_ca_of_kz(kz: Home) -> Path:
     return kz.paths.ca_cert  # what CN imported as KZ's CA
 
 
 def test_batches_go_over_mutual_tls_on_one_connection(
-    kz: Node, cn: Node, serve: Callable[[ssl.SSLContext, Reply], _Server]
+    kz: Home, cn: Home, serve: Callable[[ssl.SSLContext, Reply], _Server]
 ) -> None:
     server = serve(server_context(cn, cn.paths.peer_dir("KZ") / "ca.pem"), receipts)
     with transport(kz, cn, server.server_port) as t:
@@ -137,9 +125,9 @@ def test_batches_go_over_mutual_tls_on_one_connection(
 
 
 def test_a_server_of_an_unknown_ca_is_a_tls_failure(
-    tmp_path: Path, kz: Node, cn: Node, serve: Callable[[ssl.SSLContext, Reply], _Server]
+    tmp_path: Path, kz: Home, cn: Home, serve: Callable[[ssl.SSLContext, Reply], _Server]
 ) -> None:
-    impostor = make_node(tmp_path, "CN", "cn-impostor")
+    impostor = make_home(tmp_path, "CN", "cn-impostor")
     server = serve(server_context(impostor, cn.paths.peer_dir("KZ") / "ca.pem"), receipts)
     with transport(kz, cn, server.server_port) as t, pytest.raises(TransportError) as info:
         t.send("CN", [b"m1"])
@@ -147,16 +135,16 @@ def test_a_server_of_an_unknown_ca_is_a_tls_failure(
 
 
 def test_a_server_that_does_not_trust_our_client_cert_is_a_tls_failure(
-    tmp_path: Path, kz: Node, cn: Node, serve: Callable[[ssl.SSLContext, Reply], _Server]
+    tmp_path: Path, kz: Home, cn: Home, serve: Callable[[ssl.SSLContext, Reply], _Server]
 ) -> None:
-    other = make_node(tmp_path, "KZ", "kz-other")
+    other = make_home(tmp_path, "KZ", "kz-other")
     server = serve(server_context(cn, other.paths.ca_cert), receipts)
     with transport(kz, cn, server.server_port) as t, pytest.raises(TransportError) as info:
         t.send("CN", [b"m1"])
     assert info.value.code == "transport.tls"
 
 
-def test_a_closed_port_is_unreachable(kz: Node, cn: Node) -> None:
+def test_a_closed_port_is_unreachable(kz: Home, cn: Home) -> None:
     with socket.socket() as s:  # a port that was free a moment ago: nobody listens there
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -181,7 +169,7 @@ def test_a_closed_port_is_unreachable(kz: Node, cn: Node) -> None:
     ids=["not-cbor", "trailing-bytes", "wrong-length", "bad-status", "receipt-no-answer", "html"],
 )
 def test_a_bad_answer_is_a_protocol_violation(
-    kz: Node, cn: Node, serve: Callable[[ssl.SSLContext, Reply], _Server], reply: Reply
+    kz: Home, cn: Home, serve: Callable[[ssl.SSLContext, Reply], _Server], reply: Reply
 ) -> None:
     server = serve(server_context(cn, cn.paths.peer_dir("KZ") / "ca.pem"), reply)
     with transport(kz, cn, server.server_port) as t, pytest.raises(TransportError) as info:
@@ -190,7 +178,7 @@ def test_a_bad_answer_is_a_protocol_violation(
 
 
 def test_an_error_status_is_reported_with_the_peer_code(
-    kz: Node, cn: Node, serve: Callable[[ssl.SSLContext, Reply], _Server]
+    kz: Home, cn: Home, serve: Callable[[ssl.SSLContext, Reply], _Server]
 ) -> None:
     body = json.dumps({"code": "store.unavailable", "message": "db down"}).encode()
     server = serve(
@@ -206,7 +194,7 @@ def test_an_error_status_is_reported_with_the_peer_code(
 
 
 def test_a_silent_server_is_a_timeout(
-    kz: Node, cn: Node, serve: Callable[[ssl.SSLContext, Reply], _Server]
+    kz: Home, cn: Home, serve: Callable[[ssl.SSLContext, Reply], _Server]
 ) -> None:
     release = threading.Event()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,15 +18,13 @@ from ctop_node.crypto.envelope import OpenedMessage, open_
 from ctop_node.crypto.interfaces import Signer
 from ctop_node.model.messages import MessageType, Receipt, Rejection
 from ctop_node.online.receiver import ItemResult, Receiver
-from ctop_node.store import SqlStore, open_store
+from ctop_node.store import SqlStore
 from ctop_node.store.inbox import Inbox
+from tests._homes import Home, make_home
 
 from ._peers import (
-    Home,
     amended,
     cancellation_message,
-    make_home,
-    make_pair,
     new_id,
     record_body,
     record_message,
@@ -36,19 +33,8 @@ from ._peers import (
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> tuple[Home, Home]:
-    return make_pair(tmp_path)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlStore]:
-    with open_store(db_url) as s:
-        yield s
-
-
-@pytest.fixture
-def receiver(pair: tuple[Home, Home], store: SqlStore) -> Receiver:
-    _, cn = pair
+def receiver(kz_cn_homes: tuple[Home, Home], store: SqlStore) -> Receiver:
+    _, cn = kz_cn_homes
     return Receiver("CN", Inbox(store.engine), cn.signer, cn.decryptor, cn.trust())
 
 
@@ -73,9 +59,9 @@ def resign(data: bytes, signer: Signer, **header_changes: Any) -> bytes:
 
 
 def test_consignment_is_stored_and_receipted(
-    pair: tuple[Home, Home], receiver: Receiver, store: SqlStore, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, store: SqlStore, record_dict: dict[str, Any]
 ) -> None:
-    kz, cn = pair
+    kz, cn = kz_cn_homes
     raw = record_message(kz, record_dict)
     result = receiver.handle(raw)
     assert result.status == "receipt" and result.code == ""
@@ -100,9 +86,9 @@ def test_consignment_is_stored_and_receipted(
 
 
 def test_replay_gets_identical_answer_and_is_stored_once(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     raw = record_message(kz, record_dict)
     first, second = receiver.handle(raw), receiver.handle(raw)
     assert second.answer == first.answer and second.status == "receipt"
@@ -111,9 +97,9 @@ def test_replay_gets_identical_answer_and_is_stored_once(
 
 
 def test_same_message_id_other_payload_is_a_duplicate_id(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     mid = new_id()
     assert receiver.handle(record_message(kz, record_dict, message_id=mid)).status == "receipt"
     other = record_message(kz, amended(record_dict, 2), message_id=mid)
@@ -125,9 +111,9 @@ def test_same_message_id_other_payload_is_a_duplicate_id(
 
 
 def test_amendment_before_its_base_waits_then_both_apply_in_order(
-    pair: tuple[Home, Home], receiver: Receiver, store: SqlStore, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, store: SqlStore, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     rid = record_dict["record_id"]
     v2, v3 = amended(record_dict, 2), amended(record_dict, 3)
     early = receiver.handle(record_message(kz, v3, version=3))
@@ -147,11 +133,11 @@ def test_amendment_before_its_base_waits_then_both_apply_in_order(
 
 
 def test_same_version_under_another_id(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
     """Lock copy and online copy of one version: one record row, both inbox rows; a
     different content for an applied version is out of sequence (mismatch)."""
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     receiver.handle(record_message(kz, record_dict))
     again = receiver.handle(record_message(kz, record_dict), channel="lock")
     assert (again.status, again.message) == ("receipt", "duplicate")
@@ -162,9 +148,9 @@ def test_same_version_under_another_id(
 
 
 def test_cancellation_of_an_unknown_record(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     result = receiver.handle(cancellation_message(kz, "KZ-UNKNOWN-1"))
     assert (result.status, result.code) == ("rejection", "exchange.unknown_record")
     assert rejection_of(kz, result).errors[0].field == "$.record_id"
@@ -174,9 +160,9 @@ def test_cancellation_of_an_unknown_record(
 
 
 def test_tampered_byte_is_refused_and_nothing_stored(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     raw = bytearray(record_message(kz, record_dict))
     raw[len(raw) // 2] ^= 0x01
     result = receiver.handle(bytes(raw))
@@ -186,9 +172,9 @@ def test_tampered_byte_is_refused_and_nothing_stored(
 
 
 def test_signed_by_a_node_of_an_untrusted_ca(
-    pair: tuple[Home, Home], receiver: Receiver, tmp_path: Path, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, tmp_path: Path, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     impostor = make_home(tmp_path / "impostor", "KZ")  # a KZ CA that CN never imported
     result = receiver.handle(record_message(kz, record_dict, signer=impostor.signer))
     assert (result.status, result.code) == ("refused", "crypto.unknown_key")
@@ -196,9 +182,9 @@ def test_signed_by_a_node_of_an_untrusted_ca(
 
 
 def test_sender_in_header_is_not_the_certificates_party(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     raw = resign(record_message(kz, record_dict), kz.signer, sender="RU")
     result = receiver.handle(raw)
     assert (result.status, result.code) == ("refused", "crypto.sender_mismatch")
@@ -206,9 +192,9 @@ def test_sender_in_header_is_not_the_certificates_party(
 
 
 def test_invalid_check_digit_is_rejected_with_field_path(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     bad = copy.deepcopy(record_dict)
     bad["containers"][0]["number"] = "CSQU3054384"  # check digit of CSQU305438 is 3
     bad["goods"][0]["container_number"] = "CSQU3054384"
@@ -223,9 +209,9 @@ def test_invalid_check_digit_is_rejected_with_field_path(
 
 
 def test_route_not_leading_to_the_receiver_is_rejected(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     record_dict["route"] = {"dispatch_country": "KZ", "destination_country": "UZ"}
     result = receiver.handle(record_message(kz, record_dict))
     assert (result.status, result.code) == ("rejection", "exchange.wrong_route")
@@ -233,9 +219,9 @@ def test_route_not_leading_to_the_receiver_is_rejected(
 
 
 def test_transit_through_the_receiver_is_accepted(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     record_dict["route"] = {
         "dispatch_country": "KZ",
         "destination_country": "DE",
@@ -245,9 +231,9 @@ def test_transit_through_the_receiver_is_accepted(
 
 
 def test_record_sender_party_must_be_the_signer(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     record_dict["sender_party"] = "RU"
     record_dict["route"]["transit_countries"] = []
     result = receiver.handle(record_message(kz, record_dict))
@@ -255,18 +241,18 @@ def test_record_sender_party_must_be_the_signer(
 
 
 def test_unknown_tc_version(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     result = receiver.handle(record_message(kz, record_dict, tc_version="99"))
     assert (result.status, result.code) == ("rejection", "tc.unknown_version")
     assert open_answer(kz, result).header.tc_version == "1"
 
 
 def test_non_canonical_payload_is_rejected(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     body = orjson.dumps(record_dict, option=orjson.OPT_INDENT_2)
     raw = sealed(kz, body, record_id=record_dict["record_id"])
     result = receiver.handle(raw)
@@ -274,21 +260,21 @@ def test_non_canonical_payload_is_rejected(
 
 
 def test_consignment_must_be_version_one(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     raw = sealed(kz, record_body(record_dict), record_id=record_dict["record_id"], version=2)
     result = receiver.handle(raw)
     assert (result.status, result.code) == ("rejection", "exchange.version_type")
 
 
 def test_a_failure_inside_one_item_refuses_only_that_item(
-    pair: tuple[Home, Home],
+    kz_cn_homes: tuple[Home, Home],
     receiver: Receiver,
     record_dict: dict[str, Any],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     good = record_message(kz, record_dict)
     other = record_message(kz, amended(record_dict, 2) | {"record_id": "KZ-OTHER-1"})
     real = receiver._seal_answer
@@ -317,9 +303,9 @@ def test_a_failure_inside_one_item_refuses_only_that_item(
 
 
 def test_one_batch_replay_and_out_of_order_versions(
-    pair: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
+    kz_cn_homes: tuple[Home, Home], receiver: Receiver, record_dict: dict[str, Any]
 ) -> None:
-    kz, _ = pair
+    kz, _ = kz_cn_homes
     v1 = record_message(kz, record_dict)
     v2 = record_message(kz, amended(record_dict, 2), version=2)
     results = receiver.handle_batch([v2, v1, v1, v2])

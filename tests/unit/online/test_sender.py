@@ -21,20 +21,9 @@ from ctop_node.online.interfaces import DeliveryAnswer, Transport
 from ctop_node.online.sender import Sender
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.outbox import Outbox
-from tests.unit.online._nodes import FakePeer, Node, exchange, make_node
+from tests._homes import Home, exchange_trust, make_home
+from tests.unit.online._nodes import FakePeer
 from tests.unit.store._entries import changed, entry, with_id
-
-
-@pytest.fixture
-def kz(tmp_path: Path) -> Node:
-    return make_node(tmp_path, "KZ")
-
-
-@pytest.fixture
-def cn(tmp_path: Path, kz: Node) -> Node:
-    node = make_node(tmp_path, "CN")
-    exchange(kz, node, tmp_path)
-    return node
 
 
 @pytest.fixture
@@ -47,18 +36,18 @@ def store(sqlite_url: str) -> Iterator[SqlStore]:
 
 
 @pytest.fixture
-def peer(cn: Node) -> FakePeer:
+def peer(cn: Home) -> FakePeer:
     return FakePeer(cn, "KZ")
 
 
-def make_sender(kz: Node, store: SqlStore, transport: Transport, **kw: Any) -> Sender:
+def make_sender(kz: Home, store: SqlStore, transport: Transport, **kw: Any) -> Sender:
     kw.setdefault("rng", random.Random(7))
     return Sender(
         "KZ",
         Outbox(store.engine),
         transport,
-        kz.signer(),
-        kz.decryptor(),
+        kz.signer,
+        kz.decryptor,
         kz.trust(),
         **kw,
     )
@@ -78,7 +67,7 @@ def soon(seconds: float = 1) -> datetime:
 
 
 def test_delivered_on_a_valid_receipt(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     a = with_id(record_dict, "REC-A")
     ingest(store, a, with_id(record_dict, "REC-B"))
@@ -107,7 +96,7 @@ def test_delivered_on_a_valid_receipt(
 
 
 def _retried_then_delivered(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any], why: str
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any], why: str
 ) -> None:
     ingest(store, record_dict)
     sender = make_sender(kz, store, peer)
@@ -129,7 +118,7 @@ def _retried_then_delivered(
 
 
 def test_receipt_with_a_wrong_digest_is_not_delivery(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     def wrong_digest(opened: OpenedMessage, raw: bytes) -> DeliveryAnswer:
         forged = peer.receipt(opened, raw, digest=message_digest(raw + b"x"))
@@ -140,9 +129,9 @@ def test_receipt_with_a_wrong_digest_is_not_delivery(
 
 
 def test_receipt_signed_by_an_unknown_key_is_not_delivery(
-    tmp_path: Path, kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    tmp_path: Path, kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
-    impostor = make_node(tmp_path, "CN", "cn-impostor")  # another CA calling itself CN
+    impostor = make_home(tmp_path, "CN", "cn-impostor")  # another CA calling itself CN
 
     def unknown_key(opened: OpenedMessage, raw: bytes) -> DeliveryAnswer:
         payload = Receipt(
@@ -151,7 +140,7 @@ def test_receipt_signed_by_an_unknown_key_is_not_delivery(
             stored_at=datetime.now(UTC),
         )
         forged = peer.seal_answer(
-            opened, MessageType.RECEIPT, canonical_bytes(payload), signer=impostor.signer()
+            opened, MessageType.RECEIPT, canonical_bytes(payload), signer=impostor.signer
         )
         return DeliveryAnswer("receipt", forged)
 
@@ -160,10 +149,10 @@ def test_receipt_signed_by_an_unknown_key_is_not_delivery(
 
 
 def test_receipt_from_another_party_is_not_delivery(
-    tmp_path: Path, kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    tmp_path: Path, kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
-    ru = make_node(tmp_path, "RU")
-    exchange(kz, ru, tmp_path)  # RU is trusted by KZ, but it is not the peer we sent to
+    ru = make_home(tmp_path, "RU")
+    exchange_trust(kz, ru, tmp_path)  # RU is trusted by KZ, but it is not the peer we sent to
 
     def other_party(opened: OpenedMessage, raw: bytes) -> DeliveryAnswer:
         payload = Receipt(
@@ -172,7 +161,7 @@ def test_receipt_from_another_party_is_not_delivery(
             stored_at=datetime.now(UTC),
         )
         forged = peer.seal_answer(
-            opened, MessageType.RECEIPT, canonical_bytes(payload), signer=ru.signer(), sender="RU"
+            opened, MessageType.RECEIPT, canonical_bytes(payload), signer=ru.signer, sender="RU"
         )
         return DeliveryAnswer("receipt", forged)
 
@@ -181,7 +170,7 @@ def test_receipt_from_another_party_is_not_delivery(
 
 
 def test_receipt_for_another_message_is_not_delivery(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     def uncorrelated(opened: OpenedMessage, raw: bytes) -> DeliveryAnswer:
         payload = Receipt(
@@ -200,7 +189,7 @@ def test_receipt_for_another_message_is_not_delivery(
 
 
 def test_a_rejection_is_final_and_kept(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     peer.behaviour = lambda _o, _r: RejectionError(
         code="record.container.mass", field="$.containers[0]", message="goods too heavy"
@@ -222,7 +211,7 @@ def test_a_rejection_is_final_and_kept(
 
 
 def test_refusals_retry_or_die_by_code(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     codes = {"REC-1": "crypto.untrusted_chain", "REC-2": "crypto.wrong_recipient"}
 
@@ -240,7 +229,7 @@ def test_refusals_retry_or_die_by_code(
 
 
 def test_max_attempts_makes_item_failures_dead(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     peer.behaviour = lambda _o, _r: DeliveryAnswer("refused", None, "crypto.unknown_key", "?")
     ingest(store, record_dict)
@@ -252,7 +241,7 @@ def test_max_attempts_makes_item_failures_dead(
 
 
 def test_outage_opens_the_circuit_backs_off_with_jitter_and_recovers(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     ingest(store, *(with_id(record_dict, f"REC-{n}") for n in range(5)))
     sender = make_sender(
@@ -338,7 +327,7 @@ class CrashingTransport:
 
 
 def test_crash_between_seal_and_send_resends_the_same_message(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     ingest(store, with_id(record_dict, "REC-1"), with_id(record_dict, "REC-2"))
     crashing = CrashingTransport()
@@ -354,7 +343,7 @@ def test_crash_between_seal_and_send_resends_the_same_message(
 
 
 def test_versions_of_a_record_never_overtake_each_other(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     a = with_id(record_dict, "REC-A")
     ingest(store, a)
@@ -383,7 +372,7 @@ def test_versions_of_a_record_never_overtake_each_other(
 
 
 def test_run_forever_drains_and_stops_on_the_event(
-    kz: Node, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
+    kz: Home, store: SqlStore, peer: FakePeer, record_dict: dict[str, Any]
 ) -> None:
     ingest(store, *(with_id(record_dict, f"REC-{n}") for n in range(30)))
     sender = make_sender(kz, store, peer, batch_size=7)

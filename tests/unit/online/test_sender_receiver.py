@@ -18,7 +18,7 @@ from ctop_node.online.sender import Sender
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
 from ctop_node.store.outbox import Outbox
-from tests.unit.online._nodes import Node, exchange, make_node
+from tests._homes import Home
 from tests.unit.store._entries import changed, entry, with_id
 
 
@@ -43,13 +43,6 @@ class InProcess:
 
 
 @pytest.fixture
-def nodes(tmp_path: Path) -> tuple[Node, Node]:
-    kz, cn = make_node(tmp_path, "KZ"), make_node(tmp_path, "CN")
-    exchange(kz, cn, tmp_path)
-    return kz, cn
-
-
-@pytest.fixture
 def stores(tmp_path: Path) -> Iterator[tuple[SqlStore, SqlStore]]:
     kz = open_store(f"sqlite:///{tmp_path / 'kz.db'}")
     cn = open_store(f"sqlite:///{tmp_path / 'cn.db'}")
@@ -61,20 +54,20 @@ def stores(tmp_path: Path) -> Iterator[tuple[SqlStore, SqlStore]]:
 
 
 @pytest.fixture
-def link(nodes: tuple[Node, Node], stores: tuple[SqlStore, SqlStore]) -> InProcess:
-    _, cn = nodes
-    receiver = Receiver("CN", Inbox(stores[1].engine), cn.signer(), cn.decryptor(), cn.trust())
+def link(kz_cn_homes: tuple[Home, Home], stores: tuple[SqlStore, SqlStore]) -> InProcess:
+    _, cn = kz_cn_homes
+    receiver = Receiver("CN", Inbox(stores[1].engine), cn.signer, cn.decryptor, cn.trust())
     return InProcess(receiver)
 
 
-def sender(nodes: tuple[Node, Node], kz_store: SqlStore, transport: Any, **kw: Any) -> Sender:
-    kz, _ = nodes
+def sender(kz_cn_homes: tuple[Home, Home], kz_store: SqlStore, transport: Any, **kw: Any) -> Sender:
+    kz, _ = kz_cn_homes
     return Sender(
         "KZ",
         Outbox(kz_store.engine),
         transport,
-        kz.signer(),
-        kz.decryptor(),
+        kz.signer,
+        kz.decryptor,
         kz.trust(),
         **kw,
     )
@@ -85,7 +78,7 @@ def soon(seconds: float = 1) -> datetime:
 
 
 def test_versions_arrive_applied_in_order_and_are_delivered(
-    nodes: tuple[Node, Node],
+    kz_cn_homes: tuple[Home, Home],
     stores: tuple[SqlStore, SqlStore],
     link: InProcess,
     record_dict: dict[str, Any],
@@ -94,9 +87,9 @@ def test_versions_arrive_applied_in_order_and_are_delivered(
     a = with_id(record_dict, "KZ-A")
     kz_store.write_batch([entry(a), entry(with_id(record_dict, "KZ-B"))], origin_party="KZ")
     kz_store.write_batch([entry(changed(a, "v2"))], origin_party="KZ")
-    report = sender(nodes, kz_store, link, batch_size=2).run_once(soon())
+    report = sender(kz_cn_homes, kz_store, link, batch_size=2).run_once(soon())
     assert report.delivered == 2
-    assert sender(nodes, kz_store, link).run_once(soon()).delivered == 1
+    assert sender(kz_cn_homes, kz_store, link).run_once(soon()).delivered == 1
     received = cn_store.versions("KZ-A", origin_party="KZ")
     assert [(r.version, r.direction) for r in received] == [(1, "in"), (2, "in")]
     ours = kz_store.versions("KZ-A")
@@ -106,7 +99,7 @@ def test_versions_arrive_applied_in_order_and_are_delivered(
 
 
 def test_a_rejection_of_the_real_receiver_is_kept(
-    nodes: tuple[Node, Node],
+    kz_cn_homes: tuple[Home, Home],
     stores: tuple[SqlStore, SqlStore],
     link: InProcess,
     record_dict: dict[str, Any],
@@ -115,14 +108,14 @@ def test_a_rejection_of_the_real_receiver_is_kept(
     to_ru = with_id(record_dict, "KZ-RU")
     to_ru["route"] = {**to_ru["route"], "destination_country": "RU"}
     kz_store.write_batch([entry(to_ru, peers=("CN",))], origin_party="KZ")  # wrongly routed
-    assert sender(nodes, kz_store, link).run_once(soon()).rejected == 1
+    assert sender(kz_cn_homes, kz_store, link).run_once(soon()).rejected == 1
     (shown,) = Outbox(kz_store.engine).rejections()
     assert shown["record_id"] == "KZ-RU" and shown["code"] == "exchange.wrong_route"
     assert cn_store.versions("KZ-RU") == []
 
 
 def test_a_resend_after_a_lost_answer_is_stored_once(
-    nodes: tuple[Node, Node],
+    kz_cn_homes: tuple[Home, Home],
     stores: tuple[SqlStore, SqlStore],
     link: InProcess,
     record_dict: dict[str, Any],
@@ -141,15 +134,15 @@ def test_a_resend_after_a_lost_answer_is_stored_once(
     kz_store.write_batch([entry(record_dict)], origin_party="KZ")
     lossy = LoseAnswers(link.receiver)
     now = soon()
-    assert sender(nodes, kz_store, lossy).run_once(now).delivered == 0
+    assert sender(kz_cn_homes, kz_store, lossy).run_once(now).delivered == 0
     assert len(cn_store.versions(record_dict["record_id"])) == 1
-    assert sender(nodes, kz_store, link).run_once(now + timedelta(minutes=2)).delivered == 1
+    assert sender(kz_cn_homes, kz_store, link).run_once(now + timedelta(minutes=2)).delivered == 1
     assert len(cn_store.versions(record_dict["record_id"])) == 1
     assert Inbox(cn_store.engine).state_counts() == {"applied": 1}
 
 
 def test_throughput_of_seal_send_verify_in_process(
-    nodes: tuple[Node, Node],
+    kz_cn_homes: tuple[Home, Home],
     stores: tuple[SqlStore, SqlStore],
     link: InProcess,
     record_dict: dict[str, Any],
@@ -160,7 +153,7 @@ def test_throughput_of_seal_send_verify_in_process(
     kz_store.write_batch(
         [entry(with_id(record_dict, f"KZ-T-{i:05d}")) for i in range(n)], origin_party="KZ"
     )
-    s = sender(nodes, kz_store, link, batch_size=200)
+    s = sender(kz_cn_homes, kz_store, link, batch_size=200)
     start = time.perf_counter()
     while s.run_once(soon()).sent:
         pass
@@ -176,7 +169,7 @@ def test_throughput_of_seal_send_verify_in_process(
 
 
 def test_pipelined_drain_delivers_every_version_in_order(
-    nodes: tuple[Node, Node],
+    kz_cn_homes: tuple[Home, Home],
     stores: tuple[SqlStore, SqlStore],
     link: InProcess,
     record_dict: dict[str, Any],
@@ -187,7 +180,7 @@ def test_pipelined_drain_delivers_every_version_in_order(
     kz_store.write_batch(
         [entry(changed(with_id(record_dict, r), "v2")) for r in ids], origin_party="KZ"
     )
-    s = sender(nodes, kz_store, link, batch_size=7)
+    s = sender(kz_cn_homes, kz_store, link, batch_size=7)
     try:
         report = s.drain("CN", threading.Event())
     finally:
@@ -200,7 +193,7 @@ def test_pipelined_drain_delivers_every_version_in_order(
 
 
 def test_pipelined_drain_stops_sending_after_a_failed_batch(
-    nodes: tuple[Node, Node],
+    kz_cn_homes: tuple[Home, Home],
     stores: tuple[SqlStore, SqlStore],
     link: InProcess,
     record_dict: dict[str, Any],
@@ -222,7 +215,7 @@ def test_pipelined_drain_stops_sending_after_a_failed_batch(
             return super().send(peer, messages)
 
     flaky = FailSecond(link.receiver)
-    s = sender(nodes, kz_store, flaky, batch_size=5)
+    s = sender(kz_cn_homes, kz_store, flaky, batch_size=5)
     try:
         report = s.drain("CN", threading.Event())
     finally:
@@ -231,6 +224,6 @@ def test_pipelined_drain_stops_sending_after_a_failed_batch(
     assert flaky.batches == 2
     counts = Outbox(kz_store.engine).counts()
     assert (counts["delivered"], counts["pending"]) == (5, 15)
-    later = sender(nodes, kz_store, link, batch_size=50).run_once(soon(600))
+    later = sender(kz_cn_homes, kz_store, link, batch_size=50).run_once(soon(600))
     assert later.delivered == 15
     assert Inbox(cn_store.engine).count_applied("KZ") == 20

@@ -3,7 +3,6 @@ versions, attach-once, settlements, peer circuit state, depth and age."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,15 +11,6 @@ import pytest
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.outbox import Dead, Delivered, Outbox, Rejected, Retry
 from tests.unit.store._entries import changed, entry, with_id
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlStore]:
-    s = open_store(db_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @pytest.fixture

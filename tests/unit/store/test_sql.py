@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
 from typing import Any
@@ -19,15 +18,6 @@ from ctop_node.store import SqlStore, open_store
 from ctop_node.store.interfaces import RecordStore, StoredResult
 from ctop_node.store.schema import ingest_log, outbox, record_heads, records
 from tests.unit.store._entries import accepted, changed, entry, rejected, with_id
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[SqlStore]:
-    s = open_store(db_url)
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def count(store: SqlStore, table: Any) -> int:
