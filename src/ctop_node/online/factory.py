@@ -10,6 +10,7 @@ stop.set(); thread.join(); sender.transport.close()
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +20,17 @@ from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.online.backoff import CircuitPolicy
 from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.sender import Sender
 from ctop_node.store.outbox import Outbox
 
+DEFAULT_HTTP_TIMEOUT_S = 15.0
 
-def http_transport(home: Path, *, timeout: float = 30.0) -> HttpTransport:
+
+def http_transport(home: Path, *, timeout: float = DEFAULT_HTTP_TIMEOUT_S) -> HttpTransport:
     """HTTPS transport to every peer of ``node.json`` with this node's TLS certificate."""
     paths = NodePaths(home)
     peers = PeerConfig.load(home)
@@ -43,13 +47,24 @@ def sender_from_home(
     """A :class:`Sender` with the node's keys and trust store; ``options`` go to
     ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock, pipelined)."""
     home = config.home
+    settings = config.settings
     # A running node overlaps sealing, sending and judging (Sender.drain) in full batches.
     options.setdefault("pipelined", True)
     options.setdefault("batch_size", MAX_BATCH_MESSAGES)
+    # Operators tune outage detection in node.json; a silent partition is noticed after
+    # one HTTP timeout, so the default is far below a batch's worst case of 30 s.
+    options.setdefault(
+        "circuit",
+        CircuitPolicy(
+            failures_to_open=int(settings.get("circuit_failures", 3)),
+            open_for=timedelta(seconds=float(settings.get("circuit_open_s", 10))),
+        ),
+    )
+    timeout = float(settings.get("http_timeout_s", DEFAULT_HTTP_TIMEOUT_S))
     return Sender(
         config.party,
         Outbox(engine),
-        transport or http_transport(home),
+        transport or http_transport(home, timeout=timeout),
         SoftwareSigner.from_home(home),
         SoftwareDecryptor.from_home(home),
         BundleTrustStore.from_home(home),
