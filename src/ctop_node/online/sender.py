@@ -24,7 +24,6 @@ import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -33,11 +32,14 @@ from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, sea
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError, CtopError, StorageError, TransportError
 from ctop_node.model.messages import MessageType, Receipt, Rejection
+from ctop_node.online._send_report import PeerReport, SendReport
 from ctop_node.online.backoff import Backoff, CircuitPolicy
 from ctop_node.online.interfaces import DeliveryAnswer, ProtocolViolation, Transport
 from ctop_node.store.outbox import Dead, Delivered, Outbox, OutboxItem, Rejected, Retry, Settlement
 
 log = logging.getLogger(__name__)
+
+__all__ = ["BAD_ANSWER", "MAX_ATTEMPTS", "NON_RETRIABLE", "PeerReport", "SendReport", "Sender"]
 
 # Errors that the same sealed bytes can never get past: retrying is pointless, the entry is
 # dead (kept, visible in status). Refusals not listed (unknown key, untrusted chain,
@@ -55,53 +57,6 @@ NON_RETRIABLE = frozenset(
 )
 BAD_ANSWER = "exchange.bad_answer"
 MAX_ATTEMPTS = "outbox.max_attempts"
-
-
-@dataclass
-class PeerReport:
-    peer: str
-    sealed: int = 0
-    sent: int = 0
-    delivered: int = 0
-    rejected: int = 0
-    retried: int = 0
-    dead: int = 0
-    skipped: bool = False  # circuit open: nothing tried
-    error: str | None = None  # whole-batch failure
-
-
-@dataclass
-class SendReport:
-    at: datetime
-    peers: dict[str, PeerReport] = field(default_factory=dict)
-
-    def _sum(self, name: str) -> int:
-        return sum(int(getattr(p, name)) for p in self.peers.values())
-
-    @property
-    def sent(self) -> int:
-        return self._sum("sent")
-
-    @property
-    def delivered(self) -> int:
-        return self._sum("delivered")
-
-    @property
-    def rejected(self) -> int:
-        return self._sum("rejected")
-
-    @property
-    def retried(self) -> int:
-        return self._sum("retried")
-
-    @property
-    def dead(self) -> int:
-        return self._sum("dead")
-
-    @property
-    def busy(self) -> bool:
-        """Something was sent or settled: there may be more due at once."""
-        return any(p.sent or p.dead for p in self.peers.values())
 
 
 class _BadAnswer(CtopError):

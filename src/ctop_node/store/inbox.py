@@ -20,13 +20,10 @@ transaction begins IMMEDIATE, which serialises every writer.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any, Literal
 
-import orjson
-from sqlalchemy import Row, bindparam, func, select, text, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -34,104 +31,53 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from ctop_node.model.messages import MessageType, RejectionError
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
+from ctop_node.store._inbox_sql import (
+    _HEAD,
+    _OTHER_WAITING,
+    _PG_BATCH_LOCK,
+    _PG_LOCK_KEY,
+    _PG_RECORD_LOCK,
+    _SENDERS_WAITING,
+    _SET_HEAD,
+    _SET_INBOX,
+    _STORED,
+    _SUMMARY,
+    _VERSION_DIGEST,
+    _WAITING_VERSION,
+    _errors_json,
+    _errors_of,
+    _row,
+)
+from ctop_node.store._inbox_types import (
+    AnswerFactory,
+    AnswerType,
+    InboxMessage,
+    InboxResult,
+    InboxRow,
+    InboxState,
+    StoredAnswer,
+    Verdict,
+)
 from ctop_node.store.schema import inbox, record_heads, records
 
-AnswerType = Literal["RECEIPT", "REJECTION"]
-InboxState = Literal["applied", "waiting", "rejected", "duplicate", "mismatch"]
+__all__ = [
+    "CANCELLED",
+    "RECEIVED",
+    "RECORD_TYPES",
+    "AnswerFactory",
+    "AnswerType",
+    "Inbox",
+    "InboxMessage",
+    "InboxResult",
+    "InboxRow",
+    "InboxState",
+    "StoredAnswer",
+    "Verdict",
+]
 
 RECORD_TYPES = frozenset({MessageType.CONSIGNMENT.value, MessageType.AMENDMENT.value})
 RECEIVED = "received"
 CANCELLED = "cancelled"
-
-_PG_LOCK_KEY = 0x4354_4F49  # "CTOI"
-_PG_RECORD_LOCK = text(
-    "SELECT pg_advisory_xact_lock(:k, hashtext(current_schema() || ':' || :key))"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class InboxMessage:
-    """An authenticated message as the inbox stores it, with what validation found."""
-
-    message_id: str
-    sender_party: str
-    type: str
-    tc_version: int
-    payload_digest: str
-    message_digest: str
-    message: bytes  # the raw sealed bytes as received
-    channel: str = "online"
-    record_id: str | None = None
-    version: int | None = None
-    # The canonical record body to apply (CONSIGNMENT / AMENDMENT that passed validation).
-    body: bytes | None = None
-    # Non-empty: validation rejected the message; it is stored as 'rejected'.
-    errors: tuple[RejectionError, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """What the inbox decided; the answer factory seals a RECEIPT or REJECTION from it."""
-
-    answer_type: AnswerType
-    state: InboxState
-    errors: tuple[RejectionError, ...] = ()
-    stored: bool = True  # False only for a duplicate message id (the id is taken)
-
-
-AnswerFactory = Callable[[Verdict], bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class InboxResult:
-    answer: bytes
-    verdict: Verdict
-    replayed: bool = False  # the stored answer of an earlier identical message
-    applied: tuple[int, ...] = ()  # record versions applied by this transaction, in order
-
-
-@dataclass(frozen=True, slots=True)
-class StoredAnswer:
-    answer: bytes
-    answer_type: AnswerType
-    state: InboxState
-    message_digest: str
-    payload_digest: str
-    errors: tuple[RejectionError, ...] = ()
-
-    def answers(self, message_digest: str, payload_digest: str) -> bool:
-        """True when a message with these digests is a replay of the stored one."""
-        return message_digest == self.message_digest or payload_digest == self.payload_digest
-
-
-@dataclass(frozen=True, slots=True)
-class InboxRow:
-    """An inbox row for status pages and the UI (no message or answer bytes)."""
-
-    message_id: str
-    sender_party: str
-    type: str
-    record_id: str | None
-    version: int | None
-    tc_version: int
-    state: str
-    answer_type: str
-    channel: str
-    received_at: datetime
-    applied_at: datetime | None
-    errors: tuple[RejectionError, ...] = field(default_factory=tuple)
-
-
-def _errors_json(errors: tuple[RejectionError, ...]) -> str | None:
-    if not errors:
-        return None
-    return orjson.dumps([e.model_dump() for e in errors]).decode()
-
-
-def _errors_of(raw: str | None) -> tuple[RejectionError, ...]:
-    if not raw:
-        return ()
-    return tuple(RejectionError.model_validate(e) for e in orjson.loads(raw))
 
 
 def _out_of_sequence(msg: InboxMessage, why: str) -> RejectionError:
@@ -140,74 +86,6 @@ def _out_of_sequence(msg: InboxMessage, why: str) -> RejectionError:
         field="header.version",
         message=f"record {msg.record_id} version {msg.version}: {why}",
     )
-
-
-# Statements built once, executed with parameters: building them per call (and their cache
-# keys over the bytes values) cost more than the database work.
-_SET_INBOX = update(inbox).where(inbox.c.message_id == bindparam("b_id"))
-_HEAD = select(record_heads.c.latest_version).where(
-    record_heads.c.origin_party == bindparam("b_origin"),
-    record_heads.c.record_id == bindparam("b_rid"),
-)
-_SET_HEAD = update(record_heads).where(
-    record_heads.c.origin_party == bindparam("b_origin"),
-    record_heads.c.record_id == bindparam("b_rid"),
-)
-_VERSION_DIGEST = select(records.c.digest).where(
-    records.c.origin_party == bindparam("b_origin"),
-    records.c.record_id == bindparam("b_rid"),
-    records.c.version == bindparam("b_version"),
-)
-_OTHER_WAITING = select(inbox.c.payload_digest).where(
-    inbox.c.sender_party == bindparam("b_origin"),
-    inbox.c.record_id == bindparam("b_rid"),
-    inbox.c.version == bindparam("b_version"),
-    inbox.c.state == "waiting",
-    inbox.c.message_id != bindparam("b_id"),
-)
-_WAITING_VERSION = select(
-    inbox.c.message_id, inbox.c.payload, inbox.c.payload_digest, inbox.c.tc_version
-).where(
-    inbox.c.sender_party == bindparam("b_origin"),
-    inbox.c.record_id == bindparam("b_rid"),
-    inbox.c.version == bindparam("b_version"),
-    inbox.c.state == "waiting",
-)
-_SENDERS_WAITING = (
-    select(inbox.c.sender_party)
-    .where(
-        inbox.c.state == "waiting", inbox.c.sender_party.in_(bindparam("b_senders", expanding=True))
-    )
-    .distinct()
-)
-_PG_BATCH_LOCK = text(
-    "SELECT count(pg_advisory_xact_lock(:k, h)) FROM ("
-    " SELECT hashtext(current_schema() || ':' || key) AS h"
-    " FROM unnest(CAST(:keys AS text[])) AS key ORDER BY 1) AS locks"
-)
-_STORED = select(
-    inbox.c.answer,
-    inbox.c.answer_type,
-    inbox.c.state,
-    inbox.c.message_digest,
-    inbox.c.payload_digest,
-    inbox.c.errors,
-).where(inbox.c.message_id == bindparam("b_id"))
-
-_SUMMARY = (
-    inbox.c.message_id,
-    inbox.c.sender_party,
-    inbox.c.type,
-    inbox.c.record_id,
-    inbox.c.version,
-    inbox.c.tc_version,
-    inbox.c.state,
-    inbox.c.answer_type,
-    inbox.c.channel,
-    inbox.c.received_at,
-    inbox.c.applied_at,
-    inbox.c.errors,
-)
 
 
 class _ItemFailed(Exception):
@@ -233,24 +111,6 @@ class _WaitingHint:
     def parked(self, sender: str) -> None:
         if self._senders is not None:
             self._senders.add(sender)
-
-
-def _row(r: Row[Any, *tuple[Any, ...]]) -> InboxRow:
-    m = r._mapping
-    return InboxRow(
-        message_id=m["message_id"],
-        sender_party=m["sender_party"],
-        type=m["type"],
-        record_id=m["record_id"],
-        version=m["version"],
-        tc_version=m["tc_version"],
-        state=m["state"],
-        answer_type=m["answer_type"],
-        channel=m["channel"],
-        received_at=m["received_at"],
-        applied_at=m["applied_at"],
-        errors=_errors_of(m["errors"]),
-    )
 
 
 class Inbox:

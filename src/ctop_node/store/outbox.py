@@ -22,99 +22,31 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from ctop_node.store import _peer_status
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
-from ctop_node.store.schema import outbox, peer_status, records
+from ctop_node.store._outbox_types import Dead, Delivered, OutboxItem, Rejected, Retry, Settlement
+from ctop_node.store._peer_status import CircuitState, PeerStatus
+from ctop_node.store.schema import outbox, records
 
-CircuitState = Literal["closed", "open", "half_open"]
+__all__ = [
+    "CircuitState",
+    "Dead",
+    "Delivered",
+    "Outbox",
+    "OutboxItem",
+    "PeerStatus",
+    "Rejected",
+    "Retry",
+    "Settlement",
+]
 
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    """One due entry with what the sender needs to seal it (or the bytes already sealed)."""
-
-    id: int
-    record_pk: int
-    record_id: str
-    version: int
-    peer: str
-    attempts: int
-    tc_version: int
-    digest: str
-    body: bytes  # canonical record body = the payload of CONSIGNMENT/AMENDMENT
-    message_id: str | None
-    message: bytes | None
-
-    @property
-    def sealed(self) -> bool:
-        return self.message is not None
-
-
-@dataclass(frozen=True, slots=True)
-class PeerStatus:
-    peer: str
-    circuit: CircuitState
-    consecutive_failures: int
-    opened_until: datetime | None
-    last_success_at: datetime | None
-    last_failure_at: datetime | None
-    last_error: str | None
-
-    def state_at(self, now: datetime) -> CircuitState:
-        """``open`` turns ``half_open`` once its time is up: one trial batch may go."""
-        if self.circuit == "open" and (self.opened_until is None or self.opened_until <= now):
-            return "half_open"
-        return self.circuit
-
-    def allows(self, now: datetime) -> bool:
-        return self.state_at(now) != "open"
-
-
-def _closed(peer: str) -> PeerStatus:
-    return PeerStatus(peer, "closed", 0, None, None, None, None)
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    outbox_id: int
-    answer: bytes
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Rejected:
-    outbox_id: int
-    answer: bytes
-    code: str
-    message: str
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Retry:
-    outbox_id: int
-    error: str
-    next_attempt_at: datetime
-    sent_at: datetime | None = None  # set when the message did go out
-
-
-@dataclass(frozen=True, slots=True)
-class Dead:
-    outbox_id: int
-    code: str
-    error: str
-    at: datetime
-
-
-Settlement = Delivered | Rejected | Retry | Dead
 
 _ITEM_COLUMNS = (
     outbox.c.id,
@@ -203,15 +135,6 @@ def _params(s: Settlement) -> dict[str, Any]:
             "b_sent": s.sent_at,
         }
     return {"b_id": s.outbox_id, "b_code": s.code[:64], "b_error": s.error, "b_at": s.at}
-
-
-def _upsert(conn: Connection, row: dict[str, Any]) -> None:
-    ins = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(peer_status)
-    stmt = ins.values(**row).on_conflict_do_update(
-        index_elements=[peer_status.c.peer_party],
-        set_={k: ins.excluded[k] for k in row if k != "peer_party"},
-    )
-    conn.execute(stmt)
 
 
 class Outbox:
@@ -343,7 +266,7 @@ class Outbox:
             groups.setdefault(type(s), []).append(_params(s))
         with self._writing("settle outbox entries") as conn:
             if success is not None:
-                self._success(conn, *success)
+                _peer_status.record_success(conn, *success)
             for kind, params in groups.items():
                 conn.execute(_SETTLE[kind], params)
 
@@ -451,28 +374,16 @@ class Outbox:
 
     def circuit(self, peer: str) -> PeerStatus:
         with translated("read the peer status"), self.engine.connect() as conn:
-            return self._circuit(conn, peer)
+            return _peer_status.read(conn, peer)
 
     def peer_statuses(self) -> dict[str, PeerStatus]:
         with translated("read the peer status"), self.engine.connect() as conn:
-            rows = conn.execute(select(peer_status)).all()
-        return {r.peer_party: _status(r) for r in rows}
-
-    @staticmethod
-    def _circuit(conn: Connection, peer: str) -> PeerStatus:
-        row = conn.execute(select(peer_status).where(peer_status.c.peer_party == peer)).first()
-        return _closed(peer) if row is None else _status(row)
+            return _peer_status.read_all(conn)
 
     def record_success(self, peer: str, at: datetime) -> PeerStatus:
         """The peer answered a batch: the circuit closes and the failure count resets."""
         with self._writing("record a peer success") as conn:
-            return self._success(conn, peer, at)
-
-    def _success(self, conn: Connection, peer: str, at: datetime) -> PeerStatus:
-        old = self._circuit(conn, peer)
-        new = PeerStatus(peer, "closed", 0, None, at, old.last_failure_at, old.last_error)
-        _upsert(conn, _row(new))
-        return new
+            return _peer_status.record_success(conn, peer, at)
 
     def record_failure(
         self,
@@ -487,20 +398,9 @@ class Outbox:
         ``failures_to_open`` consecutive failures are reached, or at once when the failed
         batch was the trial of a half-open circuit."""
         with self._writing("record a peer failure") as conn:
-            old = self._circuit(conn, peer)
-            failures = old.consecutive_failures + 1
-            opens = failures >= failures_to_open or old.state_at(at) == "half_open"
-            new = PeerStatus(
-                peer,
-                "open" if opens else old.circuit,
-                failures,
-                at + open_for if opens else old.opened_until,
-                old.last_success_at,
-                at,
-                error,
+            return _peer_status.record_failure(
+                conn, peer, error, at, open_for, failures_to_open=failures_to_open
             )
-            _upsert(conn, _row(new))
-        return new
 
 
 def _item(r: Any) -> OutboxItem:
@@ -517,27 +417,3 @@ def _item(r: Any) -> OutboxItem:
         message_id=r.message_id,
         message=None if r.message is None else bytes(r.message),
     )
-
-
-def _status(r: Any) -> PeerStatus:
-    return PeerStatus(
-        peer=r.peer_party,
-        circuit=r.circuit,
-        consecutive_failures=int(r.consecutive_failures),
-        opened_until=r.opened_until,
-        last_success_at=r.last_success_at,
-        last_failure_at=r.last_failure_at,
-        last_error=r.last_error,
-    )
-
-
-def _row(s: PeerStatus) -> dict[str, Any]:
-    return {
-        "peer_party": s.peer,
-        "circuit": s.circuit,
-        "consecutive_failures": s.consecutive_failures,
-        "opened_until": s.opened_until,
-        "last_success_at": s.last_success_at,
-        "last_failure_at": s.last_failure_at,
-        "last_error": s.last_error,
-    }
