@@ -57,11 +57,10 @@ class NodeServer:
         token = ensure_api_token(cfg.home)
         policy = NodePolicy(cfg.party)
 
-        def pipeline() -> IngestPipeline:
-            return IngestPipeline(open_store(cfg.db_url, migrate=False), Classifier(policy))
-
         receiver = build_receiver(cfg.home, cfg.party, store)
         peer_server = _Server(uvicorn_config(peer_app(receiver), self.host, cfg.peer_port, tls))
+        # One store (one connection pool) serves the API, the receiver and the sender.
+        pipeline = IngestPipeline(store, Classifier(policy))
         api = api_app(pipeline, token, status=lambda: self.status(store, peers))
         api_server = _Server(
             uvicorn.Config(

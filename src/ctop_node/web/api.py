@@ -53,7 +53,7 @@ def _problem(status: int, code: str, message: str) -> HTTPException:
 
 
 def api_app(
-    pipeline_factory: Callable[[], IngestPipeline],
+    pipeline: IngestPipeline,
     token: str,
     status: Callable[[], dict[str, Any]] | None = None,
 ) -> FastAPI:
@@ -93,12 +93,7 @@ def api_app(
                 raise _problem(400, exc.code, exc.message) from exc
 
             def work() -> dict[str, Any]:
-                pipeline = pipeline_factory()
-                try:
-                    summary = pipeline.run(reader.read(path))
-                finally:
-                    pipeline.store.close()
-                return summary.as_dict()
+                return pipeline.run(reader.read(path)).as_dict()
 
             try:
                 result = await run_in_threadpool(work)

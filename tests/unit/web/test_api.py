@@ -13,7 +13,7 @@ import pytest
 from ctop_node.ingest.csv_ import write_csv
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
 from ctop_node.rules import NodePolicy
-from ctop_node.store import open_store
+from ctop_node.store import SqlStore
 from ctop_node.web.api import api_app, ensure_api_token
 
 pytestmark = pytest.mark.anyio
@@ -25,15 +25,12 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture
-def client(tmp_path: Path, db_url: str) -> httpx.AsyncClient:
+def client(tmp_path: Path, store: SqlStore) -> httpx.AsyncClient:
     token = ensure_api_token(tmp_path)
     assert (tmp_path / "keys" / "api-token").stat().st_mode & 0o777 == 0o600
     assert ensure_api_token(tmp_path) == token
 
-    def factory() -> IngestPipeline:
-        return IngestPipeline(open_store(db_url), Classifier(NodePolicy("KZ")))
-
-    app = api_app(factory, token)
+    app = api_app(IngestPipeline(store, Classifier(NodePolicy("KZ"))), token)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url="http://node",
