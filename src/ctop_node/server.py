@@ -41,7 +41,7 @@ class NodeServer:
     sender_options: dict[str, Any] | None = None
 
     def status(self, store: SqlStore, peers: list[str]) -> dict[str, Any]:
-        status = node_status(store.engine, self.config.party, datetime.now(UTC), peers=peers)
+        status = node_status(store, self.config.party, datetime.now(UTC), peers=peers)
         return {"party": self.config.party, **status}
 
     def run(self) -> None:
@@ -75,7 +75,7 @@ class NodeServer:
             )
         )
         stop = threading.Event()
-        sender = sender_from_home(cfg, store.engine, **(self.sender_options or {}))
+        sender = sender_from_home(cfg, store, **(self.sender_options or {}))
         worker = threading.Thread(
             target=sender.run_forever, args=(stop,), name="ctop-sender", daemon=True
         )

@@ -110,7 +110,7 @@ class Pair:
     # -- what the databases say -------------------------------------------------------------
 
     def counts(self) -> ExchangeCounts:
-        return exchange_counts(self.engine(self.kz), self.engine(self.cn), "KZ", "CN")
+        return exchange_counts(self.store(self.kz), self.store(self.cn), "KZ", "CN")
 
     def outbox_states(self) -> Counter[str]:
         with self.engine(self.kz).connect() as conn:
