@@ -21,9 +21,8 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ctop_node.config import NodeConfig
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.errors import ConfigError, CtopError
 from ctop_node.exchange.receive import Receiver
 from ctop_node.online.endpoint import peer_app
@@ -57,14 +56,9 @@ def peer_tls_files(home: Path) -> TlsFiles:
 
 
 def build_receiver(home: Path, party: str, store: SqlStore) -> Receiver:
-    """A receiver with the node's software keys and its trust bundles."""
-    return Receiver(
-        party,
-        store.inbox,
-        SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
-    )
+    """A receiver with the node's key set."""
+    keys = node_keys(home)
+    return Receiver(party, store.inbox, keys.signer, keys.decryptor, keys.trust)
 
 
 def uvicorn_config(app: ASGIApp, host: str, port: int, tls: TlsFiles) -> uvicorn.Config:
