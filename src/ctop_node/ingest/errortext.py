@@ -25,6 +25,7 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # What is escaped before text is shown or stored: controls, NUL, surrogates, line separators.
 _UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 _QUOTED = re.compile(r"'([^'\n]*)'")
+_LONG_WORD = re.compile(rf"[^\s']{{{QUOTE_LIMIT + 1},}}")
 _FALSE_WORDS = frozenset({"", "false", "0", "no", "n", "f"})
 
 
@@ -70,7 +71,9 @@ def _clip(text: str, limit: int) -> str:
 def safe_message(text: str) -> str:
     """A message built elsewhere (the model's validators, a parser) made safe to keep: every
     ``'quoted'`` run goes through :func:`quote`, the rest is escaped and clipped."""
-    requoted = _QUOTED.sub(lambda m: quote(m.group(1)), _clip(text, MESSAGE_LIMIT * 2))
+    requoted = _QUOTED.sub(lambda m: quote(m.group(1)), text)
+    # A value holding a quote escapes the quoted runs: no unbroken run outlives the limit.
+    requoted = _LONG_WORD.sub(lambda m: _clip(m.group(), QUOTE_LIMIT), requoted)
     return printable(_clip(requoted, MESSAGE_LIMIT))
 
 

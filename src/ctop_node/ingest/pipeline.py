@@ -97,8 +97,11 @@ class Classifier:
         if raw.error is not None or raw.data is None:
             code = raw.error.code if raw.error is not None else "input"
             message = raw.error.message if raw.error is not None else "no data"
-            where = f"{raw.source}, {raw.position}: {message}"
-            return _unstored(raw, rid, OutcomeKind.REJECTED, FieldError(rid, "$", code, where))
+            # The reader's message starts with the file name: kept whole, the rest made safe.
+            message = message.removeprefix(f"{raw.source}: ")
+            where = f"{printable(raw.source)}, {raw.position}: {safe_message(message)}"
+            error = FieldError(rid, "$", code, where)
+            return _unstored(raw, rid, OutcomeKind.REJECTED, error, made_safe=True)
         bad = unstorable_field(raw.data)
         if bad is not None:
             # Decided here, before the store: PostgreSQL would fail the whole batch on it.
@@ -160,13 +163,19 @@ def _unstorable_error(rid: str | None, path: str) -> FieldError:
     )
 
 
-def _unstored(raw: RawItem, rid: str | None, kind: OutcomeKind, *errors: FieldError) -> IngestEntry:
+def _unstored(
+    raw: RawItem,
+    rid: str | None,
+    kind: OutcomeKind,
+    *errors: FieldError,
+    made_safe: bool = False,
+) -> IngestEntry:
     """An outcome whose body is not stored (rejected or refused), with its field errors.
 
     Every message passes through ``errortext``: values clipped and escaped, and none at all
     when the record as read is flagged state-secret (its rejected rows must not leak it)."""
     secret = kind is OutcomeKind.REJECTED and is_flagged_secret(raw.data)
-    safe = tuple(_safe_error(e, rid, secret) for e in errors)
+    safe = errors if made_safe else tuple(_safe_error(e, rid, secret) for e in errors)
     first = safe[0]
     return IngestEntry(
         source=printable(raw.source),
