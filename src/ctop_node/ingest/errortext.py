@@ -23,7 +23,7 @@ WITHHELD = "<value withheld: the record is flagged state-secret>"
 # What PostgreSQL's text type cannot hold: NUL, and UTF-16 surrogates (not valid UTF-8).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # What is escaped before text is shown or stored: controls, NUL, surrogates, line separators.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
 _QUOTED = re.compile(r"'([^'\n]*)'")
 _LONG_WORD = re.compile(rf"[^\s']{{{QUOTE_LIMIT + 1},}}")
 _FALSE_WORDS = frozenset({"", "false", "0", "no", "n", "f"})
