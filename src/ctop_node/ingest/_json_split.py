@@ -108,10 +108,21 @@ class Splitter:
     def _string(self) -> None:
         self.pos += 1  # the opening quote
         while True:
-            self.pos = _STRING_BODY.match(self.data, self.pos).end()  # type: ignore[union-attr]
-            if self.pos < len(self.data) and self.data[self.pos] == 0x22:
-                self.pos += 1
-                return
+            data = self.data
+            # memchr-speed search for the closing quote; escapes (if any before it) are walked
+            # by the regular expression, still in C.
+            quote = data.find(b'"', self.pos)
+            escape = data.find(b"\\", self.pos, quote if quote >= 0 else len(data))
+            if escape < 0:
+                if quote >= 0:
+                    self.pos = quote + 1
+                    return
+                self.pos = len(data)
+            else:
+                self.pos = _STRING_BODY.match(data, escape).end()  # type: ignore[union-attr]
+                if self.pos < len(data) and data[self.pos] == 0x22:
+                    self.pos += 1
+                    return
             if not self._fill():
                 raise JsonSyntax("the file ends inside a string", self.offset())
 
