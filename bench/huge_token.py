@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 SAMPLE = Path(__file__).parents[1] / "tests" / "data" / "record_kz_cn.json"
@@ -59,7 +60,14 @@ def child(fmt: str, path: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_mib": peak_mib, "items": codes}))
 
 
-def run(fmt: str, path: Path) -> dict[str, object]:
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    peak_mib: float
+    items: list[str]
+
+
+def run(fmt: str, path: Path) -> Run:
     out = subprocess.run(
         [sys.executable, __file__, "--child", fmt, str(path)],
         capture_output=True,
@@ -67,8 +75,8 @@ def run(fmt: str, path: Path) -> dict[str, object]:
         check=True,
         timeout=900,
     )
-    result: dict[str, object] = json.loads(out.stdout)
-    return result
+    result = json.loads(out.stdout)
+    return Run(float(result["seconds"]), float(result["peak_mib"]), list(result["items"]))
 
 
 def main(sizes: list[int]) -> None:
@@ -81,8 +89,8 @@ def main(sizes: list[int]) -> None:
                 write_case(fmt, path, size)
                 r = run(fmt, path)
                 print(
-                    f"| {fmt} | {size} MiB | {r['seconds']:.2f} s | {r['peak_mib']:.0f} MiB "
-                    f"| {', '.join(map(str, r['items']))} |"
+                    f"| {fmt} | {size} MiB | {r.seconds:.2f} s | {r.peak_mib:.0f} MiB "
+                    f"| {', '.join(r.items)} |"
                 )
                 path.unlink()
         for size in (4, 16):  # baseline: the quadratic growth of yajl inside one token
@@ -90,8 +98,8 @@ def main(sizes: list[int]) -> None:
             write_case("json", path, size)
             r = run("ijson", path)
             print(
-                f"| baseline: ijson/yajl parse only | {size} MiB | {r['seconds']:.2f} s "
-                f"| {r['peak_mib']:.0f} MiB | {r['items'][0]} events |"
+                f"| baseline: ijson/yajl parse only | {size} MiB | {r.seconds:.2f} s "
+                f"| {r.peak_mib:.0f} MiB | {r.items[0]} events |"
             )
 
 
