@@ -35,6 +35,7 @@ from typing import Any
 import orjson
 
 from ctop_node.errors import InputError, UsageError
+from ctop_node.i18n import _
 from ctop_node.ingest.errortext import printable
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.interfaces import RawItem
@@ -94,7 +95,10 @@ class FolderWatcher:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if quiet_s < 0:
-            raise UsageError("the quiet period cannot be negative", code="usage.quiet_period")
+            raise UsageError(
+                _("the quiet period of the watched folder cannot be negative"),
+                code="usage.quiet_period",
+            )
         self.folder = folder
         self.pipeline = pipeline
         self.fmt = fmt
@@ -107,7 +111,9 @@ class FolderWatcher:
             src = os.open(self.folder, _DIR_FLAGS)
         except OSError as exc:
             raise UsageError(
-                f"{self.folder}: cannot open the watched folder: {exc.strerror}",
+                _("{folder}: cannot open the watched folder: {reason}").format(
+                    folder=self.folder, reason=exc.strerror
+                ),
                 code="usage.folder",
             ) from exc
         try:
@@ -133,8 +139,9 @@ class FolderWatcher:
             return os.open(name, _DIR_FLAGS | os.O_NOFOLLOW, dir_fd=src)
         except OSError as exc:
             raise UsageError(
-                f"{self.folder}/{name} is not a folder the node created "
-                f"({exc.strerror}); it will not write there",
+                _(
+                    "{path} is not a folder the watcher created ({reason}); it will not write there"
+                ).format(path=f"{self.folder}/{name}", reason=exc.strerror),
                 code="usage.folder",
             ) from exc
 
@@ -276,7 +283,11 @@ def _move(src: int, target: int, raw_name: bytes) -> bytes:
             return candidate
         stamp = time.strftime("%Y%m%dT%H%M%S").encode()
         candidate = stem + b"." + stamp + b"-" + str(n).encode() + (b"." + suffix if dot else b"")
-    raise UsageError(f"cannot find a free name for {raw_name!r}", code="usage.folder")
+    shown = printable(raw_name.decode("utf-8", "backslashreplace"))
+    raise UsageError(
+        _("no free name left in the watched folder for {name}").format(name=shown),
+        code="usage.folder",
+    )
 
 
 def _write_report(target: int, name: str, body: bytes) -> str:
@@ -293,4 +304,7 @@ def _write_report(target: int, name: str, body: bytes) -> str:
             os.fchmod(fh.fileno(), REPORT_MODE)  # whatever the process umask says
             fh.write(body)
         return candidate
-    raise UsageError(f"cannot find a free name for the report of {base}", code="usage.folder")
+    raise UsageError(
+        _("no free name left in the watched folder for {name}").format(name=base),
+        code="usage.folder",
+    )
