@@ -162,12 +162,19 @@ class Splitter:
         else:
             self._scalar()
 
+    def _kept(self) -> bytes | None:
+        """The bytes of the value that just ended, or None when it outgrew the cap (also
+        inside one chunk, where ``_fill`` never looked)."""
+        if self.over or self.mark < 0 or self.pos - self.mark > self.cap:
+            return None
+        return bytes(self.data[self.mark : self.pos])
+
     def _piece(self, first: int) -> Piece:
         """The value starting here, kept up to the cap."""
         self.mark, self.over = self.pos, False
         start = self.offset()
         self._skip_value(first)
-        data = None if self.over else bytes(self.data[self.mark : self.pos])
+        data = self._kept()
         self.mark, self.over = -1, False
         kind = "object" if first == 0x7B else _KINDS.get(first, "null" if first == 0x6E else "")
         return Piece(data, kind or "number", start)
@@ -238,6 +245,5 @@ class Splitter:
             elif c != 0x7D:
                 raise JsonSyntax("expected , or } between members", self.offset() - 1)
         if not wrapper:
-            data = None if self.over else bytes(self.data[self.mark : self.pos])
-            yield Piece(data, "object", start)
+            yield Piece(self._kept(), "object", start)
         self.mark, self.over = -1, False

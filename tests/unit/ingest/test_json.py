@@ -171,3 +171,16 @@ def test_invalid_record_is_rejected_and_reading_goes_on(
     items = read_all(JsonReader(), write("a.json", doc))
     assert items[0].error is not None and items[0].error.code == "input.json"
     assert validated(items[1].data) == validated(three[0])
+
+
+def test_record_over_the_cap_inside_one_chunk_is_skipped(
+    three: list[dict[str, Any]], write: Write
+) -> None:
+    small = len(dump(three[0]))
+    big = dict(three[1], note="x" * 3 * small)
+    for doc in ([three[0], big, three[2]], big):
+        items = read_all(JsonReader(max_record_bytes=2 * small), write("a.json", dump(doc)))
+        codes = [i.error.code if i.error else "ok" for i in items]
+        assert codes == (
+            ["ok", "input.too_large", "ok"] if isinstance(doc, list) else ["input.too_large"]
+        )
