@@ -56,7 +56,7 @@ class FileResult:
     """What became of one dropped file."""
 
     name: str  # printable (a name that is not UTF-8 is shown escaped)
-    moved_to: str  # "done/<name>" or "failed/<name>"
+    moved_to: str  # "done/<name>" or "failed/<name>"; "" if it vanished before the move
     summary: IngestSummary = field(default_factory=IngestSummary)
     problem: str = ""  # why the file could not be read as a file; "" when it was read
     report: str | None = None  # the report's path under the folder, when one was written
@@ -180,6 +180,8 @@ class FolderWatcher:
             raise _Unreadable(exc.message) from exc
         try:
             fd = os.open(raw_name, _OPEN_FLAGS, dir_fd=src)
+        except FileNotFoundError as exc:
+            raise _NotReady from exc  # taken away since the listing: nothing to do
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise _Unreadable("the entry is a symbolic link; links are not followed") from exc
@@ -216,15 +218,19 @@ class FolderWatcher:
         problem: str,
     ) -> FileResult:
         where = FAILED if problem else DONE
-        moved = _move(src, target, raw_name)
-        moved_shown = printable(moved.decode("utf-8", "backslashreplace"))
-        result = FileResult(shown, f"{where}/{moved_shown}", summary, problem)
-        if problem or summary.rejected or summary.errors:
+        try:
+            moved = _move(src, target, raw_name)
+            moved_shown = printable(moved.decode("utf-8", "backslashreplace"))
+            result = FileResult(shown, f"{where}/{moved_shown}", summary, problem)
+        except FileNotFoundError:  # removed by its writer meanwhile: the report still says so
+            moved_shown = shown
+            result = FileResult(shown, "", summary, problem or "the file vanished while read")
+        if result.problem or summary.rejected or summary.errors:
             report: dict[str, Any] = {
                 **summary.as_dict(),
                 "file": shown,
                 "moved_to": result.moved_to,
-                "problem": problem,
+                "problem": result.problem,
             }
             written = _write_report(target, moved_shown, orjson.dumps(report, option=_INDENT))
             result.report = f"{where}/{written}"
