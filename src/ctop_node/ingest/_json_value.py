@@ -22,11 +22,21 @@ _STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
 
 
 class JsonProblem(Exception):
-    def __init__(self, code: str, message: str, at: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        at: int | None = None,
+        *,
+        field: str = "$",
+        record_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.at = at  # byte of the record where the problem is, when known
+        self.field = field
+        self.record_id = record_id
 
 
 class _Duplicate(Exception):
@@ -104,7 +114,8 @@ def duplicate_problem(text: str) -> JsonProblem:
         tree = json.loads(text, object_pairs_hook=_Pairs)
     except ValueError:
         return JsonProblem(DUPLICATE_KEY, "a key appears more than once in one object")
-    record = _record_id(tree)
+    rid = _record_id(tree)
+    record = f"record {quote(rid)}: " if rid is not None else ""
     stack: list[tuple[str, Any]] = [("$", tree)]
     while stack:
         path, v = stack.pop()
@@ -117,6 +128,8 @@ def duplicate_problem(text: str) -> JsonProblem:
                         DUPLICATE_KEY,
                         f"{record}the key {quote(key)} appears more than once at {where}; "
                         "JSON leaves its meaning undefined, so the record is refused",
+                        field=where,
+                        record_id=rid,
                     )
                 seen.add(key)
             stack.extend((f"{path}.{k}", c) for k, c in reversed(v))
@@ -125,9 +138,9 @@ def duplicate_problem(text: str) -> JsonProblem:
     return JsonProblem(DUPLICATE_KEY, "a key appears more than once in one object")
 
 
-def _record_id(tree: Any) -> str:
+def _record_id(tree: Any) -> str | None:
     if isinstance(tree, _Pairs):
         for key, value in tree:
             if key == "record_id" and isinstance(value, str):
-                return f"record {quote(value)}: "
-    return ""
+                return value
+    return None

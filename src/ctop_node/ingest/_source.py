@@ -82,12 +82,18 @@ def wrap_source(raw: BinaryIO, name: str) -> Source | RawItem:
         return error_item(name, "file", "input.unreadable", f"cannot read the file: {reason}")
 
 
-def error_item(source: str, position: str, code: str, message: str, offset: int = 0) -> RawItem:
+def error_item(
+    source: str,
+    position: str,
+    code: str,
+    message: str,
+    offset: int = 0,
+    *,
+    field: str = "$",
+    record_id: str | None = None,
+) -> RawItem:
     text = f"{source}: {position}: {message}"
-    return RawItem(
-        source=source,
-        position=position,
-        data=None,
-        error=InputError(text, code=code, source=source, position=position),
-        offset=offset,
+    error = InputError(
+        text, code=code, source=source, position=position, field=field, record_id=record_id
     )
+    return RawItem(source=source, position=position, data=None, error=error, offset=offset)

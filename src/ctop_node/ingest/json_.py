@@ -49,7 +49,15 @@ class JsonReader(FileReader):
                 raise JsonSyntax(f"invalid JSON {piece.kind}", -1) from exc
             near = f" near byte {piece.start + exc.at}" if exc.at is not None else ""
             message = f"{exc.message}{near}; the record was skipped, reading goes on"
-            return error_item(src.name, position, exc.code, message, src.offset())
+            return error_item(
+                src.name,
+                position,
+                exc.code,
+                message,
+                src.offset(),
+                field=exc.field,
+                record_id=exc.record_id,
+            )
         if not isinstance(value, dict):
             kind = {"string": "string", "array": "array"}.get(piece.kind, piece.kind)
             return error_item(

@@ -58,7 +58,15 @@ class NdjsonReader(FileReader):
         try:
             check_no_duplicates(data, value)
         except JsonProblem as exc:
-            return error_item(name, position, exc.code, exc.message, offset)
+            return error_item(
+                name,
+                position,
+                exc.code,
+                exc.message,
+                offset,
+                field=exc.field,
+                record_id=exc.record_id,
+            )
         return RawItem(name, position, value, None, offset)
 
     @staticmethod

@@ -97,10 +97,13 @@ class Classifier:
         if raw.error is not None or raw.data is None:
             code = raw.error.code if raw.error is not None else "input"
             message = raw.error.message if raw.error is not None else "no data"
+            field = safe_path(raw.error.field) if raw.error is not None else "$"
+            if raw.error is not None and rid is None:
+                rid = _record_id_of({"record_id": raw.error.record_id})
             # The reader's message starts with the file name: kept whole, the rest made safe.
             message = message.removeprefix(f"{raw.source}: ")
             where = f"{printable(raw.source)}, {raw.position}: {safe_message(message)}"
-            error = FieldError(rid, "$", code, where)
+            error = FieldError(rid, field, code, where)
             return _unstored(raw, rid, OutcomeKind.REJECTED, error, made_safe=True)
         bad = unstorable_field(raw.data)
         if bad is not None:

@@ -123,7 +123,11 @@ async def test_duplicate_keys_are_rejected_on_the_api(
     out = r.json()
     assert (out["rejected"], out["to_send"], out["refused"]) == (1, 0, 0)
     [error] = out["errors"]
-    assert error["code"] == "input.duplicate_key"
+    assert (error["code"], error["record_id"], error["field"]) == (
+        "input.duplicate_key",
+        "KZ-API-DUP",
+        "$.flags",
+    )
     assert "KZ-API-DUP" in error["message"] and "$.flags" in error["message"]
 
 
