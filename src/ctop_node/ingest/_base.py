@@ -75,12 +75,12 @@ class FileReader(ABC):
             src.name,
             f"{self.unit} {at.index + 1}",
             "input.read",
-            f"the file cannot be read further: {_reason(exc)}",
+            f"the file cannot be read further: {read_reason(exc)}",
             src.offset_or_zero(),
         )
 
 
-def _reason(exc: BaseException) -> str:
+def read_reason(exc: BaseException) -> str:
     # An OSError's str() may name the file's real path; its strerror does not.
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ctop_node.ingest._base import Cursor, FileReader
+from ctop_node.ingest._base import Cursor, FileReader, read_reason
 from ctop_node.ingest._json_split import JsonSyntax, Piece, Splitter
 from ctop_node.ingest._json_value import JsonProblem, loads_with_decimals
 from ctop_node.ingest._source import Source, error_item
@@ -31,7 +31,8 @@ class JsonReader(FileReader):
 
     def _read_error(self, src: Source, at: Cursor, exc: BaseException) -> RawItem:
         # A JSON file that stops short is reported like any other syntax error, as input.json.
-        return self._syntax_error(src, at, f"the file cannot be read further: {exc}", None)
+        reason = read_reason(exc)
+        return self._syntax_error(src, at, f"the file cannot be read further: {reason}", None)
 
     def _item(self, src: Source, position: str, piece: Piece) -> RawItem:
         if piece.data is None:
