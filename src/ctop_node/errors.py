@@ -69,11 +69,20 @@ class InputError(CtopError):
     code = "input"
 
     def __init__(
-        self, message: str, *, code: str | None = None, source: str = "", position: str = ""
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        source: str = "",
+        position: str = "",
+        field: str = "$",
+        record_id: str | None = None,
     ) -> None:
         super().__init__(message, code=code)
         self.source = source
         self.position = position
+        self.field = field  # JSON path inside the record, when the reader knows it
+        self.record_id = record_id  # the record's id as read, when the reader knows it
 
 
 class RecordError(CtopError):

@@ -29,7 +29,7 @@ from ctop_node.online.server import build_receiver, peer_tls_files, uvicorn_conf
 from ctop_node.online.status import node_status
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
-from ctop_node.web.api import api_app, ensure_api_token
+from ctop_node.web.api import api_app, ensure_api_token, upload_limit
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class NodeServer:
     host: str = "127.0.0.1"
     sender_options: dict[str, Any] | None = None
     faults: EndpointFaults | None = None  # injected by tests (tests/_faulty_node.py) only
+    api_max_upload: int | None = None  # bytes; None: node.json's api_max_upload_bytes or 64 MiB
 
     def status(self, store: SqlStore, peers: list[str]) -> dict[str, Any]:
         status = node_status(store, self.config.party, datetime.now(UTC), peers=peers)
@@ -64,7 +65,10 @@ class NodeServer:
         )
         # One store (one connection pool) serves the API, the receiver and the sender.
         pipeline = IngestPipeline(store, Classifier(policy))
-        api = api_app(pipeline, token, status=lambda: self.status(store, peers))
+        max_upload = self.api_max_upload or upload_limit(cfg.settings)
+        api = api_app(
+            pipeline, token, status=lambda: self.status(store, peers), max_upload=max_upload
+        )
         api_server = _Server(
             uvicorn.Config(
                 api,

@@ -25,6 +25,10 @@ def test_watch_once_moves_files_and_writes_error_reports(
     )
     (inbox / "broken.xml").write_text("<consignments><consignment>", "utf-8")
     (inbox / "upload.part").write_text("still being written", "utf-8")
+    key = tmp_path / "keys" / "sign.key"
+    key.parent.mkdir()
+    key.write_text("-----BEGIN PRIVATE KEY-----\nSECRETKEYLINE0123456789\n", "utf-8")
+    (inbox / "k.csv").symlink_to(key)
     db = f"sqlite:///{tmp_path / 'node.db'}"
     proc = subprocess.run(
         [
@@ -38,22 +42,23 @@ def test_watch_once_moves_files_and_writes_error_reports(
             "KZ",
             "--db",
             db,
+            "--quiet-period",
+            "0",
         ],
         capture_output=True,
         text=True,
         timeout=120,
         env={**os.environ, "CTOP_LANG": "en"},
     )
-    assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in (inbox / "done").iterdir()) == ["good.ndjson"]
+    assert proc.returncode == 1, proc.stderr  # --once: something was rejected or failed
+    done = sorted(p.name for p in (inbox / "done").iterdir())
+    assert done == ["good.ndjson", "mixed.ndjson", "mixed.ndjson.errors.json"]
     failed = sorted(p.name for p in (inbox / "failed").iterdir())
-    assert failed == [
-        "broken.xml",
-        "broken.xml.errors.json",
-        "mixed.ndjson",
-        "mixed.ndjson.errors.json",
-    ]
-    report = json.loads((inbox / "failed" / "mixed.ndjson.errors.json").read_text("utf-8"))
+    assert failed == ["broken.xml", "broken.xml.errors.json", "k.csv", "k.csv.errors.json"]
+    assert (inbox / "failed" / "k.csv").is_symlink()
+    assert "SECRETKEYLINE" not in (inbox / "failed" / "k.csv.errors.json").read_text("utf-8")
+    assert (inbox / "done" / "mixed.ndjson.errors.json").stat().st_mode & 0o777 == 0o600
+    report = json.loads((inbox / "done" / "mixed.ndjson.errors.json").read_text("utf-8"))
     assert (report["read"], report["to_send"], report["rejected"]) == (2, 1, 1)
     assert report["errors"][0]["record_id"] == "KZ-BAD-1"
     assert report["errors"][0]["field"] == "$.wagons[0].number"
@@ -66,3 +71,21 @@ def test_watch_once_moves_files_and_writes_error_reports(
     )
     ids = {r["record_id"] for r in json.loads(listed.stdout)["records"]}
     assert ids == {record_dict["record_id"], "KZ-OK-2"}
+
+
+def test_watch_once_exits_zero_when_everything_was_taken(
+    tmp_path: Path, record_dict: dict[str, Any]
+) -> None:
+    inbox = tmp_path / "drop"
+    inbox.mkdir()
+    (inbox / "good.ndjson").write_text(json.dumps(record_dict) + "\n", "utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ctop_node", "watch", str(inbox), "--once", "--party", "KZ"]
+        + ["--db", f"sqlite:///{tmp_path / 'node.db'}", "--quiet-period", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "CTOP_LANG": "en"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name for p in (inbox / "done").iterdir()] == ["good.ndjson"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Annotated
 
-import orjson
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -23,6 +21,7 @@ from ctop_node.cli._common import (
 from ctop_node.config import NodeConfig
 from ctop_node.errors import InputError, UsageError
 from ctop_node.i18n import _
+from ctop_node.ingest.folder import DEFAULT_QUIET_S, FileResult, FolderWatcher
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.interfaces import RawItem
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline, IngestSummary
@@ -114,44 +113,6 @@ def ingest(
     raise typer.Exit(1 if total.rejected else 0)
 
 
-def _stable_files(folder: Path, seen: dict[Path, int]) -> list[Path]:
-    """Files whose size did not change since the previous scan: the writer is done."""
-    ready = []
-    current = {}
-    for p in sorted(folder.iterdir()):
-        if not p.is_file() or p.name.startswith(".") or p.suffix in (".part", ".tmp"):
-            continue
-        size = p.stat().st_size
-        current[p] = size
-        if seen.get(p) == size:
-            ready.append(p)
-    seen.clear()
-    seen.update(current)
-    return ready
-
-
-def process_folder_file(pipeline: IngestPipeline, path: Path, fmt: str | None) -> IngestSummary:
-    """Ingest one dropped file, then move it to done/ or failed/ (with its error report)."""
-    done, failed = path.parent / "done", path.parent / "failed"
-    try:
-        summary = pipeline.run(reader_for(path, fmt).read(path))
-        problem = ""
-    except (InputError, UsageError) as exc:
-        summary, problem = IngestSummary(), str(exc)
-    target = failed if (problem or summary.rejected) else done
-    target.mkdir(exist_ok=True)
-    dest = target / path.name
-    if dest.exists():
-        dest = target / f"{path.stem}.{time.strftime('%Y%m%dT%H%M%S')}{path.suffix}"
-    shutil.move(str(path), dest)
-    if target is failed:
-        report = {**summary.as_dict(), "file": path.name, "problem": problem}
-        dest.with_name(dest.name + ".errors.json").write_bytes(
-            orjson.dumps(report, option=orjson.OPT_INDENT_2)
-        )
-    return summary
-
-
 def watch(
     folder: Annotated[Path, typer.Argument(help="Folder the clearance system drops files into.")],
     fmt: FormatOpt = None,
@@ -159,23 +120,29 @@ def watch(
     db: DbOpt = None,
     party: PartyOpt = None,
     interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 1.0,
+    quiet_period: Annotated[
+        float,
+        typer.Option(
+            "--quiet-period",
+            help="Seconds a file must stay unchanged before it is taken (files are expected "
+            "to be renamed into the folder when complete).",
+        ),
+    ] = DEFAULT_QUIET_S,
     once: Annotated[bool, typer.Option("--once", help="Process what is there, then stop.")] = False,
 ) -> None:
-    """Watch a folder: ingest each file, then move it to done/ or failed/."""
+    """Watch a folder: ingest each file, then move it to done/ or failed/ (see docs/security.md).
+
+    With --once the exit status is 1 when a file failed or a record was rejected."""
     if not folder.is_dir():
         raise UsageError(_("{folder} is not a folder").format(folder=folder), code="usage.folder")
     pipeline = _pipeline(home, party, db)
-    seen: dict[Path, int] = {}
+    watcher = FolderWatcher(folder, pipeline, fmt=fmt, quiet_s=quiet_period)
+    clean = True
     try:
         while True:
-            ready = _stable_files(folder, seen)
-            if once and not ready:
-                # --once: one more look so files present at start count as stable.
-                ready = _stable_files(folder, seen)
-            for path in ready:
-                summary = process_folder_file(pipeline, path, fmt)
-                err_console.print(f"{path.name}: {summary_line(summary)}", highlight=False)
-                seen.pop(path, None)
+            for result in watcher.scan():
+                clean = clean and result.clean
+                _print_result(result)
             if once:
                 break
             time.sleep(interval)
@@ -183,6 +150,20 @@ def watch(
         pass
     finally:
         pipeline.store.close()
+    if once and not clean:
+        raise typer.Exit(1)
+
+
+def _print_result(result: FileResult) -> None:
+    if result.failed:
+        line = _("{name}: the watched folder did not read it ({problem}); moved to {moved}").format(
+            name=result.name, problem=result.problem, moved=result.moved_to
+        )
+    else:
+        line = f"{result.name}: {summary_line(result.summary)}"
+    if result.report:
+        line += " " + _("(watched-folder report: {report})").format(report=result.report)
+    err_console.print(line, highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

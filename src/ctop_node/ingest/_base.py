@@ -8,11 +8,18 @@ failing disk) is reported at the unit where reading stopped.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
-from ctop_node.ingest._source import READ_ERRORS, Source, check_readable, error_item, open_source
+from ctop_node.ingest._source import (
+    READ_ERRORS,
+    Source,
+    check_readable,
+    error_item,
+    open_source,
+    wrap_source,
+)
 from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
 
 
@@ -34,13 +41,19 @@ class FileReader(ABC):
     def __init__(self, max_record_bytes: int = MAX_RECORD_BYTES) -> None:
         self.max_record_bytes = max_record_bytes
 
-    def read(self, path: Path) -> Iterator[RawItem]:
+    def read(self, path: Path, *, name: str | None = None) -> Iterator[RawItem]:
         # Checked here, outside the generator, so an unreadable file raises at the call.
-        check_readable(path)
-        return self._items(path)
+        shown = name if name is not None else str(path)
+        check_readable(path, shown)
+        return self._items(lambda: open_source(path, shown))
 
-    def _items(self, path: Path) -> Iterator[RawItem]:
-        src = open_source(path)
+    def read_open(self, stream: BinaryIO, name: str) -> Iterator[RawItem]:
+        """Items of a stream the caller opened (the watched folder opens without following
+        links and checks the descriptor); the stream is closed when reading ends."""
+        return self._items(lambda: wrap_source(stream, name))
+
+    def _items(self, opener: Callable[[], Source | RawItem]) -> Iterator[RawItem]:
+        src = opener()
         if isinstance(src, RawItem):
             yield src
             return
@@ -62,6 +75,13 @@ class FileReader(ABC):
             src.name,
             f"{self.unit} {at.index + 1}",
             "input.read",
-            f"the file cannot be read further: {exc}",
+            f"the file cannot be read further: {read_reason(exc)}",
             src.offset_or_zero(),
         )
+
+
+def read_reason(exc: BaseException) -> str:
+    # An OSError's str() may name the file's real path; its strerror does not.
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__

@@ -16,22 +16,44 @@ from pydantic import BaseModel
 
 from ctop_node.errors import InputError
 from ctop_node.ingest._shape import RECORD_MODEL, SCALAR, Shape, fields_of, item_name
+from ctop_node.ingest.errortext import quote, safe_path
 
 RECORD_TAG = "consignment"
 MAX_DEPTH = 16  # the model nests 4 deep; deeper input is refused before recursion can hurt
 ROOT_TAG = "consignments"
 
 
+# Elements are in no namespace or in this one; any other is refused, so a document mixing in
+# another vocabulary (an XML signature, an extension) is not read as if it were ours.
+CTOP_NAMESPACE = "urn:ctop"
+
+
 def local(tag: str) -> str:
-    """Element name without a ``{namespace}``: namespaced documents are read as plain ones."""
+    """Element name without its ``{namespace}`` (checked by ``check_namespace``)."""
     return tag.rsplit("}", 1)[-1]
+
+
+def check_namespace(elem: Element, path: str) -> None:
+    """``input.xml.namespace`` unless ``elem`` is in no namespace or in ``CTOP_NAMESPACE``."""
+    tag = elem.tag
+    if tag.startswith("{"):
+        namespace = tag[1:].split("}", 1)[0]
+        if namespace != CTOP_NAMESPACE:
+            raise InputError(
+                f"<{safe_path(path)}> is in the namespace {quote(namespace)}; "
+                f"only elements without a namespace or in {CTOP_NAMESPACE} are read",
+                code="input.xml.namespace",
+                position=safe_path(path),
+            )
 
 
 # ---- XML -> dict -----------------------------------------------------------------------------
 
 
 def element_to_record(elem: Element) -> dict[str, Any]:
-    """The record dict of a ``<consignment>`` element; ``input.xml.shape`` if it is not one."""
+    """The record dict of a ``<consignment>`` element; ``input.xml.shape`` if it is not one,
+    ``input.xml.namespace`` if it holds an element of a foreign namespace."""
+    check_namespace(elem, RECORD_TAG)
     return _object(elem, RECORD_MODEL, RECORD_TAG)
 
 
@@ -43,6 +65,7 @@ def _object(elem: Element, model: type[BaseModel] | None, path: str) -> dict[str
     for child in elem:
         name = local(child.tag)
         where = f"{path}/{name}"
+        check_namespace(child, where)
         if name in out:
             raise _shape_error(where, "appears more than once")
         value = _value(child, fields.get(name), where)
@@ -73,6 +96,7 @@ def _list(elem: Element, shape: Shape, path: str) -> list[Any]:
     out: list[Any] = []
     for i, child in enumerate(elem, 1):
         where = f"{path}/{local(child.tag)}[{i}]"
+        check_namespace(child, where)
         if local(child.tag) != member:
             raise _shape_error(where, f"unexpected element; a list member here is <{member}>")
         if shape.model is not None:
@@ -85,7 +109,8 @@ def _list(elem: Element, shape: Shape, path: str) -> list[Any]:
 
 
 def _shape_error(path: str, problem: str) -> InputError:
-    return InputError(f"<{path}> {problem}", code="input.xml.shape", position=path)
+    shown = safe_path(path)
+    return InputError(f"<{shown}> {problem}", code="input.xml.shape", position=shown)
 
 
 # ---- dict -> XML -----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from ctop_node.ingest._csv_map import (
 from ctop_node.ingest._lines import split_lines
 from ctop_node.ingest._shape import item_name
 from ctop_node.ingest._source import Source, error_item
+from ctop_node.ingest.errortext import is_flagged_secret, quote, safe_path
 from ctop_node.ingest.interfaces import MAX_RECORD_BYTES, RawItem
 
 DETECT_BYTES = 64 * 1024
@@ -292,7 +293,7 @@ def _add_row(group: _Group, header: list[Column], cells: list[str], row: int) ->
                     f"{item_name(seg)}.{name}",
                     str(known[name]),
                     str(value),
-                    f" of {number}",
+                    f" of {quote(number, secret=is_flagged_secret(group.record))}",
                 )
     return None
 
@@ -300,7 +301,9 @@ def _add_row(group: _Group, header: list[Column], cells: list[str], row: int) ->
 def _inconsistent(
     group: _Group, row: int, name: str, before: str, now: str, what: str = ""
 ) -> _Problem:
+    secret = is_flagged_secret(group.record)
+    shown = f"{quote(before, secret=secret)} then {quote(now, secret=secret)}"
     return _Problem(
         "input.csv.inconsistent",
-        f"rows {group.first} and {row} disagree on column {name}{what}: {before!r} then {now!r}",
+        f"rows {group.first} and {row} disagree on column {safe_path(name)}{what}: {shown}",
     )

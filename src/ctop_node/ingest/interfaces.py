@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from ctop_node.errors import InputError
 
@@ -22,13 +22,19 @@ class RawItem:
     data: dict[str, Any] | None
     error: InputError | None = None
     offset: int = 0  # bytes of the file consumed so far, for progress
+    tc_version: int | None = None  # technical conditions the file names (XML ``tc``), if any
 
 
 class Reader(Protocol):
     format: str
 
-    def read(self, path: Path) -> Iterator[RawItem]:
+    def read(self, path: Path, *, name: str | None = None) -> Iterator[RawItem]:
         """Yield every record of ``path``. Never raises for bad content: a line, row or
         element that cannot be read becomes a ``RawItem`` with ``error`` set, and reading goes
-        on. Raises ``InputError`` only when the file itself cannot be opened."""
+        on. Raises ``InputError`` only when the file itself cannot be opened. ``name`` is what
+        items and messages call the file (default: ``path``; never a server's temp path)."""
+        ...
+
+    def read_open(self, stream: BinaryIO, name: str) -> Iterator[RawItem]:
+        """Like ``read``, from a stream the caller opened and checked; closes it at the end."""
         ...

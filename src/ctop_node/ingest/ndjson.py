@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import orjson
 
 from ctop_node.ingest._base import Cursor, FileReader
+from ctop_node.ingest._json_value import JsonProblem, check_no_duplicates
 from ctop_node.ingest._lines import Line, split_lines
 from ctop_node.ingest._source import Source, error_item
 from ctop_node.ingest.interfaces import RawItem
@@ -53,6 +54,18 @@ class NdjsonReader(FileReader):
                 "input.not_object",
                 f"a record must be a JSON object, this line holds a JSON {kind}",
                 offset,
+            )
+        try:
+            check_no_duplicates(data, value)
+        except JsonProblem as exc:
+            return error_item(
+                name,
+                position,
+                exc.code,
+                exc.message,
+                offset,
+                field=exc.field,
+                record_id=exc.record_id,
             )
         return RawItem(name, position, value, None, offset)
 

@@ -12,13 +12,24 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ctop_node.errors import FieldError, ValidationFailed
+from ctop_node.errors import FieldError, TcError, ValidationFailed
+from ctop_node.ingest.errortext import (
+    is_flagged_secret,
+    printable,
+    safe_message,
+    safe_path,
+    unstorable_field,
+    withheld_message,
+)
 from ctop_node.ingest.interfaces import RawItem
 from ctop_node.model.canonical import canonical_bytes, digest
 from ctop_node.model.record import Consignment
 from ctop_node.rules import NodePolicy, OutcomeKind, decide
 from ctop_node.store.interfaces import Accepted, IngestEntry, RecordStore
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
+
+# A string a database cannot store (NUL, lone surrogate): the record is rejected, not the batch.
+UNSTORABLE_CODE = "record.text.unstorable"
 
 # Beyond this many, errors are counted but not kept in memory (a 1 GB file of garbage).
 MAX_KEPT_ERRORS = 10_000
@@ -78,6 +89,7 @@ class Classifier:
         tc_version: int | None = None,
     ) -> None:
         self.policy = policy
+        self.registry = registry
         self.tc = registry.get(tc_version) if tc_version is not None else registry.latest
 
     def classify(self, raw: RawItem) -> IngestEntry:
@@ -85,10 +97,25 @@ class Classifier:
         if raw.error is not None or raw.data is None:
             code = raw.error.code if raw.error is not None else "input"
             message = raw.error.message if raw.error is not None else "no data"
-            where = f"{raw.source}, {raw.position}: {message}"
-            return _unstored(raw, rid, OutcomeKind.REJECTED, FieldError(rid, "$", code, where))
+            field = safe_path(raw.error.field) if raw.error is not None else "$"
+            if raw.error is not None and rid is None:
+                rid = _record_id_of({"record_id": raw.error.record_id})
+            # The reader's message starts with the file name: kept whole, the rest made safe.
+            message = message.removeprefix(f"{raw.source}: ")
+            where = f"{printable(raw.source)}, {raw.position}: {safe_message(message)}"
+            error = FieldError(rid, field, code, where)
+            return _unstored(raw, rid, OutcomeKind.REJECTED, error, made_safe=True)
+        bad = unstorable_field(raw.data)
+        if bad is not None:
+            # Decided here, before the store: PostgreSQL would fail the whole batch on it.
+            return _unstored(raw, rid, OutcomeKind.REJECTED, _unstorable_error(rid, bad))
         try:
-            record = self.tc.validate_record(raw.data)
+            tc = self.tc if raw.tc_version is None else self.registry.get(raw.tc_version)
+            record = tc.validate_record(raw.data)
+        except TcError as exc:
+            return _unstored(
+                raw, rid, OutcomeKind.REJECTED, FieldError(rid, "$", exc.code, exc.message)
+            )
         except ValidationFailed as exc:
             return _unstored(raw, rid, OutcomeKind.REJECTED, *exc.errors)
         assert isinstance(record, Consignment)
@@ -118,35 +145,62 @@ class Classifier:
             record = record.model_copy(update={"sender_party": party})
         body = canonical_bytes(record)
         return IngestEntry(
-            source=raw.source,
+            source=printable(raw.source),
             position=raw.position,
             record_id=rid,
             outcome=outcome.kind,
             reason=outcome.reason,
             detail=outcome.detail,
-            accepted=Accepted(record, self.tc.version, digest(body), body),
+            accepted=Accepted(record, tc.version, digest(body), body),
             peers=outcome.peers,
         )
 
 
-def _unstored(raw: RawItem, rid: str | None, kind: OutcomeKind, *errors: FieldError) -> IngestEntry:
-    """An outcome whose body is not stored (rejected or refused), with its field errors."""
-    first = errors[0]
+def _unstorable_error(rid: str | None, path: str) -> FieldError:
+    return FieldError(
+        rid,
+        path,
+        UNSTORABLE_CODE,
+        "holds a NUL character or a lone UTF-16 surrogate, which cannot be stored; "
+        "the record was not stored",
+    )
+
+
+def _unstored(
+    raw: RawItem,
+    rid: str | None,
+    kind: OutcomeKind,
+    *errors: FieldError,
+    made_safe: bool = False,
+) -> IngestEntry:
+    """An outcome whose body is not stored (rejected or refused), with its field errors.
+
+    Every message passes through ``errortext``: values clipped and escaped, and none at all
+    when the record as read is flagged state-secret (its rejected rows must not leak it)."""
+    secret = kind is OutcomeKind.REJECTED and is_flagged_secret(raw.data)
+    safe = errors if made_safe else tuple(_safe_error(e, rid, secret) for e in errors)
+    first = safe[0]
     return IngestEntry(
-        source=raw.source,
+        source=printable(raw.source),
         position=raw.position,
         record_id=rid,
         outcome=kind,
-        reason=first.code if kind is OutcomeKind.REFUSED or len(errors) == 1 else "tc.invalid",
+        reason=first.code if kind is OutcomeKind.REFUSED or len(safe) == 1 else "tc.invalid",
         detail=first.message,
-        errors=tuple(errors),
+        errors=safe,
     )
+
+
+def _safe_error(error: FieldError, rid: str | None, secret: bool) -> FieldError:
+    # The record id comes from ``_record_id_of`` (bounded, storable), never from the error.
+    message = withheld_message(error.code) if secret else safe_message(error.message)
+    return FieldError(rid, safe_path(error.field), error.code, message)
 
 
 def _record_id_of(data: dict[str, Any] | None) -> str | None:
     if isinstance(data, dict):
         rid = data.get("record_id")
-        if isinstance(rid, str) and 0 < len(rid) <= 128:
+        if isinstance(rid, str) and 0 < len(rid) <= 128 and unstorable_field(rid) is None:
             return rid
     return None
 

@@ -11,7 +11,7 @@ import hmac
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,15 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ctop_node.errors import InputError, UsageError
+from ctop_node.errors import ConfigError, InputError, UsageError
+from ctop_node.ingest.errortext import quote
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.pipeline import IngestPipeline
 
 TOKEN_FILE = "api-token"
-MAX_UPLOAD = 1 << 30  # one upload of up to 1 GiB is spooled to disk, never held in memory
+# One upload is spooled to disk, never held in memory; past this it is refused with 413.
+DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024
+MAX_UPLOAD_SETTING = "api_max_upload_bytes"  # node.json key
 _CONTENT_FORMATS = {
     "application/x-ndjson": "ndjson",
     "application/jsonl": "ndjson",
@@ -48,6 +51,17 @@ def ensure_api_token(home: Path) -> str:
     return token
 
 
+def upload_limit(settings: Mapping[str, Any]) -> int:
+    """The API's upload limit from node.json (``api_max_upload_bytes``), else the default."""
+    value = settings.get(MAX_UPLOAD_SETTING, DEFAULT_MAX_UPLOAD)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(
+            f"node.json: {MAX_UPLOAD_SETTING} must be a positive number of bytes, not {value!r}",
+            code="config.api_max_upload",
+        )
+    return value
+
+
 def _problem(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status, detail={"code": code, "message": message})
 
@@ -56,6 +70,8 @@ def api_app(
     pipeline: IngestPipeline,
     token: str,
     status: Callable[[], dict[str, Any]] | None = None,
+    *,
+    max_upload: int = DEFAULT_MAX_UPLOAD,
 ) -> FastAPI:
     app = FastAPI(title="ctop-node internal API", version="1")
 
@@ -76,16 +92,23 @@ def api_app(
             raise _problem(
                 415,
                 "api.content_type",
-                f"unknown content type {ctype!r}; give ?format=ndjson|json|xml|csv",
+                f"unknown content type {quote(ctype)}; give ?format=ndjson|json|xml|csv",
             )
+        too_large = _problem(
+            413, "api.too_large", f"the upload is larger than the limit of {max_upload} bytes"
+        )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_upload:
+            raise too_large  # refused before a byte of the body is read
         with tempfile.TemporaryDirectory(prefix="ctop-upload-") as tmp:
             path = Path(tmp) / f"upload.{fmt}"
+            name = f"upload.{fmt}"  # what errors call it: never the server's temp path
             size = 0
             with path.open("wb") as fh:
                 async for chunk in request.stream():
                     size += len(chunk)
-                    if size > MAX_UPLOAD:
-                        raise _problem(413, "api.too_large", f"upload over {MAX_UPLOAD} bytes")
+                    if size > max_upload:
+                        raise too_large
                     fh.write(chunk)
             try:
                 reader = reader_for(path, fmt)
@@ -93,7 +116,7 @@ def api_app(
                 raise _problem(400, exc.code, exc.message) from exc
 
             def work() -> dict[str, Any]:
-                return pipeline.run(reader.read(path)).as_dict()
+                return pipeline.run(reader.read(path, name=name)).as_dict()
 
             try:
                 result = await run_in_threadpool(work)

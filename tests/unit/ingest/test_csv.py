@@ -182,3 +182,26 @@ def test_gzip_and_empty(record_dict: dict[str, Any], write: Write) -> None:
     assert validated(item.data) == validated(record_dict)
     assert read_all(CsvReader(), write("e.csv", b"")) == []
     assert read_all(CsvReader(), write("h.csv", text([]).encode())) == []
+
+
+def test_inconsistent_rows_of_a_secret_record_quote_no_value(
+    record_dict: dict[str, Any], write: Write
+) -> None:
+    rec = big(record_dict)
+    rec["flags"] = {"state_secret": True}
+    rows = _rows([rec])
+    col = rows[0].index("train.number")
+    rows[3][col] = "SECRET-TRAIN-42"
+    (item,) = read_all(CsvReader(), write("a.csv", _csv(rows)))
+    assert item.error is not None and item.error.code == "input.csv.inconsistent"
+    assert "SECRET-TRAIN" not in str(item.error) and rec["train"]["number"] not in str(item.error)
+    assert "withheld" in str(item.error)
+
+
+def test_a_private_key_read_as_csv_is_quoted_clipped(write: Write) -> None:
+    """How the key leaked: the CSV reader quoted whole lines into its message."""
+    lines = ["-----BEGIN PRIVATE KEY-----", "A" * 40 + "B" * 60, "C" * 100, "-----END-----"]
+    (item,) = read_all(CsvReader(), write("k.csv", "\n".join(lines).encode()))
+    assert item.error is not None and item.error.code == "input.csv.inconsistent"
+    message = str(item.error)
+    assert "A" * 40 + "B" * 24 in message and "B" * 25 not in message and "C" * 65 not in message

@@ -141,3 +141,33 @@ def test_one_gigabyte_without_newline_is_bounded(tmp_path: Path) -> None:
     assert items[0].offset == 1 << 30
     assert peak < 64 * 1024 * 1024, peak
     assert time.monotonic() - started < 60
+
+
+@pytest.mark.parametrize(
+    ("line", "path"),
+    [
+        (
+            b'{"record_id": "KZ-D-1", "flags": {"state_secret": true}, '
+            b'"flags": {"state_secret": false}}',
+            "$.flags",
+        ),
+        (b'{"record_id": "KZ-D-2", "note": "a:b", "wagons": [{"n": 1, "n": 2}]}', "$.wagons[0].n"),
+        # A colon escaped in a string must not hide the extra member from the fast check.
+        (b'{"record_id": "KZ-D-3", "note": "a\\u003ab", "x": 1, "x": 2}', "$.x"),
+    ],
+)
+def test_duplicate_key_is_rejected_naming_record_and_path(
+    three: list[dict[str, Any]], write: Write, line: bytes, path: str
+) -> None:
+    data = b"\n".join([orjson.dumps(three[0]), line, orjson.dumps(three[1])]) + b"\n"
+    items = read_all(NdjsonReader(), write("a.ndjson", data))
+    err = items[1].error
+    assert err is not None and err.code == "input.duplicate_key", items[1]
+    assert f"at {path};" in err.message and "KZ-D-" in err.message
+    assert items[0].data is not None and items[2].data is not None
+
+
+def test_colons_in_strings_are_no_duplicate(three: list[dict[str, Any]], write: Write) -> None:
+    rec = dict(three[0], note="a:b:c \\u003a", remarks={"k": "x:y"})
+    (item,) = read_all(NdjsonReader(), write("a.ndjson", orjson.dumps(rec) + b"\n"))
+    assert item.data is not None

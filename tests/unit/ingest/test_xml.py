@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -131,3 +132,63 @@ def test_gzip(three: list[dict[str, Any]], write: Write) -> None:
 def test_hostile_shapes_give_one_error(write: Write, content: bytes, code: str) -> None:
     items = read_all(XmlReader(), write("a.xml", content))
     assert items[-1].error is not None and items[-1].error.code == code
+
+
+def test_tc_attribute_is_carried_to_the_record(three: list[dict[str, Any]], write: Write) -> None:
+    doc = to_xml_document(three[:2], tc=7)
+    doc = doc.replace(b"<consignment>", b'<consignment tc="1">', 1)
+    items = read_all(XmlReader(), write("a.xml", doc))
+    assert [i.tc_version for i in items] == [1, 7]  # its own attribute wins over the root's
+
+
+def test_tc_attribute_that_is_no_number_rejects_the_records(
+    three: list[dict[str, Any]], write: Write
+) -> None:
+    doc = to_xml_document(three[:2]).replace(b'tc="1"', b'tc="v1; drop"')
+    items = read_all(XmlReader(), write("a.xml", doc))
+    for item in items:
+        assert item.error is not None and item.error.code == "input.xml.tc"
+        assert item.position in str(item.error)
+
+
+def test_foreign_namespace_is_refused_and_the_next_record_read(
+    three: list[dict[str, Any]], write: Write
+) -> None:
+    doc = to_xml_document(three).replace(
+        b"<channel>", b'<x:channel xmlns:x="urn:other">online</x:channel><channel>', 1
+    )
+    items = read_all(XmlReader(), write("a.xml", doc))
+    assert items[0].error is not None and items[0].error.code == "input.xml.namespace"
+    assert "urn:other" in items[0].error.message
+    assert validated(items[1].data) == validated(three[1])
+
+
+def test_foreign_namespace_on_the_root_refuses_every_record(
+    three: list[dict[str, Any]], write: Write
+) -> None:
+    doc = (
+        to_xml_document(three[:2])
+        .replace(b'<consignments tc="1">', b'<o:consignments xmlns:o="urn:other" tc="1">')
+        .replace(b"</consignments>", b"</o:consignments>")
+    )
+    items = read_all(XmlReader(), write("a.xml", doc))
+    assert [i.error.code if i.error else "ok" for i in items] == ["input.xml.namespace"] * 2
+
+
+def test_huge_text_is_stopped_before_it_is_read_whole(
+    three: list[dict[str, Any]], write: Write
+) -> None:
+    cap, size = 256 * 1024, 16 * 1024 * 1024
+    doc = to_xml_document(three[:1])[: -len(b"</consignments>\n")]
+    doc += b"<consignment><record_id>" + b"a" * size + b"</record_id></consignment>"
+    path = write("a.xml", doc + b"</consignments>")
+    del doc
+    tracemalloc.start()
+    try:
+        items = read_all(XmlReader(max_record_bytes=cap), path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert items[0].data is not None
+    assert items[-1].error is not None and items[-1].error.code == "input.too_large"
+    assert peak < 8 * cap, peak
