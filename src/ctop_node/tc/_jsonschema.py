@@ -19,7 +19,10 @@ from ctop_node.model import identifiers as ids
 from ctop_node.model.record import Wagon
 
 # ISO 8601 date-time with seconds and a mandatory offset (Z or +hh:mm).
-DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+DATETIME_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 # Stripped text must keep at least one character: the node strips before it counts.
 NOT_BLANK = r"\S"

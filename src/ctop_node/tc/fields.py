@@ -6,7 +6,7 @@ the schema says, and the schema is what the node enforces.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from ctop_node.tc._jsonschema import NOT_BLANK
@@ -32,14 +32,18 @@ class FieldSpec:
     scale: int | None = None
     max_digits: int | None = None
     item_of: str | None = None  # for an array: "object" or the type of its members
-    conditions: tuple[str, ...] = ()  # patterns that depend on another field
+    # Patterns that depend on another field: (condition, pattern), e.g. ("gauge = 1435", ...).
+    conditions: tuple[tuple[str, str], ...] = ()
     not_expressed: tuple[str, ...] = ()
     codes: tuple[str, ...] = field(default=())
+    items: FieldSpec | None = None  # the members of an array of scalars
 
     def comparable(self) -> dict[str, Any]:
         """What ``tc diff`` compares (everything but the path)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "path"}
-        out["enum"] = list(self.enum)
+        out = asdict(self)
+        del out["path"]
+        if self.items is not None:
+            del out["items"]["path"]
         return out
 
 
@@ -98,9 +102,12 @@ def _spec(path: str, raw: dict[str, Any], required: bool, root: dict[str, Any]) 
     s, nullable = _unwrap(raw, root)
     kind = _kind(s)
     item_of = None
+    members = None
     if kind == "array":
         items, _ = _unwrap(s.get("items", {}), root)
         item_of = _kind(items)
+        if item_of != "object":
+            members = _spec(f"{path}[]", items, True, root)
     enum = tuple(str(v) for v in s.get("enum", ()))
     return FieldSpec(
         path=path,
@@ -120,19 +127,20 @@ def _spec(path: str, raw: dict[str, Any], required: bool, root: dict[str, Any]) 
         item_of=item_of,
         not_expressed=tuple(s.get("x-ctop-not-expressed", ())),
         codes=_codes(s, required, kind),
+        items=members,
     )
 
 
-def _conditions(obj: dict[str, Any]) -> dict[str, tuple[str, ...]]:
-    """Per property, the ``if/then/else`` patterns of its object, in words."""
+def _conditions(obj: dict[str, Any]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Per property, the ``if/then/else`` patterns of its object with their condition."""
     cond = obj.get("if")
     if not cond:
         return {}
     (when_field, when), *_ = cond["properties"].items()
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[tuple[str, str]]] = {}
     for branch, label in (("then", f"{when_field} = {when.get('const')}"), ("else", "otherwise")):
         for name, sub in obj.get(branch, {}).get("properties", {}).items():
-            out.setdefault(name, []).append(f"{label}: {sub.get('pattern')}")
+            out.setdefault(name, []).append((label, str(sub.get("pattern"))))
     return {k: tuple(v) for k, v in out.items()}
 
 
