@@ -124,7 +124,7 @@ class Lang(StrEnum):
     ZH = "zh"
 
 
-def _code_table() -> dict[str, document.CodeRow]:
+def code_table() -> dict[str, document.CodeRow]:
     # The rejection-code table moves from online/ to exchange/ (issue 9, part 1): read it
     # where it is, so this command does not depend on the order the two changes land in.
     for name in ("ctop_node.exchange.codes", "ctop_node.online.codes"):
@@ -142,7 +142,7 @@ def _code_table() -> dict[str, document.CodeRow]:
 def write_publication(tc: TcVersion, out: Path, langs: list[str], md: bool = True) -> list[Path]:
     """Write the document(s), the JSON Schema and the XSD of ``tc`` into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    codes = _code_table()
+    codes = code_table()
     written = []
     for lang in langs:
         for fmt in ("html", "md") if md else ("html",):

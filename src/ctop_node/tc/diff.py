@@ -56,6 +56,9 @@ def _summary(spec: FieldSpec) -> dict[str, Any]:
         out["code_list"] = spec.code_list
     elif spec.enum:
         out["enum"] = list(spec.enum)
+    for key in ("min_length", "max_length", "minimum", "maximum", "scale"):
+        if getattr(spec, key) is not None:
+            out[key] = getattr(spec, key)
     return out
 
 
