@@ -20,8 +20,7 @@ def test_published_files_are_current(version: int, tmp_path: Path) -> None:
     stale = [
         p.name
         for p in written
-        if not (published / p.name).exists()
-        or (published / p.name).read_bytes() != p.read_bytes()
+        if not (published / p.name).exists() or (published / p.name).read_bytes() != p.read_bytes()
     ]
     assert not stale, (
         f"docs/tc/v{version} is out of date ({', '.join(stale)}): run "

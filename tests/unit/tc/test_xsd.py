@@ -73,8 +73,18 @@ def test_a_single_consignment_root_validates(record_dict: dict[str, Any]) -> Non
     doc = _document([record_dict])
     root = etree.fromstring(doc)
     single = root[0]
-    single.set("tc", "1")
     assert XSD.validate(etree.fromstring(etree.tostring(single))), XSD.error_log
+    single.set("tc", "1")  # a record may name its version itself
+    assert XSD.validate(etree.fromstring(etree.tostring(single))), XSD.error_log
+    single.set("tc", "2")
+    assert not XSD.validate(etree.fromstring(etree.tostring(single)))
+
+
+def test_the_namespace_is_the_one_the_reader_accepts() -> None:
+    from ctop_node.ingest import _xml_map
+
+    # The reader names its namespace once it refuses foreign ones; until then any is read.
+    assert getattr(_xml_map, "CTOP_NAMESPACE", XML_NAMESPACE) == XML_NAMESPACE
 
 
 @pytest.mark.parametrize(
