@@ -15,6 +15,8 @@ from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ctop_node.errors import ValidationFailed
 from ctop_node.model.canonical import canonical_dict
@@ -179,3 +181,24 @@ def test_every_rule_is_enforced_by_the_model() -> None:
 def test_payload_schemas_refuse_unknown_fields(mtype: str) -> None:
     validator = _validator(mtype)
     assert not validator.is_valid({"surely_unknown": 1})
+
+
+_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.decimals(allow_nan=False).map(str),
+    st.text(max_size=20),
+    st.from_regex(r"[A-Z0-9 .:+\-]{0,14}", fullmatch=True),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(RECORD_FIELDS), _VALUES)
+def test_any_value_the_model_refuses_the_schema_refuses(spec: FieldSpec, value: Any) -> None:
+    data = copy.deepcopy(BASE)
+    _set(data, spec.path, value)
+    codes = _model_codes(data)
+    if codes is not None and CONSIGNMENT.is_valid(data):
+        assert codes <= RULE_CODES, (spec.path, value, codes)
