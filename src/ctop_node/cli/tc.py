@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
+import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
 
-from ctop_node.cli._common import JsonOpt, print_error_line, print_json
+from ctop_node.cli._common import JsonOpt, console, print_error_line, print_json
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
+from ctop_node.ingest._shape import item_name
 from ctop_node.ingest.formats import reader_for
-from ctop_node.tc.registry import DEFAULT_REGISTRY
+from ctop_node.tc import document
+from ctop_node.tc.diff import Change, diff
+from ctop_node.tc.registry import DEFAULT_REGISTRY, TcVersion
+from ctop_node.tc.xsd import render_xsd
 
 tc_app = typer.Typer(help="Technical conditions: schemas and validation.", no_args_is_help=True)
+
+VersionOpt = Annotated[int | None, typer.Option("--version", help="Version (default: latest).")]
+
+
+def _version(version: int | None) -> TcVersion:
+    return DEFAULT_REGISTRY.get(version) if version is not None else DEFAULT_REGISTRY.latest
 
 
 @tc_app.command("versions")
@@ -31,14 +45,9 @@ def versions(as_json: JsonOpt = False) -> None:
 
 
 @tc_app.command("schema")
-def schema(
-    version: Annotated[
-        int | None, typer.Option("--version", help="Version (default: latest).")
-    ] = None,
-) -> None:
-    """Print the JSON Schema of every message type of a version."""
-    tc = DEFAULT_REGISTRY.get(version) if version is not None else DEFAULT_REGISTRY.latest
-    print_json(tc.json_schema())
+def schema(version: VersionOpt = None) -> None:
+    """Print the JSON Schema of every message type of a version (what the node enforces)."""
+    print_json(_version(version).json_schema())
 
 
 @tc_app.command("validate")
@@ -100,6 +109,119 @@ def validate(
     if checked == 0:
         raise UsageError(_("no records found"), code="usage.empty")
     raise typer.Exit(0 if valid == checked else 1)
+
+
+@tc_app.command("xsd")
+def xsd(version: VersionOpt = None) -> None:
+    """Print the XSD of the XML form of a record."""
+    sys.stdout.buffer.write(render_xsd(_version(version), item_name))
+
+
+class Lang(StrEnum):
+    EN = "en"
+    RU = "ru"
+    KK = "kk"
+    ZH = "zh"
+
+
+def code_table() -> dict[str, document.CodeRow]:
+    # The rejection-code table moves from online/ to exchange/ (issue 9, part 1): read it
+    # where it is, so this command does not depend on the order the two changes land in.
+    for name in ("ctop_node.exchange.codes", "ctop_node.online.codes"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        return {
+            code: document.CodeRow(code, row.klass, row.description)
+            for code, row in module.CODES.items()
+        }
+    raise UsageError("the rejection-code table is missing", code="tc.codes_missing")
+
+
+def write_publication(tc: TcVersion, out: Path, langs: list[str], md: bool = True) -> list[Path]:
+    """Write the document(s), the JSON Schema and the XSD of ``tc`` into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    codes = code_table()
+    written = []
+    for lang in langs:
+        for fmt in ("html", "md") if md else ("html",):
+            path = out / document.document_file(tc, lang, fmt)
+            path.write_text(document.render(tc, lang, fmt, codes), encoding="utf-8")
+            written.append(path)
+    schema_path = out / document.schema_file(tc)
+    schema_path.write_bytes(orjson.dumps(tc.json_schema(), option=orjson.OPT_INDENT_2) + b"\n")
+    xsd_path = out / document.xsd_file(tc)
+    xsd_path.write_bytes(render_xsd(tc, item_name))
+    return [*written, schema_path, xsd_path]
+
+
+@tc_app.command("doc")
+def doc(
+    out: Annotated[Path, typer.Option("--out", help="Directory to write the document into.")],
+    version: VersionOpt = None,
+    lang: Annotated[
+        list[Lang] | None, typer.Option("--lang", help="Language (repeatable; default: all).")
+    ] = None,
+    html_only: Annotated[bool, typer.Option("--html-only", help="Skip the Markdown copy.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the technical conditions as a document (HTML and Markdown), with the JSON Schema
+    and the XSD it refers to."""
+    tc = _version(version)
+    langs = [str(lg.value) for lg in lang] if lang else [lg.value for lg in Lang]
+    written = write_publication(tc, out, langs, md=not html_only)
+    if as_json:
+        print_json({"tc_version": tc.version, "files": [str(p) for p in written]})
+        return
+    for path in written:
+        typer.echo(str(path))
+    console.print(
+        _("Technical conditions v{version}: {count} files written to {out}").format(
+            version=tc.version, count=len(written), out=out
+        ),
+        highlight=False,
+    )
+
+
+def _change_line(section: str, change: Change) -> str:
+    mark = {"added": "+", "removed": "-", "changed": "~"}[change.kind]
+    details = ""
+    if change.kind == "changed":
+        details = "  " + "; ".join(
+            f"{k}: {v.get('from', v.get('removed'))!r} -> {v.get('to', v.get('added'))!r}"
+            for k, v in change.details.items()
+        )
+    return f"{mark} {section} {change.where}{details}"
+
+
+@tc_app.command("diff")
+def diff_cmd(
+    old: Annotated[int, typer.Argument(help="Older version.")],
+    new: Annotated[int, typer.Argument(help="Newer version.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """List the message types, fields and rules added, removed or changed between versions."""
+    result = diff(DEFAULT_REGISTRY.get(old), DEFAULT_REGISTRY.get(new))
+    if as_json:
+        print_json(result.as_dict())
+        return
+    for change in result.message_types:
+        typer.echo(_change_line(_("tc message type"), change))
+    for change in result.fields:
+        typer.echo(_change_line(_("tc field"), change))
+    for change in result.rules:
+        typer.echo(_change_line(_("tc rule"), change))
+    console.print(
+        _("v{old} -> v{new}: {types} message types, {fields} fields, {rules} rules changed").format(
+            old=old,
+            new=new,
+            types=len(result.message_types),
+            fields=len(result.fields),
+            rules=len(result.rules),
+        ),
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -15,9 +15,22 @@ from pydantic import BaseModel, ValidationError
 
 from ctop_node.errors import FieldError, TcError, ValidationFailed
 from ctop_node.model.messages import MessageType
+from ctop_node.tc._jsonschema import EnforcedJsonSchema, shared_code_lists
 
 M = TypeVar("M", bound=BaseModel)
 Upgrade = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A condition across fields (or beyond any pattern) and the code that reports it."""
+
+    code: str
+    fields: tuple[str, ...]
+    text: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "fields": list(self.fields), "text": self.text}
 
 
 @dataclass(frozen=True)
@@ -28,24 +41,32 @@ class TcVersion:
     # Turns data valid under version - 1 into data valid under this version.
     upgrade: Upgrade | None = None
     title: str = ""
+    # Rules no field schema states; the JSON Schema lists them under ``x-ctop-rules``.
+    rules: tuple[Rule, ...] = ()
 
     def json_schema(self) -> dict[str, Any]:
+        """The published schema: what the node enforces, field by field (see ``_jsonschema``)."""
         defs: dict[str, Any] = {}
         one_of = []
         for mtype, model in self.payloads.items():
-            schema = model.model_json_schema(ref_template="#/$defs/{model}")
+            schema = model.model_json_schema(
+                ref_template="#/$defs/{model}", schema_generator=EnforcedJsonSchema
+            )
             defs.update(schema.pop("$defs", {}))
             defs[f"{mtype.value}"] = schema
             one_of.append({"$ref": f"#/$defs/{mtype.value}"})
-        return {
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": f"urn:ctop:tc:v{self.version}",
-            "title": self.title or f"CTOP technical conditions v{self.version}",
-            "x-ctop-tc-version": self.version,
-            "x-ctop-message-types": [m.value for m in self.payloads],
-            "oneOf": one_of,
-            "$defs": defs,
-        }
+        return shared_code_lists(
+            {
+                "$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": f"urn:ctop:tc:v{self.version}",
+                "title": self.title or f"CTOP technical conditions v{self.version}",
+                "x-ctop-tc-version": self.version,
+                "x-ctop-message-types": [m.value for m in self.payloads],
+                "x-ctop-rules": [r.as_dict() for r in self.rules],
+                "oneOf": one_of,
+                "$defs": defs,
+            }
+        )
 
     def validate_record(self, data: Any) -> BaseModel:
         return validate(self.record_model, data)

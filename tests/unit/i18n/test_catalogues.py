@@ -19,8 +19,15 @@ def _source_messages() -> set[str]:
     found = set()
     for _file, _line, message, _comments, _ctx in extract_from_dir(
         str(SRC),
-        method_map=[("**.py", "python"), ("web/templates/**.html", "jinja2")],
-        options_map={"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        method_map=[
+            ("**.py", "python"),
+            ("web/templates/**.html", "jinja2"),
+            ("tc/templates/**", "jinja2"),
+        ],
+        options_map={
+            "web/templates/**.html": {"extensions": "jinja2.ext.i18n"},
+            "tc/templates/**": {"extensions": "jinja2.ext.i18n"},
+        },
         keywords={"_": None, "ngettext": (1, 2)},
     ):
         found.add(message if isinstance(message, str) else message[0])

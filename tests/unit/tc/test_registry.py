@@ -13,23 +13,7 @@ from ctop_node.model.record import Consignment
 from ctop_node.tc.registry import TcRegistry, TcVersion
 from ctop_node.tc.v1 import TC_V1
 
-
-class ConsignmentV2(Consignment):
-    """Toy v2: one extra optional field."""
-
-    customs_priority: int | None = None
-
-
-def _upgrade_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
-    return data  # v2 only adds an optional field: v1 data is valid v2 data
-
-
-TC_V2 = TcVersion(
-    version=2,
-    record_model=ConsignmentV2,
-    payloads={**TC_V1.payloads, MessageType.CONSIGNMENT: ConsignmentV2},
-    upgrade=_upgrade_v1_to_v2,
-)
+from ._toy_v2 import ConsignmentV2, registry_v1_v2
 
 
 def test_v1_schema_accepts_a_valid_record_and_refuses_a_broken_one(
@@ -48,9 +32,7 @@ def test_v1_schema_accepts_a_valid_record_and_refuses_a_broken_one(
 
 
 def test_v2_beside_v1_reads_v1_records(record_dict: dict[str, Any]) -> None:
-    registry = TcRegistry()
-    registry.register(TC_V1)
-    registry.register(TC_V2)
+    registry = registry_v1_v2()
     assert registry.latest.version == 2
     as_v2 = registry.read(record_dict, from_version=1, to_version=2)
     assert isinstance(as_v2, ConsignmentV2) and as_v2.customs_priority is None
