@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.software import HomeDecryptor, SoftwareSigner
+from ctop_node.crypto.trust import HomeTrustStore
 from ctop_node.online.backoff import CircuitPolicy
 from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
@@ -66,7 +66,7 @@ def sender_from_home(
         Outbox(engine),
         transport or http_transport(home, timeout=timeout),
         SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
+        HomeDecryptor(home),  # re-read after `pki rotate`
+        HomeTrustStore(home),  # re-read on a trust update or a new CRL
         **options,
     )

@@ -22,8 +22,8 @@ from starlette.types import ASGIApp
 
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.software import HomeDecryptor, SoftwareSigner
+from ctop_node.crypto.trust import HomeTrustStore
 from ctop_node.errors import ConfigError, CtopError
 from ctop_node.online.endpoint import peer_app
 from ctop_node.online.receiver import Receiver
@@ -63,8 +63,8 @@ def build_receiver(home: Path, party: str, store: SqlStore) -> Receiver:
         party,
         Inbox(store.engine),
         SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
+        HomeDecryptor(home),  # re-read after `pki rotate`
+        HomeTrustStore(home),  # re-read on a trust update or a new CRL
     )
 
 
