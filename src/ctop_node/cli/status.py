@@ -1,10 +1,14 @@
-"""``ctop-node status``: the online channel at a glance (outbox, peers, rejections)."""
+"""``ctop-node status``: the online channel at a glance (outbox, peers, rejections) and how
+long the trust material lasts (CRLs, certificates, CAs: ``crypto.expiry``).
+
+``status --check`` is for monitoring: exit 0 when all is well, 1 with one line naming the
+most urgent item when a CRL, certificate or CA is near expiry or expired."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -13,7 +17,8 @@ from rich.table import Table
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import _open
 from ctop_node.config import NodeConfig, default_home
-from ctop_node.errors import ConfigError
+from ctop_node.crypto.expiry import Expiry, first_problem, home_expiry
+from ctop_node.errors import ConfigError, CryptoError
 from ctop_node.i18n import _
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.status import node_status
@@ -94,16 +99,97 @@ def _show(data: dict[str, Any]) -> None:
     )
 
 
-def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Outbox depth and age, last delivery, peer circuits and recent rejections."""
+_LEVEL_STYLE = {
+    "ok": "green",
+    "notice": "yellow",
+    "warning": "bold yellow",
+    "critical": "bold red",
+    "expired": "bold red",
+}
+
+
+def _pki(home: Path, party: str, now: datetime) -> list[Expiry]:
+    try:
+        return home_expiry(home, party, now)
+    except CryptoError as exc:
+        console.print(escape(_("Trust material unreadable: {error}").format(error=exc)))
+        return []
+
+
+def _show_pki(items: list[Expiry]) -> None:
+    table = Table(title=_("Certificates and CRLs"))
+    for header in (_("Party"), _("Item"), _("Id"), _("Valid until (UTC)")):
+        table.add_column(header, no_wrap=True)
+    table.add_column(_("Days left"), justify="right")
+    table.add_column(_("Level"), no_wrap=True)
+    for e in items:
+        style = _LEVEL_STYLE.get(e.level, "")
+        table.add_row(
+            e.party,
+            e.item,
+            e.ident,
+            e.not_after.strftime("%Y-%m-%d %H:%M"),
+            f"{e.days_left:.1f}",
+            f"[{style}]{e.level}[/]",
+        )
+    console.print(table)
+
+
+def _reason(e: Expiry) -> str:
+    what = f"{e.party} {e.item} {e.ident}"
+    if e.days_left <= 0:
+        return _("{what} expired on {when}").format(what=what, when=e.not_after.isoformat())
+    return _("{what} expires in {days} days ({when})").format(
+        what=what, days=f"{e.days_left:.1f}", when=e.not_after.isoformat()
+    )
+
+
+def status(
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Monitoring: exit 1 with a one-line reason when a CRL, certificate or CA "
+            "is near expiry or expired.",
+        ),
+    ] = False,
+) -> None:
+    """Outbox depth and age, last delivery, peer circuits, recent rejections and the days
+    left of every CRL, certificate and CA (warnings at 30, 7 and 1 days)."""
     home = home or default_home()
     party, peers = _configured(home)
+    now = datetime.now(UTC)
+    items = _pki(home, party, now)
+    problem = first_problem(items)
+    if check:
+        if as_json:
+            print_json(
+                {
+                    "ok": problem is None,
+                    "reason": None if problem is None else _reason(problem),
+                    "pki": [e.as_dict() for e in items],
+                }
+            )
+        elif problem is None:
+            typer.echo(_("OK: no CRL, certificate or CA expires within its warning period"))
+        else:
+            typer.echo(_("PROBLEM: {reason}").format(reason=_reason(problem)))
+        if problem is not None:
+            raise typer.Exit(1)
+        return
     with _open(home, db) as store:
-        data = node_status(store.engine, party, datetime.now(UTC), peers=peers)
+        data = node_status(store.engine, party, now, peers=peers)
+    data["pki"] = [e.as_dict() for e in items]
     if as_json:
         print_json(data)
     else:
         _show(data)
+        _show_pki(items)
+        if problem is not None:
+            console.print(f"[bold red]{escape(_reason(problem))}[/]", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

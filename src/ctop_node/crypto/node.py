@@ -210,7 +210,7 @@ def reissue_tls(
     return cert
 
 
-def _retire(paths: NodePaths, role: str, key: Path, cert: Path) -> None:
+def retire(paths: NodePaths, role: str, key: Path, cert: Path) -> None:
     kid = kid_of(load_certificate(cert)).hex()
     paths.retired_keys.mkdir(mode=0o700, parents=True, exist_ok=True)
     paths.retired_certs.mkdir(parents=True, exist_ok=True)
@@ -228,8 +228,8 @@ def rotate_keys(home: Path, ca: PartyCA, *, node: str = "") -> tuple[bytes, byte
     enc = x25519.X25519PrivateKey.generate()
     sign_cert = ca.issue_signing(sign.public_key(), name)
     enc_cert = ca.issue_encryption(enc.public_key(), name)
-    _retire(paths, "sign", paths.sign_key, paths.sign_cert)
-    _retire(paths, "enc", paths.enc_key, paths.enc_cert)
+    retire(paths, "sign", paths.sign_key, paths.sign_cert)
+    retire(paths, "enc", paths.enc_key, paths.enc_cert)
     # key first: a reader that sees the new certificate finds its key
     write_private_key(paths.sign_key, sign)
     write_pem(paths.sign_cert, sign_cert)
@@ -238,7 +238,7 @@ def rotate_keys(home: Path, ca: PartyCA, *, node: str = "") -> tuple[bytes, byte
     return kid_of(sign_cert), kid_of(enc_cert)
 
 
-def prune_retired(home: Path, at: dt.datetime) -> int:
+def pruneretired(home: Path, at: dt.datetime) -> int:
     """Delete retired keys whose certificates expired before ``at``; how many pairs."""
     paths = NodePaths(home)
     removed = 0
