@@ -238,7 +238,7 @@ def rotate_keys(home: Path, ca: PartyCA, *, node: str = "") -> tuple[bytes, byte
     return kid_of(sign_cert), kid_of(enc_cert)
 
 
-def pruneretired(home: Path, at: dt.datetime) -> int:
+def prune_retired(home: Path, at: dt.datetime) -> int:
     """Delete retired keys whose certificates expired before ``at``; how many pairs."""
     paths = NodePaths(home)
     removed = 0
