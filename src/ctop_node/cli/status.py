@@ -118,10 +118,15 @@ def _pki(home: Path, party: str, now: datetime) -> list[Expiry]:
 
 def _show_pki(items: list[Expiry]) -> None:
     table = Table(title=_("Certificates and CRLs"))
-    for header in (_("Party"), _("Item"), _("Id"), _("Valid until (UTC)")):
+    for header in (
+        _("Owner Party"),
+        _("Certificate or CRL"),
+        _("Key id or CRL number"),
+        _("Not valid after (UTC)"),
+    ):
         table.add_column(header, no_wrap=True)
-    table.add_column(_("Days left"), justify="right")
-    table.add_column(_("Level"), no_wrap=True)
+    table.add_column(_("Days of validity left"), justify="right")
+    table.add_column(_("Expiry level"), no_wrap=True)
     for e in items:
         style = _LEVEL_STYLE.get(e.level, "")
         table.add_row(
