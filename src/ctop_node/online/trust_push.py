@@ -125,7 +125,9 @@ class TrustPusher:
             return True
         if state.get("digest") != digest:
             return True  # changed: push at once (even right after a failed older push)
-        wait = self.interval if state.get("ok") else self.retry
+        # A refused update (4xx) is refused again until our material changes: wait the
+        # interval; a network or server failure is retried soon.
+        wait = self.interval if state.get("ok") or state.get("refused") else self.retry
         return now - last >= wait
 
     def run_once(self) -> list[PushResult]:
@@ -156,8 +158,17 @@ class TrustPusher:
             answer = self.poster.post_trust(peer, update)
         except CtopError as exc:
             log.warning("trust update to %s failed: %s", peer, exc.code)
-            state = {"digest": digest, "at": now.isoformat(), "ok": False, "error": str(exc)[:300]}
-            self._save(peer, state)
+            status = getattr(exc, "status", 0)
+            self._save(
+                peer,
+                {
+                    "digest": digest,
+                    "at": now.isoformat(),
+                    "ok": False,
+                    "refused": isinstance(status, int) and 400 <= status < 500,
+                    "error": str(exc)[:300],
+                },
+            )
             return PushResult(peer, True, False, str(exc))
         status = str(answer.get("status"))
         log.info("trust update to %s: %s", peer, status)

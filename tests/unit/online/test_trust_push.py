@@ -80,3 +80,24 @@ def test_a_local_ca_renews_the_crl_at_a_third_of_its_life(kz: Home, tmp_path: Pa
 def test_no_renewal_without_the_ca_key(kz: Home, tmp_path: Path) -> None:
     kz.paths.ca_dir.rename(tmp_path / "offline")
     assert not renew_local_crl(kz.home, dt.datetime.now(dt.UTC) + dt.timedelta(days=40))
+
+
+def test_a_refused_update_waits_for_a_change(kz: Home, cn: Home) -> None:
+    from ctop_node.online.interfaces import HttpStatusError
+
+    clock = MovableClock()
+
+    class Refusing(Poster):
+        def post_trust(self, peer: str, update: bytes) -> dict[str, Any]:
+            self.sent += 1
+            raise HttpStatusError("refused", status=403, peer_code="crypto.trust_update.crl")
+
+    poster = Refusing(cn, clock)
+    pusher = _pusher(kz, poster, clock)
+    pusher.run_once()
+    clock.advance(minutes=10)
+    pusher.run_once()
+    assert poster.sent == 1  # the same material would be refused again
+    write_pem(kz.paths.crl, PartyCA.load(kz.paths.ca_dir, clock=clock).resign_crl())
+    pusher.run_once()
+    assert poster.sent == 2  # changed: pushed at once
