@@ -133,8 +133,8 @@ class HomeDecryptor:
         self._lock = threading.Lock()
         self._current = SoftwareDecryptor.from_home(home)
 
-    def _now(self) -> SoftwareDecryptor:
-        if self._watch.changed():
+    def _now(self, *, force: bool = False) -> SoftwareDecryptor:
+        if self._watch.changed(force=force):
             with self._lock:
                 self._current = SoftwareDecryptor.from_home(self._home)
         return self._current
@@ -148,7 +148,8 @@ class HomeDecryptor:
         return self._now().certificate
 
     def holds(self, kid: bytes) -> bool:
-        return self._now().holds(kid)
+        # an unknown kid may be a key rotated a moment ago: look at the files now
+        return self._now().holds(kid) or self._now(force=True).holds(kid)
 
     def decrypt(self, ciphertext: bytes, info: bytes, kid: bytes | None = None) -> bytes:
         return self._now().decrypt(ciphertext, info, kid)
