@@ -241,6 +241,10 @@ def import_trust_cmd(
 def revoke(
     serial: Annotated[str, typer.Option("--serial", help="Serial, decimal or 0x hex.")],
     ca: Annotated[Path, typer.Option("--ca", help="Directory of the Party CA.")],
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Node home that gets the new CRL (and pushes it)."),
+    ] = None,
 ) -> None:
     """Revoke a certificate: add its serial to the Party CA's CRL."""
     try:
@@ -249,7 +253,18 @@ def revoke(
         raise UsageError(
             _("invalid serial {serial}").format(serial=serial), code="usage.serial"
         ) from exc
-    crl = PartyCA.load(ca).revoke(number)
+    party_ca = PartyCA.load(ca)
+    crl = party_ca.revoke(number)
+    paths = NodePaths(home) if home is not None else None
+    if paths is not None and load_certificate(paths.ca_cert) == party_ca.certificate:
+        write_pem(paths.crl, crl)
+        typer.echo(
+            _(
+                "Serial {serial} revoked; the CRL lists {n} certificates. The node in {path} "
+                "sends it to the peer by trust update while it serves."
+            ).format(serial=number, n=len(crl), path=home)
+        )
+        return
     typer.echo(
         _(
             "Serial {serial} revoked; the CRL lists {n} certificates. Export the trust "

@@ -92,7 +92,7 @@ def test_two_parties_from_the_command_line(cli: typer.Typer, tmp_path: Path) -> 
     assert open_(data, BundleTrustStore.from_home(cn), cn_decryptor, "CN").payload == b"{}"
 
     serial = load_certificate(NodePaths(kz).sign_cert).serial_number
-    run(cli, "pki", "revoke", "--ca", kz_ca, "--serial", hex(serial))
+    run(cli, "pki", "revoke", "--ca", kz_ca, "--serial", hex(serial), "--home", kz)
     run(cli, "pki", "export-trust", "--home", kz, "--ca", kz_ca, "--out", tmp_path / "kz.json")
     run(cli, "pki", "import-trust", tmp_path / "kz.json", "--home", cn)
     with pytest.raises(CertRevoked):

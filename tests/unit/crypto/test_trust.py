@@ -193,3 +193,13 @@ def test_crl_signed_by_another_ca_is_refused(paired: tuple[Home, Home], tmp_path
                 )
             ]
         )
+
+
+def test_home_trust_store_keeps_the_last_good_store(paired: tuple[Home, Home]) -> None:
+    from ctop_node.crypto.trust import HomeTrustStore
+
+    kz, cn = paired
+    live = HomeTrustStore(cn.home, interval=0.0)
+    kid = kz.signer.kid
+    (cn.paths.peer_dir("KZ") / "bundle.json").write_text("{ half written", "utf-8")
+    assert live.certificate_for(kid) == kz.signer.certificate  # still the checked bundle
