@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
+from ctop_node.crypto.pki import utcnow
 from ctop_node.crypto.software import HomeDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import HomeTrustStore
 from ctop_node.online.backoff import CircuitPolicy
@@ -67,6 +68,7 @@ def sender_from_home(
         transport or http_transport(home, timeout=timeout),
         SoftwareSigner.from_home(home),
         HomeDecryptor(home),  # re-read after `pki rotate`
-        HomeTrustStore(home),  # re-read on a trust update or a new CRL
+        # re-read on a trust update or a new CRL; CRL freshness on the sender's clock
+        HomeTrustStore(home, clock=options.get("clock", utcnow)),
         **options,
     )
