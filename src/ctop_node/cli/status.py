@@ -108,12 +108,12 @@ _LEVEL_STYLE = {
 }
 
 
-def _pki(home: Path, party: str, now: datetime) -> list[Expiry]:
+def _pki(home: Path, party: str, now: datetime) -> tuple[list[Expiry], str | None]:
+    """The expiry items, or none and why they cannot be read (a failed check)."""
     try:
-        return home_expiry(home, party, now)
+        return home_expiry(home, party, now), None
     except CryptoError as exc:
-        console.print(escape(_("Trust material unreadable: {error}").format(error=exc)))
-        return []
+        return [], _("Trust material unreadable: {error}").format(error=exc)
 
 
 def _show_pki(items: list[Expiry]) -> None:
@@ -167,22 +167,19 @@ def status(
     home = home or default_home()
     party, peers = _configured(home)
     now = datetime.now(UTC)
-    items = _pki(home, party, now)
+    items, unreadable = _pki(home, party, now)
     problem = first_problem(items)
+    reason = unreadable or (None if problem is None else _reason(problem))
     if check:
         if as_json:
             print_json(
-                {
-                    "ok": problem is None,
-                    "reason": None if problem is None else _reason(problem),
-                    "pki": [e.as_dict() for e in items],
-                }
+                {"ok": reason is None, "reason": reason, "pki": [e.as_dict() for e in items]}
             )
-        elif problem is None:
+        elif reason is None:
             typer.echo(_("OK: no CRL, certificate or CA expires within its warning period"))
         else:
-            typer.echo(_("PROBLEM: {reason}").format(reason=_reason(problem)))
-        if problem is not None:
+            typer.echo(_("PROBLEM: {reason}").format(reason=reason))
+        if reason is not None:
             raise typer.Exit(1)
         return
     with _open(home, db) as store:
@@ -193,8 +190,8 @@ def status(
     else:
         _show(data)
         _show_pki(items)
-        if problem is not None:
-            console.print(f"[bold red]{escape(_reason(problem))}[/]", highlight=False)
+        if reason is not None:
+            console.print(f"[bold red]{escape(reason)}[/]", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

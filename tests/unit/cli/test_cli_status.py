@@ -148,3 +148,10 @@ def test_certificate_near_expiry_fails_the_check(cli: typer.Typer, tmp_path: Pat
     result = CliRunner().invoke(cli, ["status", "--home", str(home), "--check"])
     assert result.exit_code == 1
     assert "expires in 20" in result.stdout or "expires in 19" in result.stdout
+
+
+def test_unreadable_trust_material_fails_the_check(cli: typer.Typer, home: Path) -> None:
+    (home / "certs" / "crl.pem").write_text("not a CRL")
+    result = CliRunner().invoke(cli, ["status", "--home", str(home), "--check"])
+    assert result.exit_code == 1
+    assert "crypto.pki.crl_file" in result.stdout
