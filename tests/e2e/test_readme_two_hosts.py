@@ -11,8 +11,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ctop_node.crypto.names import tls_names_of
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.pki import load_certificate, tls_names_of
+from ctop_node.crypto.pki import load_certificate
 from ctop_node.online.peers import PeerConfig
 
 README = Path(__file__).parents[2] / "README.md"

@@ -15,19 +15,16 @@ from ctop_node.config import (
     write_node_config,
 )
 from ctop_node.crypto.csr import install_crl, install_issued, make_request, sign_request
+from ctop_node.crypto.names import DEFAULT_TLS_DNS, DEFAULT_TLS_IPS, fingerprint, tls_names_of
 from ctop_node.crypto.node import NodePaths, init_node, reissue_tls, rotate_keys
 from ctop_node.crypto.pki import (
     CA_CERT,
     CA_KEY,
     CRL_DAYS,
-    DEFAULT_TLS_DNS,
-    DEFAULT_TLS_IPS,
     PartyCA,
     check_party,
-    fingerprint,
     load_certificate,
     load_crl,
-    tls_names_of,
     utcnow,
     write_pem,
 )

@@ -34,10 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ctop_node.crypto.errors import PkiError
+from ctop_node.crypto.names import DEFAULT_TLS_DNS, DEFAULT_TLS_IPS, tls_names, tls_names_of
 from ctop_node.crypto.node import NodePaths, retire
 from ctop_node.crypto.pki import (
-    DEFAULT_TLS_DNS,
-    DEFAULT_TLS_IPS,
     PartyCA,
     check_party,
     crl_number,
@@ -45,8 +44,6 @@ from ctop_node.crypto.pki import (
     load_crl,
     load_private_key,
     party_of,
-    tls_names,
-    tls_names_of,
     write_pem,
     write_private_key,
 )

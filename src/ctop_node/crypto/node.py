@@ -25,16 +25,14 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 
 from ctop_node.crypto.errors import PkiError
 from ctop_node.crypto.interfaces import kid_of
+from ctop_node.crypto.names import DEFAULT_TLS_DNS, DEFAULT_TLS_IPS, tls_names
 from ctop_node.crypto.pki import (
     CA_CERT,
     CA_CRL,
-    DEFAULT_TLS_DNS,
-    DEFAULT_TLS_IPS,
     Clock,
     PartyCA,
     check_party,
     load_certificate,
-    tls_names,
     utcnow,
     write_pem,
     write_private_key,

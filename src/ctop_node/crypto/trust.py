@@ -39,17 +39,9 @@ from ctop_node.crypto.errors import (
     UntrustedChain,
 )
 from ctop_node.crypto.interfaces import PeerIdentity, RecipientKey, kid_of
+from ctop_node.crypto.names import fingerprint, normalise_fingerprint
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.pki import (
-    Clock,
-    fingerprint,
-    load_certificate,
-    load_crl,
-    normalise_fingerprint,
-    party_of,
-    utcnow,
-    write_pem,
-)
+from ctop_node.crypto.pki import Clock, load_certificate, load_crl, party_of, utcnow, write_pem
 from ctop_node.errors import CryptoError
 
 log = logging.getLogger(__name__)

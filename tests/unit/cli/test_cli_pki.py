@@ -135,7 +135,7 @@ def _fp(output: str) -> str:
 def test_init_names_the_tls_hosts_and_prints_the_fingerprint(
     cli: typer.Typer, tmp_path: Path
 ) -> None:
-    from ctop_node.crypto.pki import fingerprint, tls_names_of
+    from ctop_node.crypto.names import fingerprint, tls_names_of
 
     home = tmp_path / "cn"
     out = run(cli, "init", "--party", "CN", "--home", home, "--dns", "cn-node", "--ip", "10.0.0.7")

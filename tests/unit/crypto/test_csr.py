@@ -16,15 +16,9 @@ from ctop_node.crypto.csr import (
     sign_request,
 )
 from ctop_node.crypto.errors import PkiError
+from ctop_node.crypto.names import tls_names_of
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.pki import (
-    PartyCA,
-    crl_number,
-    load_certificate,
-    load_crl,
-    tls_names_of,
-    write_pem,
-)
+from ctop_node.crypto.pki import PartyCA, crl_number, load_certificate, load_crl, write_pem
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import BundleTrustStore
 

@@ -8,8 +8,9 @@ import pytest
 
 from ctop_node.crypto.errors import PkiError
 from ctop_node.crypto.interfaces import kid_of
+from ctop_node.crypto.names import tls_names_of
 from ctop_node.crypto.node import NodePaths, init_node, prune_retired, reissue_tls, rotate_keys
-from ctop_node.crypto.pki import PartyCA, load_certificate, tls_names_of
+from ctop_node.crypto.pki import PartyCA, load_certificate
 from ctop_node.crypto.software import HomeDecryptor, SoftwareDecryptor
 from tests._clock import MovableClock
 from tests._homes import Home, make_home

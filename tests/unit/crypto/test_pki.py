@@ -144,7 +144,7 @@ def test_tls_certificates_work_for_mutual_tls_on_loopback(paired: tuple[Home, Ho
 def test_tls_certificate_names_the_given_hosts(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from ctop_node.crypto.pki import tls_names_of
+    from ctop_node.crypto.names import tls_names_of
 
     ca = PartyCA.create("KZ", tmp_path / "ca")
     key = ec.generate_private_key(ec.SECP256R1())
@@ -152,18 +152,6 @@ def test_tls_certificate_names_the_given_hosts(tmp_path: Path) -> None:
         key.public_key(), "n", dns=["cn-node", "CN-Node.example."], ips=["10.1.2.3"]
     )
     assert tls_names_of(cert) == (["cn-node", "cn-node.example"], ["10.1.2.3"])
-
-
-@pytest.mark.parametrize(
-    ("dns", "ips"),
-    [(["10.0.0.1"], []), (["bad name"], []), ([], ["not-an-ip"]), ([], []), (["a" * 64], [])],
-)
-def test_bad_tls_names_are_refused(dns: list[str], ips: list[str]) -> None:
-    from ctop_node.crypto.pki import tls_names
-
-    with pytest.raises(PkiError) as err:
-        tls_names(dns, ips)
-    assert err.value.code == "crypto.pki.tls_name"
 
 
 def test_crl_numbers_grow_and_resign_moves_next_update(tmp_path: Path) -> None:
@@ -182,19 +170,6 @@ def test_crl_numbers_grow_and_resign_moves_next_update(tmp_path: Path) -> None:
     third = ca.resign_crl(days=7)
     assert crl_number(third) == crl_number(first) + 3
     assert third.get_revoked_certificate_by_serial_number(1234) is not None  # kept
-
-
-def test_fingerprint_forms_compare_equal(tmp_path: Path) -> None:
-    from ctop_node.crypto.pki import fingerprint, normalise_fingerprint
-
-    ca = PartyCA.create("KZ", tmp_path / "ca")
-    fp = fingerprint(ca.certificate)
-    assert len(fp) == 95
-    assert normalise_fingerprint(fp.upper().replace(":", "")) == fp
-    assert normalise_fingerprint(fp.replace(":", " ")) == fp
-    with pytest.raises(PkiError) as err:
-        normalise_fingerprint("abcd")
-    assert err.value.code == "crypto.pki.fingerprint_format"
 
 
 def test_node_certificate_never_outlives_its_ca(tmp_path: Path) -> None:
