@@ -6,6 +6,8 @@ Runs in ``serve`` beside the sender. Per peer the last attempt is kept in
 ``peers/<PARTY>/pushed.json`` (``{"digest", "at", "ok", "error"}``): a restart does not
 push again what the peer already has, a failure is retried after ``retry``.
 
+Each pass also deletes retired keys (``pki rotate``) whose certificates have expired.
+
 When the Party CA key lives on the node (``HOME/ca``, the quick start), the pusher also
 re-signs the CRL once less than a third of its life is left, so a node left alone never
 lets its CRL go stale. With the CA kept offline (recommended) that is the CA operator's
@@ -23,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ctop_node.config import NodeConfig
-from ctop_node.crypto.node import NodePaths
+from ctop_node.crypto.node import NodePaths, prune_retired
 from ctop_node.crypto.pki import CA_KEY, CRL_DAYS, Clock, PartyCA, load_crl, utcnow, write_pem
 from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.crypto.trust_update import build_update, content_digest
@@ -137,6 +139,11 @@ class TrustPusher:
                 renew_local_crl(self.home, now)
             except CtopError as exc:
                 log.error("cannot re-sign the CRL with the local CA: %s", exc)
+        try:  # retired keys whose certificates expired can verify or open nothing any more
+            if prune_retired(self.home, now):
+                log.info("expired retired keys deleted")
+        except (OSError, CtopError) as exc:
+            log.error("cannot prune retired keys: %s", exc)
         try:
             digest = content_digest(self.home, at=now)
         except CtopError as exc:

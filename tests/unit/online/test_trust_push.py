@@ -101,3 +101,17 @@ def test_a_refused_update_waits_for_a_change(kz: Home, cn: Home) -> None:
     write_pem(kz.paths.crl, PartyCA.load(kz.paths.ca_dir, clock=clock).resign_crl())
     pusher.run_once()
     assert poster.sent == 2  # changed: pushed at once
+
+
+def test_expired_retired_keys_are_pruned(kz: Home, cn: Home) -> None:
+    from ctop_node.crypto.node import rotate_keys
+
+    old_cert = kz.signer.certificate
+    rotate_keys(kz.home, kz.ca)
+    clock = MovableClock()
+    pusher = _pusher(kz, Poster(cn, clock), clock)
+    pusher.run_once()
+    assert len(kz.paths.retired("sign")) == 1  # still valid: kept
+    clock.now = old_cert.not_valid_after_utc + dt.timedelta(seconds=1)
+    pusher.run_once()
+    assert kz.paths.retired("sign") == [] and kz.paths.retired("enc") == []
