@@ -132,7 +132,12 @@ def _decode(raw: bytes) -> tuple[bytes, str, bytes, bytes, dict[str, Any]]:
     except MalformedMessage as exc:
         raise _refuse("malformed", exc.message) from exc
     if not isinstance(data, dict) or set(data) != _KEYS:
-        got = sorted(map(str, data)) if isinstance(data, dict) else type(data).__name__
+        # quote at most a few short keys: the payload comes from outside
+        got = (
+            sorted(str(k)[:32] for k in data)[:12]
+            if isinstance(data, dict)
+            else type(data).__name__
+        )
         raise _refuse("malformed", f"the payload must be a map of {sorted(_KEYS)}, got {got}")
     if data["format"] != UPDATE_FORMAT:
         raise _refuse("malformed", f"format is not {UPDATE_FORMAT}")
