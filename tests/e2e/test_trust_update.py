@@ -95,3 +95,11 @@ def test_a_renewed_crl_reaches_the_peer_by_trust_update(
     )
     assert crl_number(held.crl) == crl_number(ca.crl())  # CN holds the re-signed CRL
     assert crl_number(held.crl) == crl_number(load_crl(NodePaths(pair.kz.home).crl))
+    status = subprocess.run(
+        [sys.executable, "-m", "ctop_node", "status", "--home", str(pair.kz.home), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert status.returncode == 0, status.stderr
+    assert json.loads(status.stdout)["trust_updates"]["CN"]["ok"] is True

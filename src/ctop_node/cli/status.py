@@ -22,6 +22,7 @@ from ctop_node.errors import ConfigError, CryptoError
 from ctop_node.i18n import _
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.status import node_status
+from ctop_node.online.trust_push import push_state
 
 _CIRCUIT_STYLE = {"closed": "green", "half_open": "yellow", "open": "red"}
 
@@ -140,6 +141,26 @@ def _show_pki(items: list[Expiry]) -> None:
     console.print(table)
 
 
+def _trust_line(peer: str, pushed: dict[str, Any]) -> str:
+    if not pushed:
+        return escape(_("Trust update to {peer}: not sent yet").format(peer=peer))
+    if pushed.get("ok"):
+        return escape(
+            _("Trust update to {peer}: delivered at {when}").format(
+                peer=peer, when=_when(pushed.get("at"))
+            )
+        )
+    return (
+        "[red]"
+        + escape(
+            _("Trust update to {peer}: failed at {when}: {error}").format(
+                peer=peer, when=_when(pushed.get("at")), error=pushed.get("error") or "?"
+            )
+        )
+        + "[/]"
+    )
+
+
 def _reason(e: Expiry) -> str:
     what = f"{e.party} {e.item} {e.ident}"
     if e.days_left <= 0:
@@ -185,11 +206,14 @@ def status(
     with _open(home, db) as store:
         data = node_status(store.engine, party, now, peers=peers)
     data["pki"] = [e.as_dict() for e in items]
+    data["trust_updates"] = {peer: push_state(home, peer) for peer in peers}
     if as_json:
         print_json(data)
     else:
         _show(data)
         _show_pki(items)
+        for peer, pushed in data["trust_updates"].items():
+            console.print(_trust_line(peer, pushed), highlight=False)
         if reason is not None:
             console.print(f"[bold red]{escape(reason)}[/]", highlight=False)
 

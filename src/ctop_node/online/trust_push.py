@@ -68,6 +68,15 @@ def renew_local_crl(home: Path, now: dt.datetime, *, days: int = CRL_DAYS) -> bo
     return True
 
 
+def push_state(home: Path, peer: str) -> dict[str, Any]:
+    """The last trust update push to ``peer`` (``{}`` when none was tried yet)."""
+    try:
+        data = json.loads((NodePaths(home).peer_dir(peer) / STATE_FILE).read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 class TrustPusher:
     """Pushes the trust update of the node in ``home`` to ``peers`` through ``poster``."""
 
@@ -106,11 +115,7 @@ class TrustPusher:
         return NodePaths(self.home).peer_dir(peer) / STATE_FILE
 
     def state(self, peer: str) -> dict[str, Any]:
-        try:
-            data = json.loads(self._state_path(peer).read_text("utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return push_state(self.home, peer)
 
     def _save(self, peer: str, state: dict[str, Any]) -> None:
         path = self._state_path(peer)
