@@ -41,11 +41,26 @@ def _loopback_alias() -> bool:
 pytestmark = pytest.mark.skipif(not _loopback_alias(), reason=f"{HOST} is not on loopback")
 
 
+def _host_flags(host: str) -> tuple[list[str], str]:
+    """The ``serve`` options that put the peer port on ``host`` and where the API then
+    listens: ``--peer-host`` (API stays on 127.0.0.1) where it exists, else ``--host``."""
+    helptext = subprocess.run(
+        [sys.executable, "-m", "ctop_node", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    if "--peer-host" in helptext:
+        return ["--peer-host", host], "127.0.0.1"
+    return ["--host", host], host
+
+
 def _start_on(node: LocalNode, host: str) -> None:
-    """``ctop-node serve --host`` on ``host`` (both of its ports), ready when both answer."""
+    """``ctop-node serve`` with its peer port on ``host``, ready when both ports answer."""
+    flags, api_host = _host_flags(host)
     log = (node.home / "serve.log").open("ab")
     node.proc = subprocess.Popen(
-        [sys.executable, "-m", "ctop_node", "serve", "--home", str(node.home), "--host", host],
+        [sys.executable, "-m", "ctop_node", "serve", "--home", str(node.home), *flags],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=dict(os.environ),
@@ -57,7 +72,7 @@ def _start_on(node: LocalNode, host: str) -> None:
             node.home / "serve.log"
         ).read_text("utf-8", "replace")[-2000:]
         try:
-            url = f"http://{host}:{node.api_port}/api/v1/health"
+            url = f"http://{api_host}:{node.api_port}/api/v1/health"
             if httpx.get(url, timeout=1.0).status_code != 200:
                 return False
             with socket.create_connection((host, node.peer_port), timeout=1.0):
