@@ -50,7 +50,7 @@ UPDATE_FORMAT = "ctop-trust-update/1"
 MAX_UPDATE_BYTES = 256 * 1024  # ~25 certificates of < 1 KiB and a CRL of a few thousand serials
 MAX_FUTURE = dt.timedelta(minutes=5)  # clock skew between the two nodes
 STATE_FILE = "last-update.json"
-_KEYS = frozenset(
+PAYLOAD_KEYS = frozenset(
     {"format", "party", "recipient", "issued_at", "ca_fingerprint", "crl", "signing"}
     | {"encryption", "tls"}
 )
@@ -131,14 +131,16 @@ def _decode(raw: bytes) -> tuple[bytes, str, bytes, bytes, dict[str, Any]]:
         data = strict_loads(msg.payload, max_size=MAX_UPDATE_BYTES, max_depth=3)
     except MalformedMessage as exc:
         raise _refuse("malformed", exc.message) from exc
-    if not isinstance(data, dict) or set(data) != _KEYS:
+    if not isinstance(data, dict) or set(data) != PAYLOAD_KEYS:
         # quote at most a few short keys: the payload comes from outside
         got = (
             sorted(str(k)[:32] for k in data)[:12]
             if isinstance(data, dict)
             else type(data).__name__
         )
-        raise _refuse("malformed", f"the payload must be a map of {sorted(_KEYS)}, got {got}")
+        raise _refuse(
+            "malformed", f"the payload must be a map of {sorted(PAYLOAD_KEYS)}, got {got}"
+        )
     if data["format"] != UPDATE_FORMAT:
         raise _refuse("malformed", f"format is not {UPDATE_FORMAT}")
     for key in ("party", "recipient", "issued_at", "ca_fingerprint"):

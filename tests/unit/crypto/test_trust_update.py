@@ -11,6 +11,8 @@ from pathlib import Path
 
 import cbor2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ctop_node.crypto.cose import decode_sign1, sign1
 from ctop_node.crypto.envelope import EnvelopeHeader, open_, seal
@@ -22,6 +24,7 @@ from ctop_node.crypto.trust import BundleTrustStore, HomeTrustStore
 from ctop_node.crypto.trust_update import (
     APPLIED,
     MAX_UPDATE_BYTES,
+    PAYLOAD_KEYS,
     UNCHANGED,
     TrustUpdateRefused,
     apply_update,
@@ -244,3 +247,46 @@ def test_payload_with_an_extra_field_is_malformed(paired: tuple[Home, Home]) -> 
     with pytest.raises(TrustUpdateRefused) as err:
         apply_update(cn.home, raw, "CN")
     assert err.value.code == "crypto.trust_update.malformed"
+
+
+_FIXTURE = [HealthCheck.function_scoped_fixture]  # the homes do not change between examples
+_CBOR = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.binary(max_size=64) | st.text(max_size=64),
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=16), inner),
+    max_leaves=20,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.one_of(
+        st.binary(max_size=512),
+        _CBOR.map(lambda v: bytes(cbor2.dumps(v))),
+        _CBOR.map(lambda v: bytes(cbor2.dumps(cbor2.CBORTag(18, [b"", {}, cbor2.dumps(v), b""])))),
+    )
+)
+def test_any_bytes_are_refused_with_a_trust_update_code(
+    paired: tuple[Home, Home], raw: bytes
+) -> None:
+    _, cn = paired
+    with pytest.raises(TrustUpdateRefused) as err:
+        apply_update(cn.home, raw, "CN")
+    assert err.value.code.startswith("crypto.trust_update.")
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.sampled_from(sorted(PAYLOAD_KEYS)), _CBOR)
+def test_any_field_of_a_signed_update_replaced_is_refused(
+    paired: tuple[Home, Home], key: str, value: object
+) -> None:
+    kz, cn = paired
+    genuine = cbor2.loads(decode_sign1(build_update(kz.home, kz.signer, "CN")).payload)
+    if genuine[key] == value or (key == "tls" and value == []):
+        return  # still a valid update (no TLS certificate is allowed)
+    genuine[key] = value
+    with pytest.raises(TrustUpdateRefused):
+        apply_update(cn.home, sign1(cbor2.dumps(genuine, canonical=True), kz.signer), "CN")
