@@ -230,6 +230,21 @@ def import_trust(
             f"{bundle.fingerprint}, not the expected {expected}; do not import it",
             code="crypto.pki.fingerprint_mismatch",
         )
+    peer = NodePaths(home).peer_dir(bundle.party)
+    pinned = peer / BUNDLE_FILE
+    if pinned.is_file():
+        held = TrustBundle.from_json(pinned.read_text("utf-8"))
+        if held.fingerprint != bundle.fingerprint:
+            if expected is None:
+                # A new Party CA replaces the anchor of all trust in that Party: never
+                # silently, only with the fingerprint confirmed out of band.
+                raise PkiError(
+                    f"{source} brings another CA for Party {bundle.party} ({bundle.fingerprint}) "
+                    f"than the one pinned ({held.fingerprint}); confirm the new fingerprint "
+                    "with the other Party and import with --expect-fingerprint",
+                    code="crypto.pki.ca_changed",
+                )
+            (peer / "last-update.json").unlink(missing_ok=True)  # state of the old CA
     store_peer_bundle(home, bundle)
     return bundle
 
