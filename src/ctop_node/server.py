@@ -27,6 +27,7 @@ from ctop_node.online.factory import sender_from_home
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.server import build_receiver, peer_tls_files, uvicorn_config
 from ctop_node.online.status import node_status
+from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
 from ctop_node.web.api import api_app, ensure_api_token, upload_limit
@@ -87,6 +88,12 @@ class NodeServer:
             target=sender.run_forever, args=(stop,), name="ctop-sender", daemon=True
         )
         worker.start()
+        # Push our CRL and certificates to the peers when they change (trust updates).
+        pusher = TrustPusher.for_node(cfg, sender.transport)
+        if pusher is not None:
+            threading.Thread(
+                target=pusher.run_forever, args=(stop,), name="ctop-trust", daemon=True
+            ).start()
         log.info(
             "node %s: peer port %s, api port %s, peers %s",
             cfg.party,

@@ -14,8 +14,20 @@ from ctop_node.config import (
     sqlite_url,
     write_node_config,
 )
-from ctop_node.crypto.node import NodePaths, init_node
-from ctop_node.crypto.pki import CA_CERT, PartyCA, check_party, load_certificate, write_pem
+from ctop_node.crypto.csr import install_crl, install_issued, make_request, sign_request
+from ctop_node.crypto.names import DEFAULT_TLS_DNS, DEFAULT_TLS_IPS, fingerprint, tls_names_of
+from ctop_node.crypto.node import NodePaths, init_node, reissue_tls, rotate_keys
+from ctop_node.crypto.pki import (
+    CA_CERT,
+    CA_KEY,
+    CRL_DAYS,
+    PartyCA,
+    check_party,
+    load_certificate,
+    load_crl,
+    utcnow,
+    write_pem,
+)
 from ctop_node.crypto.trust import export_trust, import_trust
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
@@ -28,14 +40,54 @@ HomeOpt = Annotated[
     typer.Option("--home", help="Node home directory (default: $CTOP_HOME or ./.ctop)."),
 ]
 CaOpt = Annotated[Path | None, typer.Option("--ca", help="Directory of the Party CA.")]
+DnsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--dns", help="Host name the peer dials for this node (repeatable)."),
+]
+IpOpt = Annotated[
+    list[str] | None,
+    typer.Option("--ip", help="IP address the peer dials for this node (repeatable)."),
+]
 
 pki_app = typer.Typer(help="Party CA, certificates and trust bundles.", no_args_is_help=True)
 
 
 def _fingerprint(path: Path) -> str:
-    from cryptography.hazmat.primitives import hashes
+    return fingerprint(load_certificate(path))
 
-    return load_certificate(path).fingerprint(hashes.SHA256()).hex(":")
+
+def _echo_fingerprint(path: Path) -> None:
+    typer.echo(
+        _("Party CA SHA-256 fingerprint (compare it by phone): {fp}").format(fp=_fingerprint(path))
+    )
+
+
+def _names(dns: list[str] | None, ip: list[str] | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The TLS names: the defaults (localhost, 127.0.0.1) only when none is given."""
+    if not dns and not ip:
+        return DEFAULT_TLS_DNS, DEFAULT_TLS_IPS
+    return tuple(dns or ()), tuple(ip or ())
+
+
+def _ca_of(home: Path, ca: Path | None) -> PartyCA:
+    """The Party CA given with --ca, else the one in HOME/ca; a clear error when the CA key
+    is kept off this node (as recommended)."""
+    ca_dir = ca or NodePaths(home).ca_dir
+    if not (ca_dir / CA_KEY).is_file():
+        raise UsageError(
+            _(
+                "the Party CA key is not in {path}: run this where the CA is kept, with "
+                "--ca DIR (or use the --csr request flow)"
+            ).format(path=ca_dir),
+            code="usage.no_ca",
+        )
+    return PartyCA.load(ca_dir)
+
+
+def _request_fingerprint(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @pki_app.command("ca")
@@ -57,10 +109,18 @@ def init(
     peer_port: Annotated[int, typer.Option("--peer-port")] = DEFAULT_PEER_PORT,
     api_port: Annotated[int, typer.Option("--api-port")] = DEFAULT_API_PORT,
     node_name: Annotated[str, typer.Option("--node-name")] = "",
+    dns: DnsOpt = None,
+    ip: IpOpt = None,
+    csr: Annotated[
+        Path | None,
+        typer.Option("--csr", help="Keep the CA off the node: write a certificate request here."),
+    ] = None,
 ) -> None:
     """Create a node home: node.json, keys (0600) and certificates from the Party CA.
 
-    Without --ca, a new Party CA is created in HOME/ca.
+    Without --ca, a new Party CA is created in HOME/ca. --dns/--ip name the hosts the peer
+    dials (default localhost, 127.0.0.1). With --csr, only keys and a request are made: sign
+    it at the offline CA (`pki sign`), then `pki install` the answer.
     """
     home = home or default_home()
     party = check_party(party)
@@ -71,7 +131,13 @@ def init(
     for port in (peer_port, api_port):
         if not 0 < port < 65536:
             raise UsageError(_("invalid port {port}").format(port=port), code="usage.port")
-    issuer = init_node(home, party, ca_dir=ca, node=node_name)
+    names = _names(dns, ip)
+    if csr is not None:
+        if ca is not None:
+            raise UsageError(_("give either --ca or --csr, not both"), code="usage.csr_and_ca")
+        make_request(home, party, csr, node=node_name, dns=names[0], ips=names[1])
+    else:
+        issuer = init_node(home, party, ca_dir=ca, node=node_name, dns=names[0], ips=names[1])
     config = {
         "party": party,
         "db_url": db or sqlite_url(home),
@@ -80,11 +146,22 @@ def init(
         "node_name": node_name or f"ctop-node {party}",
     }
     write_node_config(home, config)
+    if csr is not None:
+        typer.echo(
+            _(
+                "Keys of node {party} made in {path}; certificate request written to "
+                "{request} (SHA-256 {fp}): sign it at the Party CA with `ctop-node pki sign`, "
+                "then `ctop-node pki install` the answer"
+            ).format(party=party, path=home, request=csr, fp=_request_fingerprint(csr))
+        )
+        return
     typer.echo(
         _("Node {party} initialised in {path} (CA: {ca})").format(
             party=party, path=home, ca=issuer.directory
         )
     )
+    typer.echo(_("TLS certificate names: {names}").format(names=", ".join(names[0] + names[1])))
+    _echo_fingerprint(NodePaths(home).ca_cert)
 
 
 @pki_app.command("export-trust")
@@ -93,37 +170,78 @@ def export_trust_cmd(
     home: HomeOpt = None,
     ca: CaOpt = None,
 ) -> None:
-    """Write this node's trust bundle (CA, CRL, public certificates) for the peer Party."""
+    """Write this node's trust bundle (CA, CRL, public certificates) for the peer Party.
+
+    With the CA key at hand (HOME/ca or --ca) the CRL is signed afresh; with the CA kept
+    offline the installed CRL is used, and refused when it is stale.
+    """
     home = home or default_home()
     paths = NodePaths(home)
-    ca_dir = ca or (paths.ca_dir if (paths.ca_dir / CA_CERT).exists() else None)
-    crl = None
-    if ca_dir is not None:  # publish the CA's current CRL and keep our own copy in step
-        crl = PartyCA.load(ca_dir).crl()
+    ca_dir = ca or (paths.ca_dir if (paths.ca_dir / CA_KEY).exists() else None)
+    if ca_dir is not None:  # a freshly signed CRL, and our own copy in step
+        crl = PartyCA.load(ca_dir).resign_crl()
         write_pem(paths.crl, crl)
+    else:
+        crl = load_crl(paths.crl)
+        if crl.next_update_utc is not None and crl.next_update_utc < utcnow():
+            raise UsageError(
+                _(
+                    "the CRL in {path} is stale; re-sign it at the Party CA (`ctop-node pki "
+                    "crl --ca DIR --out crl.pem`) and `ctop-node pki install crl.pem` first"
+                ).format(path=paths.crl),
+                code="usage.crl_stale",
+            )
     bundle = export_trust(home, out, crl=crl)
     typer.echo(_("Trust bundle of {party} written to {path}").format(party=bundle.party, path=out))
+    if crl.next_update_utc is not None:
+        typer.echo(_("Its CRL is valid until {when}").format(when=crl.next_update_utc.isoformat()))
+    _echo_fingerprint(paths.ca_cert)
 
 
 @pki_app.command("import-trust")
 def import_trust_cmd(
     file: Annotated[Path, typer.Argument(help="Trust bundle of a peer Party.")],
     home: HomeOpt = None,
+    expect_fingerprint: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-fingerprint",
+            help="SHA-256 of the peer's Party CA as read out by the peer; refuse any other.",
+        ),
+    ] = None,
 ) -> None:
     """Check a peer Party's trust bundle and store it under HOME/peers/<PARTY>/."""
     config = NodeConfig.load(home or default_home())
-    bundle = import_trust(config.home, file, own_party=config.party)
+    bundle = import_trust(
+        config.home, file, own_party=config.party, expect_fingerprint=expect_fingerprint
+    )
     typer.echo(
         _("Trust bundle of {party} imported ({n} signing certificates)").format(
             party=bundle.party, n=len(bundle.signing)
         )
     )
+    typer.echo(
+        _("Party CA SHA-256 fingerprint of {party}: {fp}").format(
+            party=bundle.party, fp=bundle.fingerprint
+        )
+    )
+    if expect_fingerprint is None:
+        typer.echo(
+            _(
+                "Compare it with the fingerprint the other Party reads out by phone "
+                "(or import again with --expect-fingerprint)"
+            )
+        )
 
 
 @pki_app.command("revoke")
 def revoke(
     serial: Annotated[str, typer.Option("--serial", help="Serial, decimal or 0x hex.")],
     ca: Annotated[Path, typer.Option("--ca", help="Directory of the Party CA.")],
+    home: Annotated[
+        Path | None,
+        typer.Option("--home", help="Node home that gets the new CRL (and pushes it)."),
+    ] = None,
 ) -> None:
     """Revoke a certificate: add its serial to the Party CA's CRL."""
     try:
@@ -132,12 +250,152 @@ def revoke(
         raise UsageError(
             _("invalid serial {serial}").format(serial=serial), code="usage.serial"
         ) from exc
-    crl = PartyCA.load(ca).revoke(number)
+    party_ca = PartyCA.load(ca)
+    crl = party_ca.revoke(number)
+    paths = NodePaths(home) if home is not None else None
+    if paths is not None and load_certificate(paths.ca_cert) == party_ca.certificate:
+        write_pem(paths.crl, crl)
+        typer.echo(
+            _(
+                "Serial {serial} revoked; the CRL lists {n} certificates. The node in {path} "
+                "sends it to the peer by trust update while it serves."
+            ).format(serial=number, n=len(crl), path=home)
+        )
+        return
     typer.echo(
         _(
             "Serial {serial} revoked; the CRL lists {n} certificates. Export the trust "
             "bundle again so that the peer learns it."
         ).format(serial=number, n=len(crl))
+    )
+
+
+@pki_app.command("reissue-tls")
+def reissue_tls_cmd(
+    dns: DnsOpt = None,
+    ip: IpOpt = None,
+    home: HomeOpt = None,
+    ca: CaOpt = None,
+) -> None:
+    """Issue a new TLS key and certificate for the host names/addresses the peer dials."""
+    if not dns and not ip:
+        raise UsageError(_("give at least one --dns or --ip"), code="usage.tls_names")
+    home = home or default_home()
+    cert = reissue_tls(home, _ca_of(home, ca), dns=tuple(dns or ()), ips=tuple(ip or ()))
+    names, addrs = tls_names_of(cert)
+    typer.echo(
+        _("TLS certificate reissued for {names}; restart `ctop-node serve`").format(
+            names=", ".join(names + addrs)
+        )
+    )
+
+
+@pki_app.command("crl")
+def crl_cmd(
+    home: HomeOpt = None,
+    ca: CaOpt = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=366)] = CRL_DAYS,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Also write the CRL here (for an offline CA).")
+    ] = None,
+) -> None:
+    """Re-sign the Party CA's CRL now (run it before it goes stale; the node pushes it)."""
+    home = home or default_home()
+    party_ca = _ca_of(home, ca)
+    crl = party_ca.resign_crl(days=days)
+    if out is not None:
+        write_pem(out, crl)
+    paths = NodePaths(home)
+    if paths.ca_cert.exists() and load_certificate(paths.ca_cert) == party_ca.certificate:
+        write_pem(paths.crl, crl)
+    typer.echo(
+        _("CRL of {party} re-signed, valid until {when}").format(
+            party=party_ca.party,
+            when=crl.next_update_utc.isoformat() if crl.next_update_utc else "-",
+        )
+    )
+
+
+@pki_app.command("sign")
+def sign_cmd(
+    request: Annotated[Path, typer.Argument(help="Certificate request of a node (ctop-csr/1).")],
+    ca: Annotated[Path, typer.Option("--ca", help="Directory of the Party CA.")],
+    out: Annotated[Path, typer.Option("--out", help="Answer file to write (ctop-issued/1).")],
+) -> None:
+    """At the offline Party CA: issue the certificates a node requested."""
+    typer.echo(
+        _("Request SHA-256 {fp}: compare it with the one the node printed").format(
+            fp=_request_fingerprint(request)
+        )
+    )
+    req = sign_request(PartyCA.load(ca), request, out)
+    typer.echo(
+        _("Certificates for {node} issued to {path}; TLS names: {names}").format(
+            node=req.node_name, path=out, names=", ".join(req.tls_dns + req.tls_ips)
+        )
+    )
+
+
+@pki_app.command("install")
+def install_cmd(
+    file: Annotated[Path, typer.Argument(help="Answer of `pki sign`, or a CRL (PEM).")],
+    home: HomeOpt = None,
+) -> None:
+    """Install certificates issued by the offline CA, or a CRL it re-signed."""
+    home = home or default_home()
+    head = file.read_bytes()[:64] if file.is_file() else b""
+    if b"BEGIN X509 CRL" in head:
+        crl = install_crl(home, file)
+        typer.echo(
+            _("CRL installed, valid until {when}").format(
+                when=crl.next_update_utc.isoformat() if crl.next_update_utc else "-"
+            )
+        )
+        return
+    done = install_issued(home, file)
+    typer.echo(
+        _("Certificates of {party} installed (rotation: {rotated}); TLS names: {names}").format(
+            party=done.party, rotated=done.rotated, names=", ".join(done.tls_dns + done.tls_ips)
+        )
+    )
+    _echo_fingerprint(NodePaths(home).ca_cert)
+
+
+@pki_app.command("rotate")
+def rotate_cmd(
+    home: HomeOpt = None,
+    ca: CaOpt = None,
+    csr: Annotated[
+        Path | None,
+        typer.Option("--csr", help="CA kept offline: write a request for the new keys here."),
+    ] = None,
+) -> None:
+    """New signing and encryption keys; the old ones keep verifying and decrypting messages
+    in flight until their certificates expire. The running node announces them to the peer."""
+    home = home or default_home()
+    config = NodeConfig.load(home)
+    if csr is not None:
+        tls_dns, tls_ips = tls_names_of(load_certificate(NodePaths(home).tls_cert))
+        make_request(
+            home,
+            config.party,
+            csr,
+            dns=tuple(tls_dns),
+            ips=tuple(tls_ips),
+            keys_dir=NodePaths(home).keys / "next",
+        )
+        typer.echo(
+            _(
+                "New keys made; request written to {request} (SHA-256 {fp}): `pki sign` it at "
+                "the Party CA, then `pki install` the answer"
+            ).format(request=csr, fp=_request_fingerprint(csr))
+        )
+        return
+    sign_kid, enc_kid = rotate_keys(home, _ca_of(home, ca))
+    typer.echo(
+        _(
+            "Keys rotated: signing {sign}, encryption {enc}; the old ones are kept in retired/"
+        ).format(sign=sign_kid.hex(), enc=enc_kid.hex())
     )
 
 

@@ -1,10 +1,14 @@
-"""``ctop-node status``: the online channel at a glance (outbox, peers, rejections)."""
+"""``ctop-node status``: the online channel at a glance (outbox, peers, rejections) and how
+long the trust material lasts (CRLs, certificates, CAs: ``crypto.expiry``).
+
+``status --check`` is for monitoring: exit 0 when all is well, 1 with one line naming the
+most urgent item when a CRL, certificate or CA is near expiry or expired."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -13,10 +17,12 @@ from rich.table import Table
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import _open
 from ctop_node.config import NodeConfig, default_home
-from ctop_node.errors import ConfigError
+from ctop_node.crypto.expiry import Expiry, first_problem, home_expiry
+from ctop_node.errors import ConfigError, CryptoError
 from ctop_node.i18n import _
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.status import node_status
+from ctop_node.online.trust_push import push_state
 
 _CIRCUIT_STYLE = {"closed": "green", "half_open": "yellow", "open": "red"}
 
@@ -94,16 +100,122 @@ def _show(data: dict[str, Any]) -> None:
     )
 
 
-def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Outbox depth and age, last delivery, peer circuits and recent rejections."""
+_LEVEL_STYLE = {
+    "ok": "green",
+    "notice": "yellow",
+    "warning": "bold yellow",
+    "critical": "bold red",
+    "expired": "bold red",
+}
+
+
+def _pki(home: Path, party: str, now: datetime) -> tuple[list[Expiry], str | None]:
+    """The expiry items, or none and why they cannot be read (a failed check)."""
+    try:
+        return home_expiry(home, party, now), None
+    except CryptoError as exc:
+        return [], _("Trust material unreadable: {error}").format(error=exc)
+
+
+def _show_pki(items: list[Expiry]) -> None:
+    table = Table(title=_("Certificates and CRLs"))
+    for header in (
+        _("Owner Party"),
+        _("Certificate or CRL"),
+        _("Key id or CRL number"),
+        _("Not valid after (UTC)"),
+    ):
+        table.add_column(header, no_wrap=True)
+    table.add_column(_("Days of validity left"), justify="right")
+    table.add_column(_("Expiry level"), no_wrap=True)
+    for e in items:
+        style = _LEVEL_STYLE.get(e.level, "")
+        table.add_row(
+            e.party,
+            e.item,
+            e.ident,
+            e.not_after.strftime("%Y-%m-%d %H:%M"),
+            f"{e.days_left:.1f}",
+            f"[{style}]{e.level}[/]",
+        )
+    console.print(table)
+
+
+def _trust_line(peer: str, pushed: dict[str, Any]) -> str:
+    if not pushed:
+        return escape(_("Trust update to {peer}: not sent yet").format(peer=peer))
+    if pushed.get("ok"):
+        return escape(
+            _("Trust update to {peer}: delivered at {when}").format(
+                peer=peer, when=_when(pushed.get("at"))
+            )
+        )
+    return (
+        "[red]"
+        + escape(
+            _("Trust update to {peer}: failed at {when}: {error}").format(
+                peer=peer, when=_when(pushed.get("at")), error=pushed.get("error") or "?"
+            )
+        )
+        + "[/]"
+    )
+
+
+def _reason(e: Expiry) -> str:
+    what = f"{e.party} {e.item} {e.ident}"
+    if e.days_left <= 0:
+        return _("{what} expired on {when}").format(what=what, when=e.not_after.isoformat())
+    return _("{what} expires in {days} days ({when})").format(
+        what=what, days=f"{e.days_left:.1f}", when=e.not_after.isoformat()
+    )
+
+
+def status(
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Monitoring: exit 1 with a one-line reason when a CRL, certificate or CA "
+            "is near expiry or expired.",
+        ),
+    ] = False,
+) -> None:
+    """Outbox depth and age, last delivery, peer circuits, recent rejections and the days
+    left of every CRL, certificate and CA (warnings at 30, 7 and 1 days)."""
     home = home or default_home()
     party, peers = _configured(home)
+    now = datetime.now(UTC)
+    items, unreadable = _pki(home, party, now)
+    problem = first_problem(items)
+    reason = unreadable or (None if problem is None else _reason(problem))
+    if check:
+        if as_json:
+            print_json(
+                {"ok": reason is None, "reason": reason, "pki": [e.as_dict() for e in items]}
+            )
+        elif reason is None:
+            typer.echo(_("OK: no CRL, certificate or CA expires within its warning period"))
+        else:
+            typer.echo(_("PROBLEM: {reason}").format(reason=reason))
+        if reason is not None:
+            raise typer.Exit(1)
+        return
     with _open(home, db) as store:
-        data = node_status(store, party, datetime.now(UTC), peers=peers)
+        data = node_status(store, party, now, peers=peers)
+    data["pki"] = [e.as_dict() for e in items]
+    data["trust_updates"] = {peer: push_state(home, peer) for peer in peers}
     if as_json:
         print_json(data)
     else:
         _show(data)
+        _show_pki(items)
+        for peer, pushed in data["trust_updates"].items():
+            console.print(_trust_line(peer, pushed), highlight=False)
+        if reason is not None:
+            console.print(f"[bold red]{escape(reason)}[/]", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

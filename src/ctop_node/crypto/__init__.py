@@ -2,8 +2,9 @@
 
 Contracts in ``interfaces`` (Signer, Decryptor, TrustStore); software keys in ``software``;
 Party CA and certificates in ``pki``; node home layout in ``node``; trust bundles and the
-trust store in ``trust``; COSE_Sign1 in ``cose``; HPKE in ``encryption``; the envelope in
-``envelope``; error codes in ``errors``.
+trust store in ``trust``; signed trust updates in ``trust_update``; certificate requests
+for an offline CA in ``csr``; expiry of CRLs and certificates in ``expiry``; COSE_Sign1 in
+``cose``; HPKE in ``encryption``; the envelope in ``envelope``; error codes in ``errors``.
 """
 
 from ctop_node.crypto.cose import sign1, verify1

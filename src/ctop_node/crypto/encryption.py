@@ -24,8 +24,11 @@ def encrypt_to(plaintext: bytes, recipient: RecipientKey, context: bytes = b"") 
     return HPKE_SUITE.encrypt(plaintext, recipient.public_key, info=INFO_LABEL + context)
 
 
-def decrypt(ciphertext: bytes, decryptor: Decryptor, context: bytes = b"") -> bytes:
-    """Inverse of :func:`encrypt_to`; raises ``DecryptFailed``."""
+def decrypt(
+    ciphertext: bytes, decryptor: Decryptor, context: bytes = b"", kid: bytes | None = None
+) -> bytes:
+    """Inverse of :func:`encrypt_to` with the key ``kid`` (default: any key the decryptor
+    holds); raises ``DecryptFailed``."""
     if len(ciphertext) < 32 + 16:
         raise DecryptFailed("the encrypted payload is too short to be HPKE output")
-    return decryptor.decrypt(ciphertext, INFO_LABEL + context)
+    return decryptor.decrypt(ciphertext, INFO_LABEL + context, kid)

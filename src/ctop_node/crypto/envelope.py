@@ -297,9 +297,10 @@ def open_(
             raise DecryptFailed("unencrypted messages are not accepted", code="crypto.plaintext")
         payload = body
     elif enc == HPKE_SUITE_NAME:
-        if decryptor is None or rkid != decryptor.kid:
+        # ``holds``: our current key or one retired by a rotation whose messages are in flight
+        if decryptor is None or not isinstance(rkid, bytes) or not decryptor.holds(rkid):
             raise DecryptFailed("the payload is encrypted to a key we do not hold")
-        payload = decrypt(body, decryptor, header_bytes)
+        payload = decrypt(body, decryptor, header_bytes, rkid)
     else:
         raise DecryptFailed(f"unknown encryption {enc!r}")
     if hashlib.sha256(payload).hexdigest() != header.payload_digest:

@@ -90,8 +90,13 @@ class Decryptor(Protocol):
     @property
     def certificate(self) -> x509.Certificate: ...
 
-    def decrypt(self, ciphertext: bytes, info: bytes) -> bytes:
-        """Open an HPKE ciphertext (``enc || ct``); raise ``DecryptFailed`` if it does not."""
+    def holds(self, kid: bytes) -> bool:
+        """True for the current key's kid and for keys retired by a rotation but kept."""
+        ...
+
+    def decrypt(self, ciphertext: bytes, info: bytes, kid: bytes | None = None) -> bytes:
+        """Open an HPKE ciphertext (``enc || ct``) with the key ``kid`` (``None``: any key
+        held); raise ``DecryptFailed`` if it does not open."""
         ...
 
 

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ctop_node.crypto.interfaces import Decryptor, Signer, TrustStore
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.pki import Clock, utcnow
+from ctop_node.crypto.software import HomeDecryptor, SoftwareSigner
+from ctop_node.crypto.trust import HomeTrustStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,10 +22,13 @@ class NodeKeys:
     trust: TrustStore
 
 
-def node_keys(home: Path) -> NodeKeys:
-    """The key set of the node at ``home``: software keys and the imported trust bundles."""
+def node_keys(home: Path, *, clock: Clock = utcnow) -> NodeKeys:
+    """The key set of the node at ``home``: software keys and the imported trust bundles.
+
+    The decryptor and the trust store re-read the home when it changes (after `pki rotate`, a
+    trust update or a new CRL); CRL freshness is judged on ``clock``."""
     return NodeKeys(
         SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
+        HomeDecryptor(home),
+        HomeTrustStore(home, clock=clock),
     )

@@ -13,9 +13,9 @@ Private keys are written with mode 0600.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import os
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography import x509
@@ -29,6 +29,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ctop_node.crypto.errors import PkiError
 from ctop_node.crypto.interfaces import PARTY_URI_PREFIX
+from ctop_node.crypto.names import (
+    DEFAULT_TLS_DNS,
+    DEFAULT_TLS_IPS,
+    tls_names,
+)
 
 CA_KEY = "ca.key"
 CA_CERT = "ca.pem"
@@ -38,6 +43,7 @@ NODE_DAYS = 825
 CRL_DAYS = 30
 
 SubjectKey = ed25519.Ed25519PublicKey | x25519.X25519PublicKey | ec.EllipticCurvePublicKey
+Clock = Callable[[], dt.datetime]
 
 
 def utcnow() -> dt.datetime:
@@ -133,15 +139,18 @@ class PartyCA:
     key: ed25519.Ed25519PrivateKey
     certificate: x509.Certificate
     directory: Path
+    clock: Clock = field(default=utcnow, compare=False)
 
     @classmethod
-    def create(cls, party: str, directory: Path, *, days: int = CA_DAYS) -> PartyCA:
+    def create(
+        cls, party: str, directory: Path, *, days: int = CA_DAYS, clock: Clock = utcnow
+    ) -> PartyCA:
         party = check_party(party)
         if (directory / CA_KEY).exists():
             raise PkiError(f"a CA already exists in {directory}", code="crypto.pki.exists")
         key = ed25519.Ed25519PrivateKey.generate()
         name = _name(party, f"CTOP Party CA {party}")
-        now = utcnow()
+        now = clock()
         public = key.public_key()
         cert = (
             x509.CertificateBuilder()
@@ -177,12 +186,12 @@ class PartyCA:
         )
         write_private_key(directory / CA_KEY, key)
         write_pem(directory / CA_CERT, cert)
-        ca = cls(party, key, cert, directory)
+        ca = cls(party, key, cert, directory, clock)
         write_pem(directory / CA_CRL, ca.make_crl([]))
         return ca
 
     @classmethod
-    def load(cls, directory: Path) -> PartyCA:
+    def load(cls, directory: Path, *, clock: Clock = utcnow) -> PartyCA:
         key = load_private_key(directory / CA_KEY)
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise PkiError(
@@ -192,7 +201,7 @@ class PartyCA:
         party = party_of(cert)
         if party is None:
             raise PkiError(f"{directory / CA_CERT} names no Party", code="crypto.pki.cert_file")
-        return cls(party, key, cert, directory)
+        return cls(party, key, cert, directory, clock)
 
     # -- issuing ---------------------------------------------------------------------------
 
@@ -207,8 +216,10 @@ class PartyCA:
         days: int,
         not_after: dt.datetime | None,
     ) -> x509.Certificate:
-        start = not_before or utcnow() - dt.timedelta(minutes=5)
+        start = not_before or self.clock() - dt.timedelta(minutes=5)
         end = not_after or start + dt.timedelta(days=days)
+        # A certificate never outlives the CA that vouches for it.
+        end = min(end, self.certificate.not_valid_after_utc)
         builder = (
             x509.CertificateBuilder()
             .subject_name(_name(self.party, common_name))
@@ -286,15 +297,15 @@ class PartyCA:
         node: str,
         *,
         days: int = NODE_DAYS,
-        dns: tuple[str, ...] = ("localhost",),
-        ips: tuple[str, ...] = ("127.0.0.1",),
+        dns: Sequence[str] = DEFAULT_TLS_DNS,
+        ips: Sequence[str] = DEFAULT_TLS_IPS,
     ) -> x509.Certificate:
-        """TLS server and client certificate (mTLS between nodes)."""
+        """TLS server and client certificate (mTLS between nodes), valid for the host names
+        ``dns`` and addresses ``ips`` under which the peer reaches this node."""
         eku = x509.ExtendedKeyUsage(
             [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
         )
-        san: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
-        san += [x509.IPAddress(ipaddress.ip_address(i)) for i in ips]
+        san = tls_names(dns, ips)
         return self._issue(
             public_key,
             f"{node} tls",
@@ -314,12 +325,17 @@ class PartyCA:
         days: int = CRL_DAYS,
         last_update: dt.datetime | None = None,
     ) -> x509.CertificateRevocationList:
-        start = last_update or utcnow() - dt.timedelta(minutes=5)
+        start = last_update or self.clock() - dt.timedelta(minutes=5)
+        number = 1
+        path = self.directory / CA_CRL
+        if path.exists():  # CRL numbers only grow (RFC 5280 5.2.3): a peer refuses a rollback
+            number = crl_number(load_crl(path)) + 1
         builder = (
             x509.CertificateRevocationListBuilder()
             .issuer_name(self.certificate.subject)
             .last_update(start)
             .next_update(start + dt.timedelta(days=days))
+            .add_extension(x509.CRLNumber(number), critical=False)
         )
         for entry in revoked:
             builder = builder.add_revoked_certificate(entry)
@@ -328,6 +344,13 @@ class PartyCA:
     def crl(self) -> x509.CertificateRevocationList:
         return load_crl(self.directory / CA_CRL)
 
+    def resign_crl(self, *, days: int = CRL_DAYS) -> x509.CertificateRevocationList:
+        """The same revocations, signed again now with a new ``nextUpdate``: what keeps the
+        peer accepting this Party's messages (it refuses them once the CRL is stale)."""
+        crl = self.make_crl(list(self.crl()), days=days)
+        write_pem(self.directory / CA_CRL, crl)
+        return crl
+
     def revoke(self, serial: int) -> x509.CertificateRevocationList:
         """Add ``serial`` to the CRL and re-sign it (idempotent)."""
         current = list(self.crl())
@@ -335,12 +358,20 @@ class PartyCA:
             current.append(
                 x509.RevokedCertificateBuilder()
                 .serial_number(serial)
-                .revocation_date(utcnow())
+                .revocation_date(self.clock())
                 .build()
             )
         crl = self.make_crl(current)
         write_pem(self.directory / CA_CRL, crl)
         return crl
+
+
+def crl_number(crl: x509.CertificateRevocationList) -> int:
+    """The CRL's cRLNumber (0 when it has none: CRLs made before numbers were added)."""
+    try:
+        return int(crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number)
+    except x509.ExtensionNotFound:
+        return 0
 
 
 def _key_usage(

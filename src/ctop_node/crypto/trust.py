@@ -5,16 +5,21 @@ node signing certificates, the encryption certificate and the TLS certificates. 
 checks that everything in it is issued by that CA for that Party, then stores it under
 ``<home>/peers/<PARTY>/`` (``bundle.json`` plus ``ca.pem`` and ``crl.pem`` for TLS settings).
 
-Revocation is learnt by importing a fresh bundle (``pki revoke`` then ``pki export-trust``).
-A revoked certificate is refused for every message, whatever its ``created_at``: after a key
-compromise the dates in a message prove nothing. An expired CRL fails closed
-(``crypto.crl_stale``).
+Revocation and new certificates are learnt from a fresh bundle or, without any manual
+step, from a signed trust update (``trust_update``). A revoked certificate is refused for
+every message, whatever its ``created_at``: after a key compromise the dates in a message
+prove nothing. An expired CRL fails closed (``crypto.crl_stale``): the Party that holds
+the CA key re-signs it (``pki crl``) and the node pushes it.
+
+The format is specified for other implementations in ``docs/protocol/trust.md``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +30,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import x25519
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from ctop_node.crypto._watch import FileWatch
 from ctop_node.crypto.errors import (
     CertExpired,
     CertRevoked,
@@ -33,11 +39,18 @@ from ctop_node.crypto.errors import (
     UntrustedChain,
 )
 from ctop_node.crypto.interfaces import PeerIdentity, RecipientKey, kid_of
+from ctop_node.crypto.names import fingerprint, normalise_fingerprint
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.pki import load_certificate, load_crl, party_of, utcnow, write_pem
+from ctop_node.crypto.pki import Clock, load_certificate, load_crl, party_of, utcnow, write_pem
+from ctop_node.errors import CryptoError
+
+log = logging.getLogger(__name__)
 
 BUNDLE_FORMAT = "ctop-trust/1"
 BUNDLE_FILE = "bundle.json"
+MAX_BUNDLE_BYTES = 1024 * 1024  # a bundle is a few KiB; refuse anything absurd unread
+MAX_SIGNING_CERTS = 16  # current + retired signing certificates
+MAX_TLS_CERTS = 8
 
 
 def _pem(obj: x509.Certificate | x509.CertificateRevocationList) -> str:
@@ -73,21 +86,31 @@ class TrustBundle:
         home: Path,
         *,
         crl: x509.CertificateRevocationList | None = None,
+        at: dt.datetime | None = None,
     ) -> TrustBundle:
-        """The bundle a node publishes about its own Party."""
+        """The bundle a node publishes about its own Party: the current signing certificate
+        first, then the retired ones still valid at ``at`` (messages signed before a
+        rotation must keep verifying at the peer until those certificates expire)."""
         paths = NodePaths(home)
         ca = load_certificate(paths.ca_cert)
         party = party_of(ca)
         if party is None:
             raise PkiError(f"{paths.ca_cert} names no Party", code="crypto.pki.cert_file")
+        retired = paths.retired_certificates("sign", at or utcnow())
         return cls(
             party=party,
             ca=ca,
             crl=crl or load_crl(paths.crl),
-            signing=(load_certificate(paths.sign_cert),),
+            signing=(load_certificate(paths.sign_cert), *retired[: MAX_SIGNING_CERTS - 1]),
             encryption=load_certificate(paths.enc_cert),
             tls=(load_certificate(paths.tls_cert),),
         )
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the Party CA certificate: what both Parties compare by phone. It
+        does not change when the CRL or the node certificates do."""
+        return fingerprint(self.ca)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -105,10 +128,19 @@ class TrustBundle:
 
     @classmethod
     def from_json(cls, text: str) -> TrustBundle:
+        if len(text) > MAX_BUNDLE_BYTES:
+            raise PkiError(
+                f"a trust bundle is at most {MAX_BUNDLE_BYTES} bytes", code="crypto.pki.bundle"
+            )
         try:
             data: dict[str, Any] = json.loads(text)
-            if data.get("format") != BUNDLE_FORMAT:
+            if not isinstance(data, dict) or data.get("format") != BUNDLE_FORMAT:
                 raise ValueError(f"format is not {BUNDLE_FORMAT}")
+            if (
+                len(data["signing_certs"]) > MAX_SIGNING_CERTS
+                or len(data.get("tls_certs", [])) > MAX_TLS_CERTS
+            ):
+                raise ValueError("too many certificates")
 
             def cert(pem: str) -> x509.Certificate:
                 return x509.load_pem_x509_certificate(pem.encode("ascii"))
@@ -172,9 +204,19 @@ def export_trust(
     return bundle
 
 
-def import_trust(home: Path, source: Path, *, own_party: str | None = None) -> TrustBundle:
+def import_trust(
+    home: Path,
+    source: Path,
+    *,
+    own_party: str | None = None,
+    expect_fingerprint: str | None = None,
+) -> TrustBundle:
+    """Check and store a peer Party's bundle. ``expect_fingerprint`` (the CA fingerprint
+    the other Party read out by phone) refuses a bundle whose CA is another one."""
+    expected = None if expect_fingerprint is None else normalise_fingerprint(expect_fingerprint)
     try:
-        text = source.read_text("utf-8")
+        with source.open("rb") as fh:
+            text = fh.read(MAX_BUNDLE_BYTES + 1).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PkiError(f"cannot read {source}: {exc}", code="crypto.pki.bundle") from exc
     bundle = TrustBundle.from_json(text)
@@ -182,12 +224,53 @@ def import_trust(home: Path, source: Path, *, own_party: str | None = None) -> T
         raise PkiError(
             f"{source} is our own Party's bundle ({own_party})", code="crypto.pki.own_party"
         )
+    if expected is not None and bundle.fingerprint != expected:
+        raise PkiError(
+            f"{source}: the CA of Party {bundle.party} has the SHA-256 fingerprint "
+            f"{bundle.fingerprint}, not the expected {expected}; do not import it",
+            code="crypto.pki.fingerprint_mismatch",
+        )
+    peer = NodePaths(home).peer_dir(bundle.party)
+    pinned = peer / BUNDLE_FILE
+    if pinned.is_file():
+        held = TrustBundle.from_json(pinned.read_text("utf-8"))
+        if held.fingerprint != bundle.fingerprint:
+            if expected is None:
+                # A new Party CA replaces the anchor of all trust in that Party: never
+                # silently, only with the fingerprint confirmed out of band.
+                raise PkiError(
+                    f"{source} brings another CA for Party {bundle.party} ({bundle.fingerprint}) "
+                    f"than the one pinned ({held.fingerprint}); confirm the new fingerprint "
+                    "with the other Party and import with --expect-fingerprint",
+                    code="crypto.pki.ca_changed",
+                )
+            (peer / "last-update.json").unlink(missing_ok=True)  # state of the old CA
+    store_peer_bundle(home, bundle)
+    return bundle
+
+
+def store_peer_bundle(home: Path, bundle: TrustBundle) -> None:
+    """Write a checked peer bundle under ``peers/<PARTY>/`` (each file replaced atomically;
+    ``bundle.json`` last, it is what the trust store reads)."""
     peer = NodePaths(home).peer_dir(bundle.party)
     peer.mkdir(parents=True, exist_ok=True)
-    (peer / BUNDLE_FILE).write_text(bundle.to_json(), "utf-8")
     write_pem(peer / "ca.pem", bundle.ca)
     write_pem(peer / "crl.pem", bundle.crl)
-    return bundle
+    tmp = peer / (BUNDLE_FILE + ".tmp")
+    tmp.write_text(bundle.to_json(), "utf-8")
+    tmp.replace(peer / BUNDLE_FILE)
+
+
+def peer_bundles(home: Path) -> list[TrustBundle]:
+    """Every imported peer bundle under ``peers/``."""
+    paths = NodePaths(home)
+    out = []
+    if paths.peers.is_dir():
+        for peer in sorted(paths.peers.iterdir()):
+            file = peer / BUNDLE_FILE
+            if file.is_file():
+                out.append(TrustBundle.from_json(file.read_text("utf-8")))
+    return out
 
 
 @dataclass
@@ -195,6 +278,7 @@ class BundleTrustStore:
     """A :class:`~ctop_node.crypto.interfaces.TrustStore` over checked trust bundles."""
 
     bundles: dict[str, TrustBundle]
+    clock: Clock = field(default=utcnow, repr=False)
     _by_kid: dict[bytes, x509.Certificate] = field(default_factory=dict, repr=False)
     # certificate -> (party, kid) once its issuance checked out: that check costs a signature
     _issued: dict[x509.Certificate, tuple[str, bytes]] = field(default_factory=dict, repr=False)
@@ -208,20 +292,14 @@ class BundleTrustStore:
                     self._by_kid[kid_of(cert)] = cert
 
     @classmethod
-    def of(cls, bundles: Iterable[TrustBundle]) -> BundleTrustStore:
-        return cls({b.party: b for b in bundles})
+    def of(cls, bundles: Iterable[TrustBundle], *, clock: Clock = utcnow) -> BundleTrustStore:
+        return cls({b.party: b for b in bundles}, clock)
 
     @classmethod
-    def from_home(cls, home: Path) -> BundleTrustStore:
+    def from_home(cls, home: Path, *, clock: Clock = utcnow) -> BundleTrustStore:
         """Own Party (from ``certs/``) plus every imported peer under ``peers/``."""
-        paths = NodePaths(home)
-        bundles = [TrustBundle.from_home(home)]
-        if paths.peers.is_dir():
-            for peer in sorted(paths.peers.iterdir()):
-                file = peer / BUNDLE_FILE
-                if file.is_file():
-                    bundles.append(TrustBundle.from_json(file.read_text("utf-8")))
-        return cls.of(bundles)
+        bundles = [TrustBundle.from_home(home, at=clock()), *peer_bundles(home)]
+        return cls.of(bundles, clock=clock)
 
     def certificate_for(self, kid: bytes) -> x509.Certificate:
         try:
@@ -240,7 +318,7 @@ class BundleTrustStore:
                     f"{cert.not_valid_after_utc.isoformat()})"
                 )
         next_update = bundle.crl.next_update_utc
-        if next_update is not None and next_update < utcnow():
+        if next_update is not None and next_update < self.clock():
             # Fail closed: an outdated CRL could hide a revocation. Refresh the peer's bundle.
             raise UntrustedChain(
                 f"the CRL of Party {party} expired at {next_update.isoformat()}",
@@ -269,8 +347,56 @@ class BundleTrustStore:
         bundle = self.bundles.get(party)
         if bundle is None:
             raise UnknownKey(f"no encryption key known for Party {party}")
-        self.verify_certificate(bundle.encryption, utcnow())  # never encrypt to a revoked key
+        self.verify_certificate(bundle.encryption, self.clock())  # never to a revoked key
         key = bundle.encryption.public_key()
         if not isinstance(key, x25519.X25519PublicKey):  # TrustBundle.check refuses this
             raise UntrustedChain(f"the encryption key of Party {party} is not X25519")
         return RecipientKey(party=party, kid=kid_of(bundle.encryption), public_key=key)
+
+
+class HomeTrustStore:
+    """The :class:`BundleTrustStore` of a node home, read again when a file it comes from
+    changes: a trust update received by the peer port, ``pki crl`` or ``pki rotate`` take
+    effect in a running node (receiver and sender alike) within ``interval`` seconds."""
+
+    def __init__(self, home: Path, *, clock: Clock = utcnow, interval: float = 1.0) -> None:
+        self.home = home
+        self.clock = clock
+        paths = NodePaths(home)
+
+        def files() -> list[Path]:
+            peers = sorted(paths.peers.glob(f"*/{BUNDLE_FILE}")) if paths.peers.is_dir() else []
+            retired = [c for _k, c in paths.retired("sign")]
+            return [paths.ca_cert, paths.crl, paths.sign_cert, paths.enc_cert, *peers, *retired]
+
+        self._watch = FileWatch(files, interval=interval)
+        self._lock = threading.Lock()
+        self._store = BundleTrustStore.from_home(home, clock=clock)
+
+    @property
+    def store(self) -> BundleTrustStore:
+        if self._watch.changed():
+            try:
+                self.reload()
+            except CryptoError as exc:  # half-edited by hand: keep what was checked
+                log.error("trust files in %s do not check, kept the last good: %s", self.home, exc)
+        return self._store
+
+    def reload(self) -> None:
+        """Read the home again now; raises (and keeps the old store) if it does not check."""
+        with self._lock:
+            self._watch.changed(force=True)
+            self._store = BundleTrustStore.from_home(self.home, clock=self.clock)
+
+    @property
+    def bundles(self) -> dict[str, TrustBundle]:
+        return self.store.bundles
+
+    def certificate_for(self, kid: bytes) -> x509.Certificate:
+        return self.store.certificate_for(kid)
+
+    def verify_certificate(self, certificate: x509.Certificate, at: dt.datetime) -> PeerIdentity:
+        return self.store.verify_certificate(certificate, at)
+
+    def recipient_key(self, party: str) -> RecipientKey:
+        return self.store.recipient_key(party)

@@ -5,6 +5,7 @@
         400 not a CBOR array of byte strings   413 over max_body or max_messages
         415 wrong content type                 503 the database is unavailable
     GET  /ctop/v1/health     200 {"party": ..., "tc_versions": [...]}
+    POST /ctop/v1/trust      a peer's signed trust update (:mod:`.trust_endpoint`)
 
 Whole-request errors carry a JSON body ``{"code", "message"}``. The body size is checked
 while it streams in, so an oversized request is refused before it is all read. Messages are
@@ -33,6 +34,7 @@ from ctop_node.crypto.cose import strict_loads
 from ctop_node.crypto.errors import MalformedMessage
 from ctop_node.errors import StorageError
 from ctop_node.exchange.receive import ItemResult, Receiver
+from ctop_node.online.trust_endpoint import TrustUpdates, trust_updates_for
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ def peer_app(
     max_body: int = MAX_BODY,
     max_messages: int = MAX_MESSAGES,
     faults: EndpointFaults | None = None,
+    trust_updates: TrustUpdates | None = None,
 ) -> Starlette:
     """The ASGI app of the peer port, answering for ``receiver``. ``faults``: tests only."""
 
@@ -121,9 +124,12 @@ def peer_app(
     async def health(request: Request) -> Response:
         return JSONResponse({"party": receiver.party, "tc_versions": receiver.tc_versions})
 
-    return Starlette(
-        routes=[
-            Route(MESSAGES_PATH, messages, methods=["POST"]),
-            Route(HEALTH_PATH, health, methods=["GET"]),
-        ]
-    )
+    routes = [
+        Route(MESSAGES_PATH, messages, methods=["POST"]),
+        Route(HEALTH_PATH, health, methods=["GET"]),
+    ]
+    # Default-on whenever the receiver's trust comes from a node home.
+    updates = trust_updates or trust_updates_for(receiver.party, receiver.trust)
+    if updates is not None:
+        routes.append(updates.route())
+    return Starlette(routes=routes)

@@ -17,6 +17,7 @@ from typing import Any
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
+from ctop_node.crypto.pki import utcnow
 from ctop_node.online.backoff import CircuitPolicy
 from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
@@ -57,7 +58,7 @@ def sender_from_home(
         ),
     )
     timeout = float(settings.get("http_timeout_s", DEFAULT_HTTP_TIMEOUT_S))
-    keys = node_keys(home)
+    keys = node_keys(home, clock=options.get("clock", utcnow))
     return Sender(
         config.party,
         store.outbox_queue,

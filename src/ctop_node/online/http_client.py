@@ -13,12 +13,14 @@ so batches reuse the connection (keep-alive) instead of a handshake each.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import ssl
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import cbor2
 import httpx
@@ -33,6 +35,7 @@ from ctop_node.online.interfaces import (
     PeerUnreachable,
     ProtocolViolation,
     TlsFailure,
+    TlsNameMismatch,
 )
 from ctop_node.online.peers import PeerEndpoint
 
@@ -42,6 +45,9 @@ MAX_REQUEST_BYTES = 16 * 1024 * 1024
 # A response holds one sealed answer (well under 4 KiB) per message: 16 MiB is ample.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 _MAX_TEXT = 1000
+TRUST_PATH = "/ctop/v1/trust"  # online.trust_endpoint (the sender does not import the server)
+COSE = "application/cose"
+MAX_TRUST_ANSWER = 64 * 1024
 
 
 def tls_context(ca_file: Path, cert_file: Path, key_file: Path) -> ssl.SSLContext:
@@ -110,13 +116,49 @@ def _peer_error(content: bytes) -> str:
     return code[:64] if isinstance(code, str) else ""
 
 
-def _is_tls(exc: BaseException) -> bool:
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, ssl.SSLError):
-            return True
+            return seen
         seen = seen.__cause__ or seen.__context__
-    return False
+    return None
+
+
+# OpenSSL X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+_NAME_MISMATCH = (62, 64)
+
+
+def tls_error(peer: str, url: str, exc: BaseException) -> TlsFailure | None:
+    """The :class:`TlsFailure` that ``exc`` (an httpx error) hides, if it is a TLS one; a
+    wrong name says which host the certificate must name and how to fix it."""
+    err = _ssl_error(exc)
+    if err is None:
+        return None
+    host = urlsplit(url).hostname or "?"
+    if isinstance(err, ssl.SSLCertVerificationError):
+        if err.verify_code in _NAME_MISMATCH:
+            flag = "--ip" if _is_ip(host) else "--dns"
+            return TlsNameMismatch(
+                f"{peer} at {url}: the peer's TLS certificate is not valid for the host "
+                f"{host!r} (expected host {host}); the peer must reissue it with "
+                f"`ctop-node pki reissue-tls {flag} {host}`, or correct the URL "
+                f"(`ctop-node peer add {peer} --url ...`)"
+            )
+        return TlsFailure(
+            f"{peer} at {url}: the peer's TLS certificate is not trusted "
+            f"({err.verify_message}); it must be issued by the Party CA of {peer} "
+            f"imported with `pki import-trust`"
+        )
+    return TlsFailure(f"{peer} at {url}: TLS handshake failed: {err}")
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class HttpTransport:
@@ -175,8 +217,9 @@ class HttpTransport:
         except httpx.TimeoutException as exc:
             raise PeerTimeout(f"{peer} at {url}: timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            if _is_tls(exc):
-                raise TlsFailure(f"{peer} at {url}: TLS handshake failed: {exc}") from exc
+            tls = tls_error(peer, url, exc)
+            if tls is not None:
+                raise tls from exc
             raise PeerUnreachable(f"{peer} at {url}: {exc or type(exc).__name__}") from exc
         except httpx.HTTPError as exc:  # e.g. a malformed response line
             raise ProtocolViolation(f"{peer} at {url}: {exc}") from exc
@@ -194,17 +237,58 @@ class HttpTransport:
         except TransportError as exc:
             raise ProtocolViolation(f"{peer} at {url}: {exc.message}") from exc
 
+    def post_trust(self, peer: str, update: bytes) -> dict[str, Any]:
+        """POST a signed trust update to the peer's trust route; its CBOR answer
+        (``{"status": "applied"|"unchanged", ...}``) or a ``TransportError``."""
+        client, endpoint = self._client(peer)
+        url = endpoint.url.rstrip("/") + TRUST_PATH
+        try:
+            status, ctype, content, peer_code = self._post(
+                client, url, update, content_type=COSE, limit=MAX_TRUST_ANSWER
+            )
+        except httpx.TimeoutException as exc:
+            raise PeerTimeout(f"{peer} at {url}: timed out ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            tls = tls_error(peer, url, exc)
+            if tls is not None:
+                raise tls from exc
+            raise PeerUnreachable(f"{peer} at {url}: {exc or type(exc).__name__}") from exc
+        except httpx.HTTPError as exc:
+            raise ProtocolViolation(f"{peer} at {url}: {exc}") from exc
+        if status != 200:
+            detail = f" ({peer_code})" if peer_code else ""
+            raise HttpStatusError(
+                f"{peer} at {url} refused the trust update: HTTP {status}{detail}",
+                status=status,
+                peer_code=peer_code,
+            )
+        try:
+            answer = strict_loads(content, max_size=MAX_TRUST_ANSWER) if ctype == CBOR else None
+        except CryptoError as exc:
+            raise ProtocolViolation(f"{peer} at {url}: the answer is not CBOR") from exc
+        if not isinstance(answer, dict) or answer.get("status") not in ("applied", "unchanged"):
+            raise ProtocolViolation(f"{peer} at {url}: not a trust update answer")
+        return answer
+
     @staticmethod
-    def _post(client: httpx.Client, url: str, body: bytes) -> tuple[int, str, bytes, str]:
-        """POST and read at most ``MAX_RESPONSE_BYTES``: a peer cannot make us buffer more."""
-        with client.stream("POST", url, content=body) as response:
+    def _post(
+        client: httpx.Client,
+        url: str,
+        body: bytes,
+        *,
+        content_type: str = CBOR,
+        limit: int = MAX_RESPONSE_BYTES,
+    ) -> tuple[int, str, bytes, str]:
+        """POST and read at most ``limit`` bytes: a peer cannot make us buffer more."""
+        headers = {"Content-Type": content_type}
+        with client.stream("POST", url, content=body, headers=headers) as response:
             ctype = response.headers.get("content-type", "").split(";")[0].strip().lower()
             chunks: list[bytes] = []
             size = 0
             for chunk in response.iter_bytes():
                 size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise ProtocolViolation(f"the answer exceeds {MAX_RESPONSE_BYTES} bytes")
+                if size > limit:
+                    raise ProtocolViolation(f"the answer exceeds {limit} bytes")
                 chunks.append(chunk)
             content = b"".join(chunks)
             peer_code = ""

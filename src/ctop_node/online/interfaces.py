@@ -9,6 +9,7 @@ or raises a :class:`~ctop_node.errors.TransportError` subclass when the whole ba
     ├── PeerUnreachable     transport.unreachable   connection refused, DNS, reset
     ├── PeerTimeout         transport.timeout       connect/read/write/pool timeout
     ├── TlsFailure          transport.tls           handshake: unknown CA, bad cert, ...
+    │   └── TlsNameMismatch transport.tls.name_mismatch  cert not issued for the URL's host
     ├── HttpStatusError     transport.http_status   the peer answered with a non-200 status
     └── ProtocolViolation   transport.protocol      a 200 whose body is not the agreed answer
 
@@ -37,6 +38,12 @@ class PeerTimeout(TransportError):
 
 class TlsFailure(TransportError):
     code = "transport.tls"
+
+
+class TlsNameMismatch(TlsFailure):
+    """The peer's TLS certificate does not name the host of its URL in ``node.json``."""
+
+    code = "transport.tls.name_mismatch"
 
 
 class HttpStatusError(TransportError):

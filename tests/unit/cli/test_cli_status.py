@@ -93,3 +93,65 @@ def test_status_json_and_table(cli: typer.Typer, home: Path, record_dict: dict[s
     assert table.exit_code == 0, table.output
     assert "KZ-1" in table.output and "open" in table.output  # narrow terminal: folded
     assert "1 pending, 1 delivered, 1 rejected, 0 dead" in table.output
+
+
+# -- expiry of CRLs and certificates (issue 8) --------------------------------------------
+
+
+def _init_at(tmp_path: Path, days_ago: float) -> Path:
+    """A home whose PKI was made ``days_ago`` days ago (its CRL is that much older)."""
+    from ctop_node.config import write_node_config
+    from ctop_node.crypto.node import init_node
+
+    home = tmp_path / "kz"
+    then = datetime.now(UTC) - timedelta(days=days_ago)
+    init_node(home, "KZ", clock=lambda: then)
+    write_node_config(home, {"party": "KZ", "peer_port": 1, "api_port": 2})
+    return home
+
+
+@pytest.mark.parametrize(
+    ("days_ago", "level", "exit_code"),
+    [(1, "notice", 0), (24, "warning", 1), (29.5, "critical", 1), (31, "expired", 1)],
+)
+def test_status_check_on_crl_age(
+    cli: typer.Typer, tmp_path: Path, days_ago: float, level: str, exit_code: int
+) -> None:
+    home = _init_at(tmp_path, days_ago)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["status", "--home", str(home), "--check", "--json"])
+    assert result.exit_code == exit_code, result.output
+    data = json.loads(result.stdout)
+    crl = next(e for e in data["pki"] if e["item"] == "crl" and e["party"] == "KZ")
+    assert crl["level"] == level
+    assert data["ok"] is (exit_code == 0)
+    plain = runner.invoke(cli, ["status", "--home", str(home), "--check"])
+    assert plain.exit_code == exit_code
+    assert len(plain.stdout.strip().splitlines()) == 1  # one line for monitoring
+    if exit_code:
+        assert "KZ crl" in plain.stdout
+
+
+def test_status_lists_days_left_of_every_certificate(cli: typer.Typer, home: Path) -> None:
+    open_store(NodeConfig.load(home).db_url).close()
+    result = CliRunner().invoke(cli, ["status", "--home", str(home), "--json"])
+    assert result.exit_code == 0, result.output
+    items = {(e["party"], e["item"]) for e in json.loads(result.stdout)["pki"]}
+    assert {("KZ", i) for i in ("ca", "crl", "signing", "encryption", "tls")} <= items
+
+
+def test_certificate_near_expiry_fails_the_check(cli: typer.Typer, tmp_path: Path) -> None:
+    home = _init_at(tmp_path, 825 - 20)  # node certificates last 825 days
+    from ctop_node.crypto.pki import PartyCA, write_pem
+
+    write_pem(home / "certs" / "crl.pem", PartyCA.load(home / "ca").resign_crl())
+    result = CliRunner().invoke(cli, ["status", "--home", str(home), "--check"])
+    assert result.exit_code == 1
+    assert "expires in 20" in result.stdout or "expires in 19" in result.stdout
+
+
+def test_unreadable_trust_material_fails_the_check(cli: typer.Typer, home: Path) -> None:
+    (home / "certs" / "crl.pem").write_text("not a CRL")
+    result = CliRunner().invoke(cli, ["status", "--home", str(home), "--check"])
+    assert result.exit_code == 1
+    assert "crypto.pki.crl_file" in result.stdout

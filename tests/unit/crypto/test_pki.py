@@ -136,3 +136,43 @@ def test_tls_certificates_work_for_mutual_tls_on_loopback(paired: tuple[Home, Ho
     peer = seen["peer"]
     assert isinstance(peer, dict)
     assert ("URI", "urn:ctop:party:CN") in peer["subjectAltName"]
+
+
+# -- TLS names, CRL numbers, fingerprints (issue 8) ---------------------------------------
+
+
+def test_tls_certificate_names_the_given_hosts(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from ctop_node.crypto.names import tls_names_of
+
+    ca = PartyCA.create("KZ", tmp_path / "ca")
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = ca.issue_tls(
+        key.public_key(), "n", dns=["cn-node", "CN-Node.example."], ips=["10.1.2.3"]
+    )
+    assert tls_names_of(cert) == (["cn-node", "cn-node.example"], ["10.1.2.3"])
+
+
+def test_crl_numbers_grow_and_resign_moves_next_update(tmp_path: Path) -> None:
+    from ctop_node.crypto.pki import crl_number
+    from tests._clock import MovableClock
+
+    clock = MovableClock()
+    ca = PartyCA.create("KZ", tmp_path / "ca", clock=clock)
+    first = ca.crl()
+    clock.advance(days=20)
+    second = ca.resign_crl()
+    assert crl_number(second) == crl_number(first) + 1
+    assert second.next_update_utc is not None and first.next_update_utc is not None
+    assert second.next_update_utc - first.next_update_utc == dt.timedelta(days=20)
+    ca.revoke(1234)
+    third = ca.resign_crl(days=7)
+    assert crl_number(third) == crl_number(first) + 3
+    assert third.get_revoked_certificate_by_serial_number(1234) is not None  # kept
+
+
+def test_node_certificate_never_outlives_its_ca(tmp_path: Path) -> None:
+    ca = PartyCA.create("KZ", tmp_path / "ca", days=100)
+    cert = ca.issue_signing(ed25519.Ed25519PrivateKey.generate().public_key(), "n")
+    assert cert.not_valid_after_utc == ca.certificate.not_valid_after_utc

@@ -193,3 +193,28 @@ def test_crl_signed_by_another_ca_is_refused(paired: tuple[Home, Home], tmp_path
                 )
             ]
         )
+
+
+def test_home_trust_store_keeps_the_last_good_store(paired: tuple[Home, Home]) -> None:
+    from ctop_node.crypto.trust import HomeTrustStore
+
+    kz, cn = paired
+    live = HomeTrustStore(cn.home, interval=0.0)
+    kid = kz.signer.kid
+    (cn.paths.peer_dir("KZ") / "bundle.json").write_text("{ half written", "utf-8")
+    assert live.certificate_for(kid) == kz.signer.certificate  # still the checked bundle
+
+
+def test_a_new_ca_for_a_pinned_party_needs_its_fingerprint(
+    paired: tuple[Home, Home], tmp_path: Path
+) -> None:
+    kz, cn = paired
+    rogue = make_home(tmp_path / "new", "KZ")
+    out = tmp_path / "new-kz.json"
+    bundle = export_trust(rogue.home, out)
+    with pytest.raises(PkiError) as err:
+        import_trust(cn.home, out, own_party="CN")
+    assert err.value.code == "crypto.pki.ca_changed"
+    assert cn.trust().bundles["KZ"].ca == kz.ca.certificate  # the pinned CA stays
+    import_trust(cn.home, out, own_party="CN", expect_fingerprint=bundle.fingerprint)
+    assert cn.trust().bundles["KZ"].ca == rogue.ca.certificate

@@ -220,3 +220,23 @@ def test_batch_limits_and_refused_answers() -> None:
     assert decode_answers(refused, 1) == [
         DeliveryAnswer("refused", None, "crypto.bad_signature", "")
     ]
+
+
+def test_a_certificate_for_other_host_names_is_a_name_mismatch(
+    kz: Home, cn: Home, serve: Callable[[ssl.SSLContext, Reply], _Server]
+) -> None:
+    from ctop_node.crypto.node import reissue_tls
+
+    reissue_tls(cn.home, cn.ca, dns=["cn-node"], ips=[])  # not localhost, not 127.0.0.1
+    server = serve(server_context(cn, cn.paths.peer_dir("KZ") / "ca.pem"), receipts)
+    for host, flag in (("127.0.0.1", "--ip"), ("localhost", "--dns")):
+        endpoint = PeerEndpoint(
+            f"https://{host}:{server.server_port}", kz.paths.peer_dir("CN") / "ca.pem"
+        )
+        t = HttpTransport({"CN": endpoint}, kz.paths.tls_cert, kz.paths.tls_key)
+        with t, pytest.raises(TransportError) as info:
+            t.send("CN", [b"m1"])
+        assert info.value.code == "transport.tls.name_mismatch"
+        assert f"expected host {host}" in info.value.message
+        assert f"reissue-tls {flag} {host}" in info.value.message
+    assert server.paths == []
