@@ -30,6 +30,7 @@ from ctop_node.online.status import node_status
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
 from ctop_node.web.api import api_app, ensure_api_token
+from ctop_node.web.settings import session_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,13 @@ class NodeServer:
         peer_server = _Server(uvicorn_config(peer_app(receiver), self.host, cfg.peer_port, tls))
         # One store (one connection pool) serves the API, the receiver and the sender.
         pipeline = IngestPipeline(store, Classifier(policy))
-        api = api_app(pipeline, token, status=lambda: self.status(store, peers))
+        api = api_app(
+            pipeline,
+            token,
+            status=lambda: self.status(store, peers),
+            party=cfg.party,
+            session_settings=session_settings(cfg.settings),
+        )
         api_server = _Server(
             uvicorn.Config(
                 api,
