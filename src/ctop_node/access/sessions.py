@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from argon2 import PasswordHasher
+
 from ctop_node.access.passwords import hash_password, verify_password
 from ctop_node.access.policy import USER_ROLES, Principal, Role
 from ctop_node.access.throttle import LoginThrottle
@@ -59,12 +61,14 @@ class Accounts:
         settings: SessionSettings | None = None,
         throttle: LoginThrottle | None = None,
         system_token: str | None = None,
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self.users = users
         self.clock = clock
         self.settings = settings or SessionSettings()
         self.throttle = throttle or LoginThrottle(clock)
         self.system_token = system_token
+        self.hasher = hasher
 
     # -- users ----------------------------------------------------------------------------
 
@@ -78,7 +82,7 @@ class Accounts:
             raise AccessError(
                 f"user name {name!r}: 1 to 64 letters, digits, '-' or '_'", code="access.name"
             )
-        hashed = hash_password(password) if password is not None else None
+        hashed = hash_password(password, self.hasher) if password is not None else None
         return self.users.add(name, role, hashed, self.clock())
 
     def issue_token(self, name: str, scope: str = "read") -> str:
@@ -146,4 +150,4 @@ class Accounts:
             self.users.end_session(_digest(cookie))
 
     def set_password(self, name: str, password: str) -> None:
-        self.users.set_password_hash(name, hash_password(password))
+        self.users.set_password_hash(name, hash_password(password, self.hasher))

@@ -31,10 +31,12 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         # One line; the trailing newline is not part of the password.
         return sys.stdin.readline().rstrip("\r\n")
-    first = typer.prompt(_("Password"), hide_input=True)
-    again = typer.prompt(_("Repeat the password"), hide_input=True)
+    first = typer.prompt(_("Password of the user"), hide_input=True)
+    again = typer.prompt(_("Repeat the password of the user"), hide_input=True)
     if first != again:
-        raise UsageError(_("the two passwords differ"), code="user.password_repeat")
+        raise UsageError(
+            _("the two passwords typed for the user differ"), code="user.password_repeat"
+        )
     return str(first)
 
 
@@ -91,7 +93,13 @@ def list_users(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False)
             ]
         )
         return
-    table = Table(_("User"), _("Role"), _("Disabled"), _("API tokens"), _("Created"))
+    table = Table(
+        _("User name"),
+        _("Role of the user"),
+        _("User disabled"),
+        _("Live API tokens"),
+        _("Added at"),
+    )
     for u, n in rows:
         table.add_row(
             escape(u.name),

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from argon2 import PasswordHasher
 
 from ctop_node.access.sessions import Accounts, SessionSettings
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
@@ -20,6 +21,8 @@ from tests.unit.store._entries import entry
 
 PASSWORD = "correct horse battery"
 SYSTEM_TOKEN = "system-token-for-tests-0123456789"
+# Verifying a hash uses the parameters stored in it: cheap hashes keep the tests fast.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 @dataclass
@@ -70,7 +73,7 @@ def ui_node(store: SqlStore, record: dict[str, Any], *, base_url: str = "http://
         clock=clock,
         session_settings=SessionSettings(idle=timedelta(minutes=30), absolute=timedelta(hours=8)),
     )
-    accounts = Accounts(UserStore(store.engine), clock=clock)
+    accounts = Accounts(UserStore(store.engine), clock=clock, hasher=CHEAP_HASHER)
     for name, role in (("olga", "arrival_officer"), ("ann", "analyst"), ("sam", "supervisor")):
         accounts.add_user(name, role, PASSWORD)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
