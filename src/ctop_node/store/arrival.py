@@ -334,5 +334,11 @@ class ArrivalQueries:
             .order_by(search_terms.c.value, search_terms.c.record_id)
             .limit(limit)
         )
+        hits: dict[tuple[str, str, str], SearchHit] = {}
         with translated("search records"), self.engine.connect() as conn:
-            return [SearchHit(r.kind, r.value, _indexed(r)) for r in conn.execute(stmt)]
+            for r in conn.execute(stmt):
+                # A name and one of its words both match: one hit per record and kind.
+                hits.setdefault(
+                    (r.origin_party, r.record_id, r.kind), SearchHit(r.kind, r.value, _indexed(r))
+                )
+        return list(hits.values())
