@@ -193,6 +193,14 @@ def test_officer_finds_a_container_and_its_train(
         if name:
             shot(browser, name)
 
+    # The record's history: its version, the message that brought it and our receipt.
+    browser.get(f"{train_url}?lang=en")
+    browser.find_element(By.CSS_SELECTOR, "table.records td a").click()
+    wait_for(browser, "table.history")
+    messages = browser.find_element(By.CSS_SELECTOR, "table.messages").text
+    assert "CONSIGNMENT" in messages and "online" in messages and "RECEIPT" in messages
+    shot(browser, "record.png")
+
 
 def test_wrong_password_then_throttled(
     exchanged: tuple[Pair, list[dict[str, Any]]], browser: WebDriver

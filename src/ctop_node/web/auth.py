@@ -76,6 +76,10 @@ class WebAccess:
         token = bearer_of(request)
         if token:
             return self.accounts.bearer(token)
+        if request.method not in ("GET", "HEAD"):
+            # A cookie rides along with any cross-site form: API writes need a bearer token
+            # (the UI's own forms check their CSRF token instead).
+            return None
         session = self.session(request)
         return session.principal if session else None
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 
 from ctop_node.access.policy import Action, Purpose
+from ctop_node.errors import StorageError
 from ctop_node.store import SqlStore
 from ctop_node.store.interfaces import RecordRow
 from ctop_node.web.auth import WebAccess, problem
@@ -59,7 +60,12 @@ def mount_read_api(app: FastAPI, store: SqlStore, access: WebAccess, party: str)
         origin_party: str | None = Query(default=None, max_length=8),
     ) -> JSONResponse:
         access.require(request, Action.READ_RECORDS, _purpose(purpose))
-        row = store.get_record(record_id[:128], origin_party=origin_party)
+        try:
+            row = store.get_record(record_id[:128], origin_party=origin_party)
+        except StorageError as exc:
+            if exc.code != "store.ambiguous_record":
+                raise
+            raise problem(400, exc.code, exc.message) from exc
         if row is None:
             raise problem(404, "api.not_found", f"no record {record_id[:128]}")
         out = {**_summary(row), "body": row.body}

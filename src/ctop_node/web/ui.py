@@ -209,7 +209,10 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
     # -- pages --------------------------------------------------------------------------
 
     def arrival(request: Request, session: Session) -> Response:
-        since = ui.clock() - timedelta(days=int(request.query_params.get("days", "30") or 30))
+        days = request.query_params.get("days", "")
+        since = ui.clock() - timedelta(
+            days=int(days) if days.isdigit() and int(days) < 3660 else 30
+        )
         groups = ui.queries.trains_by_crossing(since, ui.control)
         return render(
             request,

@@ -283,3 +283,20 @@ async def test_forms_over_the_limit_are_refused(node: UiNode) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert r.status_code == 413
+
+
+async def test_the_train_list_window_and_a_bad_window(node: UiNode) -> None:
+    node.clock.advance(days=5)  # the train was planned 5 days ago
+    await node.login("olga")
+    assert "KZ-1001-20261126" in (await node.client.get("/ui/")).text
+    assert "KZ-1001-20261126" not in (await node.client.get("/ui/?days=2")).text
+    assert (await node.client.get("/ui/?days=lots")).status_code == 200
+
+
+async def test_a_session_cookie_never_authorises_an_api_write(node: UiNode) -> None:
+    await node.login("olga")
+    r = await node.client.post(
+        "/api/v1/records", content=b"{}", headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 401
+    assert (await node.client.get("/api/v1/records")).status_code == 200
