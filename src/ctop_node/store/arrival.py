@@ -314,6 +314,13 @@ class ArrivalQueries:
             row = conn.execute(stmt).first()
         return _indexed(row) if row is not None else None
 
+    def _prefix_range(self, q: str) -> tuple[Any, ...]:
+        # SQLite's LIKE is case-insensitive and so never uses the (binary) index; a range on
+        # the same prefix does. PostgreSQL's pattern-ops index serves the LIKE itself.
+        if self.engine.dialect.name != "sqlite":
+            return ()
+        return (search_terms.c.value >= q, search_terms.c.value < q + "\U0010ffff")
+
     def search(self, query: str, *, limit: int = _MAX_HITS) -> builtins.list[SearchHit]:
         """Records with a term that starts with ``query`` (case-insensitive)."""
         q = _upper(query)
@@ -331,6 +338,7 @@ class ArrivalQueries:
                 ),
             )
             .where(search_terms.c.value.like(escaped + "%", escape="\\"))
+            .where(*self._prefix_range(q))
             .order_by(search_terms.c.value, search_terms.c.record_id)
             .limit(limit)
         )

@@ -329,7 +329,9 @@ search_terms = Table(
     Column("kind", String(16), nullable=False),
     Column("origin_party", String(8), nullable=False),
     Column("record_id", String(128), nullable=False),
-    Index(None, "value"),
+    # Prefix search is ``LIKE 'Q%'``: PostgreSQL uses a b-tree for it only with pattern ops
+    # (its default collation is not C); SQLite ignores the option.
+    Index(None, "value", postgresql_ops={"value": "varchar_pattern_ops"}),
     Index(None, "origin_party", "record_id"),
 )
 

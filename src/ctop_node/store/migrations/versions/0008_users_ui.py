@@ -105,7 +105,12 @@ def upgrade() -> None:
         sa.Column("record_id", sa.String(128), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_search_terms")),
     )
-    op.create_index(op.f("ix_search_terms_value"), "search_terms", ["value"])
+    op.create_index(
+        op.f("ix_search_terms_value"),
+        "search_terms",
+        ["value"],
+        postgresql_ops={"value": "varchar_pattern_ops"},
+    )
     op.create_index(
         op.f("ix_search_terms_origin_party_record_id"),
         "search_terms",
