@@ -10,7 +10,7 @@ remembered in ``index_progress``), so no write path of the exchange has to know 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -159,6 +159,8 @@ class ArrivalQueries:
         Two callers at once: the second's progress update matches no row (the first moved
         it) or its insert collides, and it rolls back: the first one's work stands.
         """
+        if not self._behind():
+            return 0  # the common case costs one read, no write lock
         total = 0
         while True:
             try:
@@ -170,6 +172,16 @@ class ArrivalQueries:
             total += n
             if n < _BATCH:
                 return total
+
+    def _behind(self) -> bool:
+        last = (
+            select(index_progress.c.last_record_pk)
+            .where(index_progress.c.name == _PROGRESS)
+            .scalar_subquery()
+        )
+        stmt = select(func.max(records.c.id) > func.coalesce(last, 0))
+        with translated("check the arrival index"), self.engine.connect() as conn:
+            return bool(conn.execute(stmt).scalar())
 
     def _refresh_batch(self) -> int:
         with translated("index records for the arrival view"), self.engine.connect() as conn:
@@ -305,6 +317,20 @@ class ArrivalQueries:
         )
         with translated("read a train"), self.engine.connect() as conn:
             return [_indexed(r) for r in conn.execute(stmt)]
+
+    def records_of_trains(self, keys: Sequence[str]) -> dict[str, builtins.list[IndexedRecord]]:
+        """The records of several trains in one query per chunk of keys."""
+        out: dict[str, builtins.list[IndexedRecord]] = {k: [] for k in keys}
+        with translated("read trains"), self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                stmt = (
+                    select(*_INDEXED)
+                    .where(record_index.c.train_key.in_(list(keys[i : i + 500])))
+                    .order_by(record_index.c.record_id)
+                )
+                for r in conn.execute(stmt):
+                    out[r.train_key].append(_indexed(r))
+        return out
 
     def record(self, origin_party: str, record_id: str) -> IndexedRecord | None:
         stmt = select(*_INDEXED).where(

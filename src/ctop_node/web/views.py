@@ -14,9 +14,8 @@ from ctop_node.control.arrival import ControlOutcomes, Status, record_status, tr
 from ctop_node.lock.reconcile import Reconciliation, reconcile
 from ctop_node.model.reference import CROSSING_POINTS
 from ctop_node.store import SqlStore
-from ctop_node.store._inbox_types import InboxRow
 from ctop_node.store.arrival import ArrivalQueries, IndexedRecord, SearchHit, TrainSummary
-from ctop_node.store.inbox import Inbox
+from ctop_node.store.inbox import Inbox, InboxRow
 from ctop_node.store.interfaces import RecordRow
 from ctop_node.store.lockreads import LockRead, LockReads
 
@@ -134,12 +133,14 @@ class ArrivalViews:
     def trains_by_crossing(self, since: datetime, control: ControlOutcomes) -> list[CrossingGroup]:
         self.index.refresh()
         summaries = self.index.trains(direction="in", since=since)
+        per_train = self.index.records_of_trains([s.train_key for s in summaries])
+        # One reconciliation for every record on the page, not one per train.
+        lines = self._lines([r for recs in per_train.values() for r in recs], control)
+        status_of = {(x.record.origin_party, x.record.record_id): x.status for x in lines}
         groups: dict[str, list[TrainLine]] = {code: [] for code in CROSSING_POINTS}
         for s in summaries:
-            lines = self._lines(self.index.train_records(s.train_key), control)
-            groups.setdefault(s.crossing_point, []).append(
-                TrainLine(s, train_status(line.status for line in lines))
-            )
+            statuses = (status_of[(r.origin_party, r.record_id)] for r in per_train[s.train_key])
+            groups.setdefault(s.crossing_point, []).append(TrainLine(s, train_status(statuses)))
         return [
             CrossingGroup(
                 code,

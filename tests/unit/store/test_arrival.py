@@ -62,6 +62,12 @@ def test_trains_are_grouped_per_run_and_filtered(
         record_dict["record_id"],
         "KZ-D",
     ]
+    both = q.records_of_trains(["KZ-1001-20261126", "KZ-2002-20261126", "KZ-NONE"])
+    assert {k: [r.record_id for r in v] for k, v in both.items()} == {
+        "KZ-1001-20261126": [record_dict["record_id"], "KZ-D"],
+        "KZ-2002-20261126": ["KZ-C"],
+        "KZ-NONE": [],
+    }
 
 
 def test_search_is_by_prefix_case_insensitive_and_literal(
