@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from ctop_node.errors import StorageError
@@ -27,6 +27,7 @@ from ctop_node.store.schema import index_progress, record_index, records, search
 _PROGRESS = "arrival"
 _BATCH = 2000
 _MAX_HITS = 50
+_KEY_CHUNK = 400  # (party, record_id) pairs per IN: far below parameter limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,22 @@ def _flat(row: Any, body: dict[str, Any]) -> dict[str, Any]:
         "containers": len(body.get("containers") or ()),
         "wagons": len(body.get("wagons") or ()),
     }
+
+
+def _indexed_versions(
+    conn: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    out: dict[tuple[str, str], int] = {}
+    for chunk in range(0, len(keys), _KEY_CHUNK):
+        stmt = select(
+            record_index.c.origin_party, record_index.c.record_id, record_index.c.version
+        ).where(
+            tuple_(record_index.c.origin_party, record_index.c.record_id).in_(
+                list(keys[chunk : chunk + _KEY_CHUNK])
+            )
+        )
+        out.update({(p, r): int(v) for p, r, v in conn.execute(stmt)})
+    return out
 
 
 def _indexed(r: Any) -> IndexedRecord:
@@ -226,36 +243,45 @@ class ArrivalQueries:
 
     @staticmethod
     def _index(conn: Connection, rows: Iterable[Any]) -> None:
-        latest: dict[tuple[str, str], tuple[Any, dict[str, Any]]] = {}
+        latest: dict[tuple[str, str], Any] = {}
         for row in rows:
             key = (row.origin_party, row.record_id)
-            if key not in latest or row.version > latest[key][0].version:
-                latest[key] = (row, orjson.loads(row.body))
-        for (party, rid), (row, body) in latest.items():
-            where_index = and_(
-                record_index.c.origin_party == party, record_index.c.record_id == rid
-            )
-            have = conn.execute(select(record_index.c.version).where(where_index)).scalar()
-            if have is not None and have >= row.version:
+            if key not in latest or row.version > latest[key].version:
+                latest[key] = row
+        have = _indexed_versions(conn, list(latest))
+        flats: list[dict[str, Any]] = []
+        terms: list[dict[str, Any]] = []
+        for (party, rid), row in latest.items():
+            if have.get((party, rid), 0) >= row.version:
                 continue
             try:
-                flat = _flat(row, body)
+                body = orjson.loads(row.body)
+                flats.append(_flat(row, body))
             except (TypeError, ValueError):
                 continue  # a stored body always validated; nothing to index if it cannot parse
-            conn.execute(delete(record_index).where(where_index))
-            conn.execute(insert(record_index).values(**flat))
+            terms.extend(
+                {"value": v, "kind": k, "origin_party": party, "record_id": rid}
+                for k, v in sorted(_terms(body))
+            )
+        if not flats:
+            return
+        # Batched: one delete and one insert per table for the whole batch.
+        keys = [(f["origin_party"], f["record_id"]) for f in flats]
+        for chunk in range(0, len(keys), _KEY_CHUNK):
+            part = keys[chunk : chunk + _KEY_CHUNK]
             conn.execute(
-                delete(search_terms).where(
-                    search_terms.c.origin_party == party, search_terms.c.record_id == rid
+                delete(record_index).where(
+                    tuple_(record_index.c.origin_party, record_index.c.record_id).in_(part)
                 )
             )
             conn.execute(
-                insert(search_terms),
-                [
-                    {"value": v, "kind": k, "origin_party": party, "record_id": rid}
-                    for k, v in sorted(_terms(body))
-                ],
+                delete(search_terms).where(
+                    tuple_(search_terms.c.origin_party, search_terms.c.record_id).in_(part)
+                )
             )
+        conn.execute(insert(record_index), flats)
+        if terms:
+            conn.execute(insert(search_terms), terms)
 
     # -- reading --------------------------------------------------------------------------
 
