@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ctop_node.access.policy import Action, Purpose
 from ctop_node.access.sessions import Accounts, SessionSettings, utc_now
+from ctop_node.control.arrival import ControlOutcomes
 from ctop_node.errors import InputError, UsageError
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.pipeline import IngestPipeline
@@ -65,6 +66,7 @@ def api_app(
     party: str | None = None,
     session_settings: SessionSettings | None = None,
     clock: Callable[[], datetime] = utc_now,
+    control: ControlOutcomes | None = None,
 ) -> FastAPI:
     """The internal port's app. With ``party`` it also serves the officers' UI (``/ui/``,
     ``/login``) and the read API for users; every route passes the one access check."""
@@ -137,5 +139,8 @@ def api_app(
         from ctop_node.web.views import ArrivalViews
 
         mount_read_api(app, store, access, party)
-        mount_ui(app, UiContext(access, ArrivalViews(store), party, clock=clock))
+        ui = UiContext(access, ArrivalViews(store), party, clock=clock)
+        if control is not None:  # the control results, once recorded (issue 10, item 4)
+            ui.control = control
+        mount_ui(app, ui)
     return app

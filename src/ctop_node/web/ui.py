@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from ctop_node import i18n
 from ctop_node.access.policy import Action, Principal, Purpose, check
 from ctop_node.access.sessions import Session
-from ctop_node.control.arrival import ControlOutcomes, NoControlResults, Status
+from ctop_node.control.arrival import ControlOutcomes, NoControlResults
 from ctop_node.errors import AccessError
 from ctop_node.model.reference import CROSSING_POINTS
 from ctop_node.web import views
@@ -298,6 +298,3 @@ def _safe_next(target: str) -> str:
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return quote(target, safe="/?=&-_.~%")
     return ""
-
-
-STATUSES = tuple(Status)

@@ -12,6 +12,7 @@ import httpx
 from argon2 import PasswordHasher
 
 from ctop_node.access.sessions import Accounts, SessionSettings
+from ctop_node.control.arrival import ControlOutcomes
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore
@@ -63,7 +64,13 @@ def receive(store: SqlStore, record: dict[str, Any]) -> None:
     store.write_batch([entry(record)], origin_party="KZ", direction="in")
 
 
-def ui_node(store: SqlStore, record: dict[str, Any], *, base_url: str = "http://node") -> UiNode:
+def ui_node(
+    store: SqlStore,
+    record: dict[str, Any],
+    *,
+    base_url: str = "http://node",
+    control: ControlOutcomes | None = None,
+) -> UiNode:
     clock = Clock()
     receive(store, copy.deepcopy(record))
     app = api_app(
@@ -72,6 +79,7 @@ def ui_node(store: SqlStore, record: dict[str, Any], *, base_url: str = "http://
         party="CN",
         clock=clock,
         session_settings=SessionSettings(idle=timedelta(minutes=30), absolute=timedelta(hours=8)),
+        control=control,
     )
     accounts = Accounts(UserStore(store.engine), clock=clock, hasher=CHEAP_HASHER)
     for name, role in (("olga", "arrival_officer"), ("ann", "analyst"), ("sam", "supervisor")):

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from ctop_node.control.arrival import Status
 from ctop_node.store import SqlStore
 from ctop_node.store.schema import records
 from tests.unit.web._ui import PASSWORD, SYSTEM_TOKEN, UiNode, receive, ui_node
@@ -300,3 +301,17 @@ async def test_a_session_cookie_never_authorises_an_api_write(node: UiNode) -> N
     )
     assert r.status_code == 401
     assert (await node.client.get("/api/v1/records")).status_code == 200
+
+
+class _Decided:
+    def outcome(self, origin_party: str, record_id: str) -> Status | None:
+        return Status.RELEASED if record_id == RID else None
+
+
+async def test_control_results_hook_sets_the_status(
+    store: SqlStore, record_dict: dict[str, Any]
+) -> None:
+    node = ui_node(store, record_dict, control=_Decided())
+    await node.login("olga")
+    page = (await node.client.get("/ui/trains/KZ-1001-20261126")).text
+    assert '<span class="status status-released">released</span>' in page
