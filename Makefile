@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint typecheck bench clean i18n
+.PHONY: install demo test lint typecheck bench clean i18n browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +31,16 @@ typecheck: install
 	$(BIN)/mypy
 	$(BIN)/mypy --strict tests bench
 
-test: install lint typecheck
+# The UI's browser tests drive Debian's Chromium through chromedriver (a CJK font so that
+# the Chinese screenshots show characters). Installed only when missing; needs root (CI is).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! fc-list :lang=zh | grep -q . ; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q --no-install-recommends \
+			chromium chromium-driver fonts-wqy-microhei; \
+	fi
+
+test: install lint typecheck browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

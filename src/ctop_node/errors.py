@@ -14,7 +14,8 @@ and the peer rely on, and a message a customs officer can act on.
     ├── StorageError            the database refused or failed
     ├── CryptoError             keys, certificates, signatures, decryption
     ├── TransportError          the peer cannot be reached or answered badly
-    └── LockError               smart-lock payloads, devices and event logs
+    ├── LockError               smart-lock payloads, devices and event logs
+    └── AccessError             login, sessions, tokens, the access check
 """
 
 from __future__ import annotations
@@ -145,3 +146,9 @@ class TransportError(CtopError):
 
 class LockError(CtopError):
     code = "lock"
+
+
+class AccessError(CtopError):
+    """Login, sessions, tokens and the access check (``access.*`` codes)."""
+
+    code = "access"

@@ -31,6 +31,7 @@ from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
 from ctop_node.web.api import api_app, ensure_api_token, upload_limit
+from ctop_node.web.settings import session_settings
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,12 @@ class NodeServer:
         pipeline = IngestPipeline(store, Classifier(policy))
         max_upload = self.api_max_upload or upload_limit(cfg.settings)
         api = api_app(
-            pipeline, token, status=lambda: self.status(store, peers), max_upload=max_upload
+            pipeline,
+            token,
+            status=lambda: self.status(store, peers),
+            party=cfg.party,
+            session_settings=session_settings(cfg.settings),
+            max_upload=max_upload,
         )
         api_server = _Server(
             uvicorn.Config(

@@ -8,6 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from ctop_node.access.sessions import Accounts
+from ctop_node.config import sqlite_url
+from ctop_node.store import open_store
+from ctop_node.store.arrival import ArrivalQueries
+from ctop_node.store.users import UserStore
+
 
 def test_demo_two_nodes_exchange_everything(tmp_path: Path) -> None:
     proc = subprocess.run(
@@ -43,3 +49,15 @@ def test_demo_two_nodes_exchange_everything(tmp_path: Path) -> None:
         peer = "CN" if party == "KZ" else "KZ"
         assert flows[(party, peer)]["sent"] == ingested["to_send"]
     assert out["urls"]["KZ"]["peer"].startswith("https://127.0.0.1:")
+    # The demo's arrival officer logs in at CN and the announced trains are there to see.
+    assert out["urls"]["CN"]["ui"] == out["urls"]["CN"]["api"] + "/ui/"
+    login = out["demo_login"]
+    with open_store(sqlite_url(tmp_path / "demo" / "cn"), migrate=False) as store:
+        session = Accounts(UserStore(store.engine)).login(
+            login["user"], login["password"], "127.0.0.1"
+        )
+        assert session.principal.role.value == "arrival_officer"
+        arrival = ArrivalQueries(store.engine)
+        arrival.refresh()
+        trains = arrival.trains(direction="in")
+        assert trains and sum(t.records for t in trains) == flows[("KZ", "CN")]["stored_at_peer"]

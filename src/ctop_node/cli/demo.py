@@ -8,6 +8,7 @@ from the two databases, not from the sender's belief.
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import threading
 import time
@@ -18,12 +19,14 @@ import httpx
 import orjson
 import typer
 
+from ctop_node.access.sessions import Accounts
 from ctop_node.cli._common import JsonOpt, err_console, print_json
 from ctop_node.i18n import _
 from ctop_node.localnet import LocalNode, create_nodes, stop_all
 from ctop_node.reports.exchange import exchange_counts
 from ctop_node.sample import generate
 from ctop_node.store import open_store
+from ctop_node.store.users import UserStore
 
 
 def _post_sample(node: LocalNode, trains: int, seed: int) -> dict[str, Any]:
@@ -51,6 +54,18 @@ def _drained(nodes: dict[str, LocalNode]) -> bool:
     return True
 
 
+DEMO_USER = "demo-officer"
+
+
+def _demo_officer(nodes: dict[str, LocalNode]) -> str:
+    """An arrival officer on every demo node, with one generated password (printed once)."""
+    password = secrets.token_urlsafe(12)
+    for node in nodes.values():
+        with open_store(node.db_url) as store:
+            Accounts(UserStore(store.engine)).add_user(DEMO_USER, "arrival_officer", password)
+    return password
+
+
 def demo(
     home: Annotated[Path, typer.Option("--home", help="Where the demo nodes live.")] = Path(
         "demo-data"
@@ -70,6 +85,7 @@ def demo(
     home.mkdir(parents=True)
     started = time.monotonic()
     nodes = create_nodes(home.resolve())
+    demo_password = _demo_officer(nodes)
 
     def say(msg: str) -> None:
         if not as_json:
@@ -141,7 +157,11 @@ def demo(
         report["flows"] = [f.as_dict() for f in flows]
         if lock_report is not None:
             report["lock"] = lock_report
-        report["urls"] = {n.party: {"peer": n.peer_url, "api": n.api_url} for n in nodes.values()}
+        report["urls"] = {
+            n.party: {"peer": n.peer_url, "api": n.api_url, "ui": f"{n.api_url}/ui/"}
+            for n in nodes.values()
+        }
+        report["demo_login"] = {"user": DEMO_USER, "password": demo_password}
         if as_json:
             print_json(report)
         else:
@@ -165,6 +185,22 @@ def demo(
                     duplicates=report["duplicates"],
                 )
             )
+            for n in nodes.values():
+                typer.echo(
+                    _("{party} officers' UI: {url}").format(party=n.party, url=f"{n.api_url}/ui/")
+                )
+            typer.echo(
+                _("Demo login (arrival officer): user {user}, password {password}").format(
+                    user=DEMO_USER, password=demo_password
+                )
+            )
+            if once:
+                typer.echo(
+                    _(
+                        "The nodes stop now (--once); run `make demo DEMO_ARGS=` to keep "
+                        "them and the officers' UI running"
+                    )
+                )
             if not once:
                 say(
                     _("Nodes keep running; press Ctrl-C to stop. Homes in {path}").format(path=home)

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from ctop_node.errors import FieldError
 from ctop_node.model.outcome import OutcomeKind
 from ctop_node.model.record import Consignment
+from ctop_node.store._inbox_types import InboxRow as InboxRow  # what inbox readers get
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,3 +249,100 @@ lock_writes = Table(
     Column("written_at", UtcDateTime, nullable=False),
     Index(None, "record_id", "version"),
 )
+
+# -- officers' UI (issue 10): users, their API tokens and sessions, and the search index ----
+
+ROLES = (
+    "arrival_officer",
+    "departure_officer",
+    "supervisor",
+    "analyst",
+    "auditor",
+    "admin",
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("password_hash", Text, nullable=True),  # argon2id; NULL: token-only user
+    Column("language", String(8), nullable=True),  # the user's saved UI language
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    CheckConstraint(
+        "role IN ('arrival_officer', 'departure_officer', 'supervisor', 'analyst', 'auditor', "
+        "'admin')",
+        name="role",
+    ),
+)
+
+# Only the SHA-256 of a token is kept: a 256-bit random token needs no slow hash, and a
+# database read gives no usable token.
+user_tokens = Table(
+    "user_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("scope", String(32), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie value
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Index(None, "user_id"),
+)
+
+# The latest version of every record, flattened for the arrival view (one row per record).
+record_index = Table(
+    "record_index",
+    metadata,
+    Column("origin_party", String(8), nullable=False),
+    Column("record_id", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("direction", String(3), nullable=False),
+    Column("train_key", String(160), nullable=False),  # one run of a train: party, number, day
+    Column("train_number", String(64), nullable=False),
+    Column("crossing_point", String(64), nullable=False),
+    Column("planned_crossing_at", UtcDateTime, nullable=False),
+    Column("declaration_number", String(64), nullable=False),
+    Column("consignee", String(512), nullable=False),
+    Column("containers", Integer, nullable=False),
+    Column("wagons", Integer, nullable=False),
+    PrimaryKeyConstraint("origin_party", "record_id"),
+    Index(None, "direction", "crossing_point", "planned_crossing_at"),
+    Index(None, "train_key"),
+)
+
+# Search terms of the latest version of each record: (kind, upper-cased value) -> record.
+SEARCH_KINDS = ("container", "wagon", "train", "declaration", "seal", "lock", "hs", "consignee")
+search_terms = Table(
+    "search_terms",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("value", String(512), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("origin_party", String(8), nullable=False),
+    Column("record_id", String(128), nullable=False),
+    # Prefix search is ``LIKE 'Q%'``: PostgreSQL uses a b-tree for it only with pattern ops
+    # (its default collation is not C); SQLite ignores the option.
+    Index(None, "value", postgresql_ops={"value": "varchar_pattern_ops"}),
+    Index(None, "origin_party", "record_id"),
+)
+
+# How far the index has read ``records`` (by row id): it catches up incrementally.
+index_progress = Table(
+    "index_progress",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("last_record_pk", BigInteger, nullable=False),
+)

@@ -7,11 +7,11 @@ Authentication: ``Authorization: Bearer <token>``; the token lives in the node h
 
 from __future__ import annotations
 
-import hmac
 import os
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,16 @@ from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ctop_node.access.policy import Action, Purpose
+from ctop_node.access.sessions import Accounts, SessionSettings, utc_now
+from ctop_node.control.arrival import ControlOutcomes
 from ctop_node.errors import ConfigError, InputError, UsageError
 from ctop_node.ingest.errortext import quote
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.pipeline import IngestPipeline
+from ctop_node.store import SqlStore
+from ctop_node.store.users import UserStore
+from ctop_node.web.auth import WebAccess
 
 TOKEN_FILE = "api-token"
 # One upload is spooled to disk, never held in memory; past this it is refused with 413.
@@ -72,20 +78,34 @@ def api_app(
     status: Callable[[], dict[str, Any]] | None = None,
     *,
     max_upload: int = DEFAULT_MAX_UPLOAD,
+    party: str | None = None,
+    session_settings: SessionSettings | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    control: ControlOutcomes | None = None,
 ) -> FastAPI:
+    """The internal port's app. With ``party`` it also serves the officers' UI (``/ui/``,
+    ``/login``) and the read API for users; every route passes the one access check."""
     app = FastAPI(title="ctop-node internal API", version="1")
+    store = pipeline.store
+    if not isinstance(store, SqlStore):
+        raise UsageError("the internal API needs the SQL store", code="api.store")
+    accounts = Accounts(
+        UserStore(store.engine),
+        clock=clock,
+        settings=session_settings,
+        system_token=token,
+    )
+    access = WebAccess(accounts)
 
-    def _authorise(request: Request) -> None:
-        header = request.headers.get("authorization", "")
-        given = header[7:] if header.lower().startswith("bearer ") else ""
-        if not given or not hmac.compare_digest(given.encode(), token.encode()):
-            raise _problem(401, "api.unauthorised", "missing or wrong bearer token")
+    def _authorise(request: Request, action: Action = Action.INGEST_RECORDS) -> None:
+        purpose = Purpose.CLEARANCE if action is Action.INGEST_RECORDS else Purpose.OPERATIONS
+        access.require(request, action, purpose)
 
     @app.post("/api/v1/records")
     async def post_records(
         request: Request, format: str | None = Query(default=None)
     ) -> JSONResponse:
-        _authorise(request)
+        await run_in_threadpool(_authorise, request)
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         fmt = format or _CONTENT_FORMATS.get(ctype)
         if fmt is None:
@@ -132,7 +152,17 @@ def api_app(
 
     @app.get("/api/v1/status")
     async def get_status(request: Request) -> JSONResponse:
-        _authorise(request)
+        await run_in_threadpool(_authorise, request, Action.READ_STATUS)
         return JSONResponse(await run_in_threadpool(status) if status else {})
 
+    if party is not None:
+        from ctop_node.web.read_api import mount_read_api
+        from ctop_node.web.ui import UiContext, mount_ui
+        from ctop_node.web.views import ArrivalViews
+
+        mount_read_api(app, store, access, party)
+        ui = UiContext(access, ArrivalViews(store), party, clock=clock)
+        if control is not None:  # the control results, once recorded (issue 10, item 4)
+            ui.control = control
+        mount_ui(app, ui)
     return app

@@ -24,8 +24,14 @@ OUR_TABLES = {
     "peer_status",
     "lock_reads",
     "lock_writes",
+    "users",
+    "user_tokens",
+    "web_sessions",
+    "record_index",
+    "search_terms",
+    "index_progress",
 }
-HEAD = "0006"
+HEAD = "0008"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:

@@ -1,0 +1,151 @@
+"""``ctop-node user``: officers and other users of the UI and read API, and their tokens."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from ctop_node.access.policy import USER_ROLES
+from ctop_node.access.sessions import Accounts
+from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, err_console, print_json
+from ctop_node.cli.records import resolve_db_url
+from ctop_node.errors import UsageError
+from ctop_node.i18n import _
+from ctop_node.store import SqlStore, open_store
+from ctop_node.store.users import UserStore
+
+user_app = typer.Typer(help="Users of the officers' UI and of the read API.", no_args_is_help=True)
+
+
+def _accounts(home: Path | None, db: str | None) -> tuple[SqlStore, Accounts]:
+    store = open_store(resolve_db_url(home, db))
+    return store, Accounts(UserStore(store.engine))
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # One line; the trailing newline is not part of the password.
+        return sys.stdin.readline().rstrip("\r\n")
+    first = typer.prompt(_("Password of the user"), hide_input=True)
+    again = typer.prompt(_("Repeat the password of the user"), hide_input=True)
+    if first != again:
+        raise UsageError(
+            _("the two passwords typed for the user differ"), code="user.password_repeat"
+        )
+    return str(first)
+
+
+@user_app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="User name (letters, digits, '-', '_').")],
+    role: Annotated[str, typer.Option("--role", help="One of: " + ", ".join(USER_ROLES) + ".")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add a user with a role and a password (at least 12 characters)."""
+    if role not in USER_ROLES:
+        raise UsageError(
+            _("unknown role {role}; choose one of: {roles}").format(
+                role=role, roles=", ".join(USER_ROLES)
+            ),
+            code="user.role",
+        )
+    password = _read_password(password_stdin)
+    store, accounts = _accounts(home, db)
+    with store:
+        user = accounts.add_user(name, role, password)
+    if as_json:
+        print_json({"name": user.name, "role": user.role})
+    else:
+        err_console.print(
+            _("User {name} added with role {role}").format(name=escape(user.name), role=user.role),
+            highlight=False,
+        )
+
+
+@user_app.command("list")
+def list_users(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """List users, their roles and whether they are disabled."""
+    store, accounts = _accounts(home, db)
+    with store:
+        rows = [(u, accounts.users.live_tokens(u.id)) for u in accounts.users.list()]
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": u.name,
+                    "role": u.role,
+                    "disabled": u.disabled,
+                    "language": u.language,
+                    "tokens": n,
+                    "created_at": u.created_at.isoformat(),
+                }
+                for u, n in rows
+            ]
+        )
+        return
+    table = Table(
+        _("User name"),
+        _("Role of the user"),
+        _("User disabled"),
+        _("Live API tokens"),
+        _("Added at"),
+    )
+    for u, n in rows:
+        table.add_row(
+            escape(u.name),
+            u.role,
+            _("yes") if u.disabled else _("no"),
+            str(n),
+            u.created_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@user_app.command("disable")
+def disable(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Disable a user: their sessions end and their tokens stop working."""
+    store, accounts = _accounts(home, db)
+    with store:
+        accounts.users.disable(name)
+    err_console.print(_("User {name} disabled").format(name=escape(name)), highlight=False)
+
+
+@user_app.command("token")
+def token(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke every token of the user instead.")
+    ] = False,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Print a new read-scoped API token for the user (shown once), or revoke their tokens."""
+    store, accounts = _accounts(home, db)
+    with store:
+        if revoke:
+            n = accounts.users.revoke_tokens(name, accounts.clock())
+            err_console.print(
+                _("{count} tokens of {name} revoked").format(count=n, name=escape(name)),
+                highlight=False,
+            )
+            return
+        secret = accounts.issue_token(name, "read")
+    typer.echo(secret)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(user_app, name="user")

@@ -1,0 +1,95 @@
+"""From a request to a ``Principal``: bearer tokens (the node's internal token or a user's
+API token) and session cookies; CSRF tokens; small urlencoded forms.
+
+Every route asks ``WebAccess.require(request, action, purpose)``, which ends in the one access
+check of ``ctop_node.access.policy``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from fastapi import HTTPException, Request
+
+from ctop_node.access.policy import Action, Principal, Purpose, check
+from ctop_node.access.sessions import Accounts, Session
+from ctop_node.errors import AccessError
+
+SESSION_COOKIE = "ctop_session"
+LOGIN_CSRF_COOKIE = "ctop_login_csrf"
+MAX_FORM = 16 * 1024  # a login or a search form is a few hundred bytes
+
+
+def problem(status: int, code: str, message: str) -> HTTPException:
+    return HTTPException(status, detail={"code": code, "message": message})
+
+
+def bearer_of(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    return header[7:].strip() if header.lower().startswith("bearer ") else ""
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def is_secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body of at most ``MAX_FORM`` bytes."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype != "application/x-www-form-urlencoded":
+        raise problem(415, "web.form.content_type", "a form must be urlencoded")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM:
+            raise problem(413, "web.form.too_large", f"a form over {MAX_FORM} bytes")
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise problem(400, "web.form.encoding", "a form must be UTF-8") from exc
+    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=20))
+
+
+def new_csrf() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def same_token(given: str, expected: str) -> bool:
+    return bool(given) and bool(expected) and hmac.compare_digest(given, expected)
+
+
+@dataclass
+class WebAccess:
+    accounts: Accounts
+
+    def session(self, request: Request) -> Session | None:
+        return self.accounts.session(request.cookies.get(SESSION_COOKIE, ""))
+
+    def principal(self, request: Request) -> Principal | None:
+        token = bearer_of(request)
+        if token:
+            return self.accounts.bearer(token)
+        if request.method not in ("GET", "HEAD"):
+            # A cookie rides along with any cross-site form: API writes need a bearer token
+            # (the UI's own forms check their CSRF token instead).
+            return None
+        session = self.session(request)
+        return session.principal if session else None
+
+    def require(self, request: Request, action: Action, purpose: Purpose) -> Principal:
+        """The caller, allowed ``action`` for ``purpose``; 401 or 403 (JSON) otherwise."""
+        principal = self.principal(request)
+        if principal is None:
+            raise problem(401, "api.unauthorised", "missing or wrong bearer token or session")
+        try:
+            check(principal, action, purpose)
+        except AccessError as exc:
+            raise problem(403, exc.code, exc.message) from exc
+        return principal
