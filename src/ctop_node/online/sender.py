@@ -31,7 +31,8 @@ from pydantic import ValidationError
 from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, seal
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError, CtopError, StorageError, TransportError
-from ctop_node.model.messages import MessageType, Receipt, Rejection
+from ctop_node.model.canonical import canonical_bytes
+from ctop_node.model.messages import Cancellation, MessageType, Receipt, Rejection
 from ctop_node.online._send_report import PeerReport, SendReport
 from ctop_node.online.backoff import Backoff, CircuitPolicy
 from ctop_node.online.interfaces import DeliveryAnswer, ProtocolViolation, Transport
@@ -327,15 +328,28 @@ class Sender:
         return batch, failed
 
     def _seal_one(self, peer: str, item: OutboxItem, key: RecipientKey) -> tuple[str, bytes]:
+        if item.cancellation:
+            # The header and the payload name the version cancelled (one the peer holds).
+            mtype = MessageType.CANCELLATION
+            payload = canonical_bytes(
+                Cancellation(
+                    record_id=item.record_id,
+                    version=item.version,
+                    reason=item.reason or "cancelled by the sending customs",
+                )
+            )
+        else:
+            mtype = MessageType.CONSIGNMENT if item.version == 1 else MessageType.AMENDMENT
+            payload = item.body
         header = EnvelopeHeader.new(
-            MessageType.CONSIGNMENT if item.version == 1 else MessageType.AMENDMENT,
+            mtype,
             sender=self.party,
             recipient=peer,
             tc_version=str(item.tc_version),
             record_id=item.record_id,
             version=item.version,
         )
-        return header.message_id, seal(header, item.body, self.signer, key)
+        return header.message_id, seal(header, payload, self.signer, key)
 
     def _batch_failed(
         self,

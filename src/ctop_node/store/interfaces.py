@@ -58,6 +58,8 @@ class RecordRow:
     detail: str
     created_at: datetime
     body: dict[str, Any] = field(default_factory=dict)
+    # The record's state (its head): the latest version's outcome, or ``cancelled``.
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,8 @@ _ITEM_COLUMNS = (
     outbox.c.attempts,
     outbox.c.message_id,
     outbox.c.message,
+    outbox.c.kind,
+    outbox.c.reason,
     records.c.tc_version,
     records.c.digest,
     records.c.body,
@@ -320,13 +322,14 @@ class Outbox:
         return value
 
     def counts(self, peer: str | None = None) -> dict[str, int]:
-        """Entries per state (pending, delivered, rejected, dead)."""
+        """Entries per state (pending, delivered, rejected, dead, withdrawn)."""
         stmt = select(outbox.c.state, func.count()).group_by(outbox.c.state)
         if peer is not None:
             stmt = stmt.where(outbox.c.peer_party == peer)
         with translated("count the outbox"), self.engine.connect() as conn:
             found = {str(s): int(n) for s, n in conn.execute(stmt)}
-        return {s: found.get(s, 0) for s in ("pending", "delivered", "rejected", "dead")} | found
+        states = ("pending", "delivered", "rejected", "dead", "withdrawn")
+        return {s: found.get(s, 0) for s in states} | found
 
     def rejections(
         self, limit: int = 20, *, states: Sequence[str] = ("rejected",)
@@ -416,4 +419,6 @@ def _item(r: Any) -> OutboxItem:
         body=bytes(r.body),
         message_id=r.message_id,
         message=None if r.message is None else bytes(r.message),
+        kind=r.kind,
+        reason=r.reason,
     )
