@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from ctop_node.errors import FieldError
 from ctop_node.model.record import Consignment
 from ctop_node.rules.outcome import OutcomeKind
+from ctop_node.store._cancel import Withdrawal
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,12 @@ class RecordStore(Protocol):
         """Store a batch in one transaction: every entry's outcome in the ingest log, each
         accepted record as a new version unless identical to the latest, and an outbox entry
         per peer for each new ``to_send`` version (transactional outbox)."""
+        ...
+
+    def cancel_record(
+        self, record_id: str, reason: str, *, origin_party: str, now: datetime | None = None
+    ) -> Withdrawal:
+        """Cancel our record at every peer: withdraw pending versions, queue CANCELLATIONs."""
         ...
 
     def get_record(self, record_id: str, version: int | None = None) -> RecordRow | None: ...
