@@ -42,10 +42,10 @@ from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.pki import PartyCA, write_pem, write_private_key
 from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.crypto.trust import TrustBundle, import_trust
+from ctop_node.exchange.codes import CODES
+from ctop_node.exchange.receive import Receiver
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import Cancellation, MessageType, Rejection
-from ctop_node.online.codes import CODES
-from ctop_node.online.receiver import Receiver
 from ctop_node.store import open_store
 from ctop_node.store.inbox import Inbox
 from tests._homes import Home, make_home, make_pair

@@ -12,12 +12,11 @@ is the canonical form of the record (both channels and both nodes digest the sam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from pydantic import BaseModel
 
-from ctop_node.crypto.envelope import OpenedMessage
 from ctop_node.errors import TcError, ValidationFailed
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType, RejectionError
@@ -37,6 +36,30 @@ INCOMING_TYPES = frozenset(
 MAX_ERRORS = 50  # a REJECTION names the first errors, not a megabyte of them
 
 
+class MessageFields(Protocol):
+    """The header fields the check reads, whatever envelope carried them (the online
+    ``EnvelopeHeader`` has them; the lock reader fills a :class:`Fields`)."""
+
+    @property
+    def type(self) -> MessageType: ...
+    @property
+    def tc_version(self) -> str: ...
+    @property
+    def record_id(self) -> str | None: ...
+    @property
+    def version(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Fields:
+    """Plain :class:`MessageFields`, for a channel whose envelope has no such header."""
+
+    type: MessageType
+    tc_version: str
+    record_id: str | None
+    version: int | None
+
+
 @dataclass(frozen=True, slots=True)
 class Checked:
     tc_version: int  # 0 when the header's tc version is not a number
@@ -52,8 +75,11 @@ def tc_number(text: str) -> int:
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else 0
 
 
-def check_message(opened: OpenedMessage, party: str, registry: TcRegistry) -> Checked:
-    head = opened.header
+def check_message(
+    head: MessageFields, payload: bytes, *, signer: str, party: str, registry: TcRegistry
+) -> Checked:
+    """Check one authenticated message: ``payload`` (plaintext) described by ``head``,
+    signed by Party ``signer``, received by ``party``."""
     number = tc_number(head.tc_version)
     try:
         tc = registry.get(number)
@@ -63,7 +89,7 @@ def check_message(opened: OpenedMessage, party: str, registry: TcRegistry) -> Ch
         message = f"{head.type.value} is not accepted as a message from a peer"
         return Checked(number, errors=(_error("exchange.unexpected_type", "header.type", message),))
     try:
-        data = orjson.loads(opened.payload)
+        data = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
         message = f"the payload is not JSON: {exc}"
         return Checked(number, errors=(_error("exchange.payload", "$", message),))
@@ -72,10 +98,10 @@ def check_message(opened: OpenedMessage, party: str, registry: TcRegistry) -> Ch
     except ValidationFailed as exc:
         errors = tuple(_error(e.code, e.field, e.message) for e in exc.errors[:MAX_ERRORS])
         return Checked(number, errors=errors)
-    errors = tuple(_business(opened, party, model))
+    errors = tuple(_business(head, payload, signer, party, model))
     if errors:
         return Checked(number, errors=errors)
-    body = opened.payload if head.type in (MessageType.CONSIGNMENT, MessageType.AMENDMENT) else None
+    body = payload if head.type in (MessageType.CONSIGNMENT, MessageType.AMENDMENT) else None
     return Checked(number, body=body)
 
 
@@ -85,8 +111,9 @@ def _schema(tc: TcVersion, mtype: MessageType, data: Any) -> BaseModel:
     return validate(tc.payloads[mtype], data)
 
 
-def _business(opened: OpenedMessage, party: str, model: BaseModel) -> list[RejectionError]:
-    head = opened.header
+def _business(
+    head: MessageFields, payload: bytes, signer: str, party: str, model: BaseModel
+) -> list[RejectionError]:
     record_id = getattr(model, "record_id", None)
     if head.record_id is None or head.record_id != record_id:
         return [
@@ -108,24 +135,24 @@ def _business(opened: OpenedMessage, party: str, model: BaseModel) -> list[Rejec
             )
         ]
     errors = []
-    if model.sender_party != head.sender:
+    if model.sender_party != signer:
         errors.append(
             _error(
                 "exchange.sender_mismatch",
                 "$.sender_party",
-                f"record cleared by {model.sender_party}, sent by {head.sender}",
+                f"record cleared by {model.sender_party}, sent by {signer}",
             )
         )
-    if not reaches_after(model.route.sequence(), head.sender, party):
+    if not reaches_after(model.route.sequence(), signer, party):
         route = "-".join(model.route.sequence())
         errors.append(
             _error(
                 "exchange.wrong_route",
                 "$.route",
-                f"route {route} does not lead from {head.sender} to {party}",
+                f"route {route} does not lead from {signer} to {party}",
             )
         )
-    if not errors and canonical_bytes(model) != opened.payload:
+    if not errors and canonical_bytes(model) != payload:
         errors.append(
             _error(
                 "exchange.not_canonical",

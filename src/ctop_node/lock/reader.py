@@ -7,15 +7,16 @@
 2. the payload: written for this lock, addressed to us, decrypted, signed by a trusted
    departure customs node, its record matching the header's digest;
 3. the payload is the one the device logged as written (``PAYLOAD_WRITTEN`` with its id): a
-   payload copied from another lock, or put into the image after the fact, is refused;
-4. the record passes the same two-stage validation as an online message
-   (:func:`ctop_node.exchange.checks.check_message`) with the signer as sender.
+   payload copied from another lock, or put into the image after the fact, is refused.
 
-Then the record version goes to :meth:`Inbox.accept` with ``channel="lock"`` under a message
-id derived from the payload id (reading the same lock twice is a replay), so a version that
-arrives by lock and online is stored once; the inbox answer is sealed to the sender as for an
-online message and kept with the row. The read itself, with the journey findings
-(:mod:`.findings`), becomes a ``lock_reads`` row: the lock side of the reconciliation.
+Then the record version goes through THE receive path (:meth:`ctop_node.exchange.receive.
+Receiver.receive`, the same check -> inbox -> answer as an online message, with the signer
+as sender) with ``channel="lock"`` under a message id derived from the payload id (reading
+the same lock twice is a replay), so a version that arrives by lock and online is stored
+once; the answer is sealed to the sender as for an online message and kept with the row. It
+is not sent: the sender learns of the delivery when its online copy is answered (see docs).
+The read itself, with the journey findings (:mod:`.findings`), becomes a ``lock_reads`` row:
+the lock side of the reconciliation.
 
 A digest-mode payload carries no record: it is stored as a lock read only (its digest is
 reconciled with the online copy, which carries the record).
@@ -33,10 +34,10 @@ from typing import Any
 from cryptography import x509
 from sqlalchemy.engine import Engine
 
-from ctop_node.crypto.envelope import EnvelopeHeader, OpenedMessage, seal
-from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
+from ctop_node.crypto.interfaces import Decryptor, Signer, TrustStore
 from ctop_node.errors import CryptoError
-from ctop_node.exchange.checks import check_message, tc_number
+from ctop_node.exchange.checks import Fields
+from ctop_node.exchange.receive import Incoming, Receiver
 from ctop_node.lock.codec import OpenedPayload, open_payload
 from ctop_node.lock.errors import PayloadError
 from ctop_node.lock.events import EventCode
@@ -44,8 +45,8 @@ from ctop_node.lock.findings import Finding, declared_locks, event_dict, finding
 from ctop_node.lock.image import LockImage, read_image
 from ctop_node.lock.verify_log import VerifiedEvent
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import MessageType, Receipt, Rejection, RejectionError
-from ctop_node.store.inbox import Inbox, InboxMessage, Verdict
+from ctop_node.model.messages import MessageType, RejectionError
+from ctop_node.store.inbox import Inbox
 from ctop_node.store.lockreads import LockRead, LockReads
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
 
@@ -115,13 +116,11 @@ class LockReader:
         registry: TcRegistry = DEFAULT_REGISTRY,
     ) -> None:
         self.party = party
-        self.inbox = Inbox(engine)
+        self.receiver = Receiver(party, Inbox(engine), signer, decryptor, trust, registry)
         self.reads = LockReads(engine)
-        self.signer = signer
         self.decryptor = decryptor
         self.trust = trust
         self.carrier_cas = list(carrier_cas)
-        self.registry = registry
 
     def read(self, data: bytes, *, reader_id: str, at: datetime | None = None) -> ReadResult:
         """Verify and store one lock image. Raises ``LockError`` (refused, nothing stored)
@@ -210,75 +209,24 @@ class LockReader:
         header = opened.header
         assert opened.record is not None
         mtype = MessageType.CONSIGNMENT if header.version == 1 else MessageType.AMENDMENT
-        env = EnvelopeHeader(
+        incoming = Incoming(
             message_id=message_id,
-            type=mtype,
-            tc_version=header.tc,
+            fields=Fields(mtype, header.tc, header.record_id, header.version),
             sender=opened.signer.party,
-            recipient=self.party,
-            created_at=at,
-            payload_digest=header.digest,
-            record_id=header.record_id,
-            version=header.version,
-        )
-        as_message = OpenedMessage(
-            env, canonical_bytes(opened.record), opened.signer, b"", payload, encrypted=True
-        )
-        checked = check_message(as_message, self.party, self.registry)
-        try:
-            recipient = self.trust.recipient_key(opened.signer.party)
-        except CryptoError as exc:
-            raise PayloadError(
-                f"cannot answer {opened.signer.party}: {exc.message}", code="lock.payload.peer"
-            ) from exc
-        msg = InboxMessage(
-            message_id=message_id,
-            sender_party=opened.signer.party,
-            type=mtype.value,
-            tc_version=checked.tc_version,
+            payload=canonical_bytes(opened.record),
             payload_digest=header.digest,
             message_digest=hashlib.sha256(payload).hexdigest(),
             message=payload,
             channel="lock",
-            record_id=header.record_id,
-            version=header.version,
-            body=checked.body,
-            errors=checked.errors,
         )
-        result = self.inbox.accept(msg, lambda v: self._answer(env, msg, v, recipient), now=at)
+        try:
+            result = self.receiver.receive(incoming, now=at)
+        except CryptoError as exc:
+            raise PayloadError(
+                f"cannot answer {opened.signer.party}: {exc.message}", code="lock.payload.peer"
+            ) from exc
         v = result.verdict
         return v.state, v.answer_type, v.errors
-
-    def _answer(
-        self, env: EnvelopeHeader, msg: InboxMessage, verdict: Verdict, recipient: RecipientKey
-    ) -> bytes:
-        """The signed answer kept with the inbox row, as for an online message. It is not sent:
-        the sender learns of the delivery when its online copy is answered (see docs)."""
-        mtype = MessageType(verdict.answer_type)
-        known = tc_number(env.tc_version) in self.registry.versions
-        head = EnvelopeHeader.new(
-            mtype,
-            sender=self.party,
-            recipient=env.sender,
-            tc_version=env.tc_version if known else str(self.registry.latest.version),
-            record_id=env.record_id,
-            version=env.version,
-            correlation_id=env.message_id,
-        )
-        payload: Receipt | Rejection
-        if mtype is MessageType.RECEIPT:
-            payload = Receipt(
-                message_id=env.message_id,
-                message_digest=msg.message_digest,
-                stored_at=datetime.now(UTC),
-            )
-        else:
-            payload = Rejection(
-                message_id=env.message_id,
-                message_digest=msg.message_digest,
-                errors=list(verdict.errors),
-            )
-        return seal(head, canonical_bytes(payload), self.signer, recipient)
 
     def _store_read(
         self, result: ReadResult, reader_id: str, image: bytes, at: datetime

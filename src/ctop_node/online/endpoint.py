@@ -31,8 +31,8 @@ from starlette.routing import Route
 from ctop_node.crypto.cose import strict_loads
 from ctop_node.crypto.errors import MalformedMessage
 from ctop_node.errors import StorageError
+from ctop_node.exchange.receive import ItemResult, Receiver
 from ctop_node.online._faults import CrashAfterCommit
-from ctop_node.online.receiver import ItemResult, Receiver
 
 log = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.errors import ConfigError, CtopError
+from ctop_node.exchange.receive import Receiver
 from ctop_node.online.endpoint import peer_app
-from ctop_node.online.receiver import Receiver
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
 

@@ -84,7 +84,7 @@ def test_a_genuine_lock_is_stored_once_through_the_inbox(
     assert row is not None and row.reason == "lock" and row.digest == result.digest
     assert counts(store) == (1, 1, 1)
     # The stored answer is a RECEIPT signed by CN for KZ, naming the lock copy.
-    stored = reader.inbox.answer_for(result.message_id or "")
+    stored = reader.receiver.inbox.answer_for(result.message_id or "")
     assert stored is not None
     answer = open_(stored.answer, kz.trust(), kz.decryptor, "KZ")
     assert answer.header.type is MessageType.RECEIPT

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from ctop_node.exchange.receive import ItemResult, Receiver
 from ctop_node.lock.carrier import CarrierCA
 from ctop_node.lock.events import EventCode
 from ctop_node.lock.reader import LockReader
@@ -18,7 +19,6 @@ from ctop_node.lock.reconcile import (
     reconcile_one,
     verdict_counts,
 )
-from ctop_node.online.receiver import ItemResult, Receiver
 from ctop_node.store import SqlStore
 from ctop_node.store.inbox import Inbox
 from ctop_node.store.schema import records

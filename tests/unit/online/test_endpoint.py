@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from ctop_node.errors import StorageError
+from ctop_node.exchange.receive import Receiver
 from ctop_node.online.endpoint import CBOR, HEALTH_PATH, MESSAGES_PATH, peer_app
 from ctop_node.online.http_client import decode_answers
-from ctop_node.online.receiver import Receiver
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
 from tests._homes import Home, make_pair

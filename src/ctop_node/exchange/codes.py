@@ -146,8 +146,8 @@ def render_markdown() -> str:
     lines = [
         "# Rejection codes of the peer endpoint",
         "",
-        "<!-- generated from ctop_node/online/codes.py: "
-        "python -m ctop_node.online.codes > docs/rejection-codes.md -->",
+        "<!-- generated from ctop_node/exchange/codes.py: "
+        "python -m ctop_node.exchange.codes > docs/rejection-codes.md -->",
         "",
         "Every per-message answer names a stable dotted `code`. Its numeric class follows "
         "the EU NCTS numbering (12 missing/format, 13 code list, 14 type, 15 rule, "

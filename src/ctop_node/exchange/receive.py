@@ -1,10 +1,15 @@
-"""The receiving side of the exchange, transport-agnostic: sealed bytes in, an answer out.
+"""THE receive path, whatever channel brought the message: check -> inbox -> answer.
 
-``handle`` runs, for one message: strict open (signature, certificate, sender = certificate's
-Party, addressed to us, decrypt, digest) -> replay check -> two-stage validation
-(:mod:`ctop_node.exchange.checks`) -> the inbox transaction (store once, apply or park, seal
-and store the answer). The online endpoint calls it with ``channel="online"``; the smart-lock
-reader will call it with ``channel="lock"``.
+:meth:`Receiver.receive` takes one authenticated message in channel-neutral form
+(:class:`Incoming`): two-stage validation (:mod:`ctop_node.exchange.checks`) -> the inbox
+transaction (store once, apply or park, seal and store the answer). Both channels call it and
+neither feeds the inbox itself:
+
+- online (:mod:`ctop_node.online.endpoint`): :meth:`Receiver.handle` / :meth:`handle_batch`
+  strictly open a sealed envelope (signature, certificate, sender = certificate's Party,
+  addressed to us, decrypt, digest), then receive it with ``channel="online"``;
+- lock (:mod:`ctop_node.lock.reader`): the reader verifies the lock image and opens the lock
+  payload, then receives the record with ``channel="lock"``.
 
 A message that cannot be authenticated is *refused*: nothing is stored, no signed answer is
 made, and only its code and the signing key id are logged (never peer data).
@@ -16,16 +21,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from ctop_node.crypto.cose import decode_sign1
-from ctop_node.crypto.envelope import EnvelopeHeader, OpenedMessage, open_, seal
+from ctop_node.crypto.envelope import EnvelopeHeader, open_, seal
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError, StorageError
-from ctop_node.exchange.checks import check_message, tc_number
+from ctop_node.exchange.checks import MessageFields, check_message, tc_number
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType, Receipt, Rejection
-from ctop_node.online.interfaces import AnswerStatus
-from ctop_node.store.inbox import AnswerFactory, Inbox, InboxMessage, Verdict
+from ctop_node.store.inbox import AnswerFactory, Inbox, InboxMessage, InboxResult, Verdict
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,24 @@ log = logging.getLogger(__name__)
 INTERNAL = "exchange.internal"
 # Database failures that make the whole request fail (503), not one item.
 UNAVAILABLE = frozenset({"store.unavailable"})
+
+
+AnswerStatus = Literal["receipt", "rejection", "refused"]
+ANSWER_STATUSES: tuple[AnswerStatus, ...] = ("receipt", "rejection", "refused")
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One authenticated message, as any channel hands it to the receive path."""
+
+    message_id: str
+    fields: MessageFields  # type, tc version, record id, version
+    sender: str  # the Party whose certificate signed it
+    payload: bytes  # the plaintext the fields describe
+    payload_digest: str
+    message_digest: str
+    message: bytes  # the bytes as received, stored with the inbox row
+    channel: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,13 +111,49 @@ class Receiver:
     def tc_versions(self) -> list[int]:
         return sorted(self.registry.versions)
 
+    def receive(self, msg: Incoming, *, now: datetime | None = None) -> InboxResult:
+        """Check, store once and answer one authenticated message. Raises ``CryptoError``
+        when we cannot encrypt an answer to the sender (before anything is stored) and
+        ``StorageError`` on database trouble."""
+        row, factory = self.prepare(msg)
+        return self.inbox.accept(row, factory, now=now)
+
+    def prepare(self, msg: Incoming) -> tuple[InboxMessage, AnswerFactory]:
+        """The inbox row of ``msg`` with what the check found, and its answer sealer.
+        Fails closed (``CryptoError``) before anything is stored if we cannot encrypt to
+        the sender."""
+        recipient = self.trust.recipient_key(msg.sender)
+        head = msg.fields
+        checked = check_message(
+            head, msg.payload, signer=msg.sender, party=self.party, registry=self.registry
+        )
+        row = InboxMessage(
+            message_id=msg.message_id,
+            sender_party=msg.sender,
+            type=head.type.value,
+            tc_version=checked.tc_version,
+            payload_digest=msg.payload_digest,
+            message_digest=msg.message_digest,
+            message=msg.message,
+            channel=msg.channel,
+            record_id=head.record_id,
+            version=head.version,
+            body=checked.body,
+            errors=checked.errors,
+        )
+
+        def factory(verdict: Verdict) -> bytes:
+            return self._seal_answer(msg, verdict, recipient)
+
+        return row, factory
+
     def handle(self, raw: bytes, *, channel: str = "online") -> ItemResult:
         """Answer one sealed message. Raises only ``StorageError`` (database trouble)."""
         prepared = self._prepare(raw, channel)
         if isinstance(prepared, ItemResult):
             return prepared
-        msg, factory = prepared
-        result = self.inbox.accept(msg, factory)
+        row, factory = prepared
+        result = self.inbox.accept(row, factory)
         return _result(result.answer, result.verdict, replayed=result.replayed)
 
     def handle_batch(self, raws: Sequence[bytes], *, channel: str = "online") -> list[ItemResult]:
@@ -135,37 +194,28 @@ class Receiver:
         return [r for r in results if r is not None]
 
     def _prepare(self, raw: bytes, channel: str) -> ItemResult | tuple[InboxMessage, AnswerFactory]:
-        """Open and check one message: the refusal, or the inbox row and its answer sealer."""
+        """Open and check one sealed message: the refusal, or the inbox row and its answer
+        sealer."""
         try:
             opened = open_(raw, self.trust, self.decryptor, self.party)
             head = opened.header
             # No separate replay lookup here: the inbox's insert conflicts on a known id and
             # answers with the stored answer, which saves a round trip for every new message.
-            # Fails closed before anything is stored if we cannot encrypt to the sender.
-            recipient = self.trust.recipient_key(head.sender)
+            return self.prepare(
+                Incoming(
+                    message_id=head.message_id,
+                    fields=head,
+                    sender=head.sender,
+                    payload=opened.payload,
+                    payload_digest=head.payload_digest,
+                    message_digest=opened.message_digest,
+                    message=raw,
+                    channel=channel,
+                )
+            )
         except CryptoError as exc:
             log.warning("refused message: code=%s kid=%s", exc.code, _kid_of(raw))
             return ItemResult("refused", None, exc.code, exc.message)
-        checked = check_message(opened, self.party, self.registry)
-        msg = InboxMessage(
-            message_id=head.message_id,
-            sender_party=head.sender,
-            type=head.type.value,
-            tc_version=checked.tc_version,
-            payload_digest=head.payload_digest,
-            message_digest=opened.message_digest,
-            message=raw,
-            channel=channel,
-            record_id=head.record_id,
-            version=head.version,
-            body=checked.body,
-            errors=checked.errors,
-        )
-
-        def factory(verdict: Verdict) -> bytes:
-            return self._seal_answer(opened, verdict, recipient)
-
-        return msg, factory
 
     def _internal(self, raw: bytes, exc: Exception) -> ItemResult:
         log.error(
@@ -178,10 +228,8 @@ class Receiver:
             "refused", None, INTERNAL, "the receiver failed on this message; send it again"
         )
 
-    def _seal_answer(
-        self, opened: OpenedMessage, verdict: Verdict, recipient: RecipientKey
-    ) -> bytes:
-        head = opened.header
+    def _seal_answer(self, msg: Incoming, verdict: Verdict, recipient: RecipientKey) -> bytes:
+        head = msg.fields
         mtype = MessageType(verdict.answer_type)
         # Answer in the sender's tc version when we know it, else in our latest.
         known = tc_number(head.tc_version) in self.registry.versions
@@ -189,25 +237,25 @@ class Receiver:
         answer_header = EnvelopeHeader.new(
             mtype,
             sender=self.party,
-            recipient=head.sender,
+            recipient=msg.sender,
             tc_version=tc,
             record_id=head.record_id,
             version=head.version,
-            correlation_id=head.message_id,
+            correlation_id=msg.message_id,
         )
         if mtype is MessageType.RECEIPT:
             payload = canonical_bytes(
                 Receipt(
-                    message_id=head.message_id,
-                    message_digest=opened.message_digest,
+                    message_id=msg.message_id,
+                    message_digest=msg.message_digest,
                     stored_at=datetime.now(UTC),
                 )
             )
         else:
             payload = canonical_bytes(
                 Rejection(
-                    message_id=head.message_id,
-                    message_digest=opened.message_digest,
+                    message_id=msg.message_id,
+                    message_digest=msg.message_digest,
                     errors=list(verdict.errors),
                 )
             )
