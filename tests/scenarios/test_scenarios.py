@@ -8,7 +8,11 @@ File format::
      "before": [<message>, ...],          # sent first, each must get a RECEIPT (optional)
      "message": <message>,
      "expect": {"status": "receipt"|"rejection"|"refused", "code": "...",
-                "field": "...", "state": "...", "stored": false}}  # optional
+                "field": "...", "state": "...", "stored": false,   # optional
+                "receipt_status": "applied"|"waiting"|"duplicate", # in the SIGNED receipt
+                "answer_digest": "received"},  # the answer names the bytes that came
+     "receiver": {"clock_offset_s": 660,       # the receiver's clock is that far ahead
+                  "tc_versions": [2]}}         # its agreement with KZ names only these
 
     <message> = {"name": "m1",                       # to refer to it as "@m1" later
                  "type": "CONSIGNMENT", "version": 1, # type defaults from the version
@@ -37,7 +41,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ctop_node.crypto.cose import decode_sign1, sign1
-from ctop_node.crypto.envelope import EnvelopeHeader, open_, seal
+from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, seal
 from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.pki import PartyCA, write_pem, write_private_key
 from ctop_node.crypto.software import SoftwareSigner
@@ -45,7 +49,8 @@ from ctop_node.crypto.trust import TrustBundle, import_trust
 from ctop_node.exchange.codes import CODES
 from ctop_node.exchange.receive import Receiver
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import Cancellation, MessageType, Rejection
+from ctop_node.model.messages import Cancellation, MessageType, Receipt, Rejection
+from ctop_node.model.reference import KZ_CN_2021
 from ctop_node.store import open_store
 from ctop_node.store.inbox import Inbox
 from tests._homes import Home, make_home, make_pair
@@ -172,6 +177,16 @@ def build(world: World, spec: dict[str, Any]) -> tuple[str, bytes]:
     return head.message_id, raw
 
 
+def _configure(receiver: Receiver, spec: dict[str, Any]) -> None:
+    """Set the receiver up as a scenario says: its clock, its agreement's tc versions."""
+    if "clock_offset_s" in spec:
+        offset = dt.timedelta(seconds=spec["clock_offset_s"])
+        receiver.clock = lambda: dt.datetime.now(dt.UTC) + offset
+    if "tc_versions" in spec:
+        agreement = dataclasses.replace(KZ_CN_2021, tc_versions=tuple(spec["tc_versions"]))
+        receiver.agreements = (agreement,)
+
+
 def _load(path: Path) -> dict[str, Any]:
     scenario: dict[str, Any] = json.loads(path.read_text("utf-8"))
     assert " / result: " in scenario["description"], path.name
@@ -190,6 +205,7 @@ def test_scenario(path: Path, world: World) -> None:
         assert setup.status == "receipt", (spec, setup)
         world.sent[spec.get("name", mid)] = (mid, raw)
     rows_before = len(receiver.inbox.list(limit=1000))
+    _configure(receiver, scenario.get("receiver", {}))
     mid, raw = build(world, scenario["message"])
     result = receiver.handle(raw)
     assert (result.status, result.code) == (expect["status"], expect.get("code", "")), result
@@ -210,6 +226,13 @@ def test_scenario(path: Path, world: World) -> None:
             assert (expect["code"], expect["field"]) in {(e.code, e.field) for e in errors}
     else:
         assert answer.header.type is MessageType.RECEIPT
+        receipt = Receipt.model_validate_json(answer.payload)
+        assert receipt.message_id == mid
+        if "receipt_status" in expect:
+            assert receipt.status == expect["receipt_status"]
+    if expect.get("answer_digest") == "received":
+        named = orjson.loads(answer.payload)["message_digest"]
+        assert named == message_digest(raw)
     if "state" in expect:
         states = {r.message_id: r.state for r in rows}
         assert states[mid] == expect["state"]
