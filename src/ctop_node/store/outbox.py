@@ -248,6 +248,29 @@ class Outbox:
                     stored[int(oid)] = (str(mid), bytes(msg))
         return stored
 
+    def reseal(
+        self, resealed: Sequence[tuple[int, str, str, bytes]]
+    ) -> dict[int, tuple[str, bytes]]:
+        """Replace ``(outbox_id, old message id, new message id, new bytes)`` of pending
+        entries whose sealed message grew too old for the peer's clock-skew check; returns
+        what is stored for each id afterwards. The receiver recognises the content under
+        the new id (a ``duplicate`` receipt when the old message did arrive)."""
+        if not resealed:
+            return {}
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == _b("id"), outbox.c.message_id == _b("old"), _PENDING)
+            .values(message_id=_b("mid"), message=_b("msg"))
+        )
+        params = [{"b_id": o, "b_old": old, "b_mid": m, "b_msg": b} for o, old, m, b in resealed]
+        ids = [r[0] for r in resealed]
+        with self._writing("store resealed messages") as conn:
+            conn.execute(stmt, params)
+            sel = select(outbox.c.id, outbox.c.message_id, outbox.c.message).where(
+                outbox.c.id.in_(ids)
+            )
+            return {int(o): (str(m), bytes(b)) for o, m, b in conn.execute(sel)}
+
     def attach_message(self, outbox_id: int, message_id: str, sealed: bytes) -> tuple[str, bytes]:
         return self.attach([(outbox_id, message_id, sealed)])[outbox_id]
 
