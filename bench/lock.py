@@ -123,7 +123,7 @@ def main() -> None:
         store = open_store(f"sqlite:///{root / 'cn.db'}")
         reader = LockReader(
             "CN",
-            store.engine,
+            store,
             SoftwareSigner.from_home(root / "CN"),
             decryptor,
             trust,

@@ -198,7 +198,7 @@ def read(
     with open_store(config.db_url) as store:
         result = LockReader(
             config.party,
-            store.engine,
+            store,
             SoftwareSigner.from_home(config.home),
             SoftwareDecryptor.from_home(config.home),
             BundleTrustStore.from_home(config.home),
@@ -230,7 +230,7 @@ def pending(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Departure customs: record versions to write to smart locks (carrier wish or fallback)."""
     config = NodeConfig.load(home)
     with open_store(config.db_url) as store:
-        items = pending_locks(store.engine, now=datetime.now(UTC), fallback=fallback_after(config))
+        items = pending_locks(store, now=datetime.now(UTC), fallback=fallback_after(config))
     if as_json:
         print_json({"pending": [i.as_dict() for i in items]})
         return

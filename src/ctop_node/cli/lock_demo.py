@@ -37,7 +37,6 @@ from ctop_node.lock.reconcile import verdict_counts
 from ctop_node.lock.writer import write_record
 from ctop_node.sample import generate
 from ctop_node.store import open_store
-from ctop_node.store.outbox import Outbox
 
 
 def _train(seed: int) -> list[dict[str, Any]]:
@@ -93,11 +92,11 @@ def run_lock_demo(
         recs = _train(seed)
         ingested = _post(kz, recs)
         with open_store(kz.db_url, migrate=False) as kz_store:
-            box = Outbox(kz_store.engine)
+            box = kz_store.outbox_queue
             _wait(
                 "KZ notices CN is down", lambda: box.circuit("CN").consecutive_failures > 0, timeout
             )
-            todo = pending_locks(kz_store.engine, now=datetime.now(UTC), fallback=timedelta(0))
+            todo = pending_locks(kz_store, now=datetime.now(UTC), fallback=timedelta(0))
             carrier = CarrierCA.create("KTZ Express lock CA")
             save_carrier(carrier, base / "carrier")
             locks: list[Path] = []
@@ -137,7 +136,7 @@ def run_lock_demo(
         with open_store(cn.db_url) as cn_store:
             reader = LockReader(
                 "CN",
-                cn_store.engine,
+                cn_store,
                 SoftwareSigner.from_home(cn.home),
                 SoftwareDecryptor.from_home(cn.home),
                 BundleTrustStore.from_home(cn.home),
@@ -148,7 +147,7 @@ def run_lock_demo(
                 image = device.read_by_authority("CN-KHORGOS-R1")
                 (carried / lock.name).write_bytes(image)
                 reader.read(image, reader_id="CN-KHORGOS-R1")
-            before = verdict_counts(cn_store.engine)
+            before = verdict_counts(cn_store)
         say(
             _("CN read {n} locks while the link was down: {counts}").format(
                 n=len(locks), counts=_fmt(before)
@@ -157,11 +156,11 @@ def run_lock_demo(
         cn.start()
         cn.wait_ready()
         with open_store(kz.db_url, migrate=False) as kz_store:
-            box = Outbox(kz_store.engine)
+            box = kz_store.outbox_queue
             _wait("KZ's outbox drained", lambda: box.counts().get("pending", 0) == 0, timeout)
             delivered = box.counts().get("delivered", 0)
         with open_store(cn.db_url, migrate=False) as cn_store:
-            after = verdict_counts(cn_store.engine)
+            after = verdict_counts(cn_store)
         say(
             _(
                 "Link back: {delivered} online copies delivered with signed receipts; "

@@ -142,7 +142,7 @@ def show(
         versions = store.versions(record_id, origin_party=origin)
         # Received records: which channel(s) brought each version, and whether they agree.
         recon = reconcile(
-            store.engine,
+            store,
             [(v.origin_party, v.record_id, v.version) for v in versions if v.direction == "in"],
         )
         # Our records: each version and cancellation per peer, with its outbox state.

@@ -99,7 +99,7 @@ def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
     home = home or default_home()
     party, peers = _configured(home)
     with _open(home, db) as store:
-        data = node_status(store.engine, party, datetime.now(UTC), peers=peers)
+        data = node_status(store, party, datetime.now(UTC), peers=peers)
     if as_json:
         print_json(data)
     else:

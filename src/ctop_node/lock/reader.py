@@ -32,7 +32,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography import x509
-from sqlalchemy.engine import Engine
 
 from ctop_node.crypto.interfaces import Decryptor, Signer, TrustStore
 from ctop_node.errors import CryptoError
@@ -46,8 +45,8 @@ from ctop_node.lock.image import LockImage, read_image
 from ctop_node.lock.verify_log import VerifiedEvent
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType, RejectionError
-from ctop_node.store.inbox import Inbox
-from ctop_node.store.lockreads import LockRead, LockReads
+from ctop_node.store import SqlStore
+from ctop_node.store.lockreads import LockRead
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
 
 # Inbox message ids of lock copies: a name-based UUID of the payload id (stable per payload).
@@ -108,7 +107,7 @@ class LockReader:
     def __init__(
         self,
         party: str,
-        engine: Engine,
+        store: SqlStore,
         signer: Signer,
         decryptor: Decryptor,
         trust: TrustStore,
@@ -116,8 +115,8 @@ class LockReader:
         registry: TcRegistry = DEFAULT_REGISTRY,
     ) -> None:
         self.party = party
-        self.receiver = Receiver(party, Inbox(engine), signer, decryptor, trust, registry)
-        self.reads = LockReads(engine)
+        self.receiver = Receiver(party, store.inbox, signer, decryptor, trust, registry)
+        self.reads = store.lock_reads
         self.decryptor = decryptor
         self.trust = trust
         self.carrier_cas = list(carrier_cas)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import select
 
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.software import SoftwareSigner
@@ -24,9 +23,7 @@ from ctop_node.lock.device import LockDevice
 from ctop_node.lock.errors import PayloadError
 from ctop_node.lock.findings import declared_locks
 from ctop_node.store import SqlStore
-from ctop_node.store._errors import translated
-from ctop_node.store.lockreads import LockReads, LockWrite
-from ctop_node.store.schema import outbox, records
+from ctop_node.store.lockreads import LockWrite
 
 DEFAULT_VALID_DAYS = 30
 
@@ -57,20 +54,6 @@ class WriteResult:
         }
 
 
-def _peers(store: SqlStore, record_id: str, version: int, origin: str) -> list[str]:
-    stmt = (
-        select(outbox.c.peer_party)
-        .join(records, records.c.id == outbox.c.record_pk)
-        .where(
-            records.c.record_id == record_id,
-            records.c.version == version,
-            records.c.origin_party == origin,
-        )
-    )
-    with translated("read the outbox"), store.engine.connect() as conn:
-        return sorted({r[0] for r in conn.execute(stmt)})
-
-
 def write_record(
     config: NodeConfig,
     store: SqlStore,
@@ -90,7 +73,7 @@ def write_record(
         raise RecordError(
             f"record {record_id} of {config.party} is not stored here", code="record.not_found"
         )
-    peers = _peers(store, record_id, row.version, config.party)
+    peers = store.peers_of(record_id, row.version, origin_party=config.party)
     if peer is None:
         if len(peers) != 1:
             raise RecordError(
@@ -126,7 +109,7 @@ def write_record(
     header = device.write_payload(payload, now=now)
     device.seal(now=now)
     device.save()
-    LockReads(store.engine).add_write(
+    store.lock_reads.add_write(
         LockWrite(
             record_id=record_id,
             version=row.version,

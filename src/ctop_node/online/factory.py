@@ -2,7 +2,7 @@
 
 config = NodeConfig.load(home)
 store = open_store(config.db_url)
-sender = sender_from_home(config, store.engine)        # HttpTransport inside
+sender = sender_from_home(config, store)               # HttpTransport inside
 thread = threading.Thread(target=sender.run_forever, args=(stop,), daemon=True)
 ...
 stop.set(); thread.join(); sender.transport.close()
@@ -14,8 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
@@ -25,7 +23,7 @@ from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.sender import Sender
-from ctop_node.store.outbox import Outbox
+from ctop_node.store import SqlStore
 
 DEFAULT_HTTP_TIMEOUT_S = 15.0
 
@@ -39,7 +37,7 @@ def http_transport(home: Path, *, timeout: float = DEFAULT_HTTP_TIMEOUT_S) -> Ht
 
 def sender_from_home(
     config: NodeConfig,
-    engine: Engine,
+    store: SqlStore,
     *,
     transport: Transport | None = None,
     **options: Any,
@@ -63,7 +61,7 @@ def sender_from_home(
     timeout = float(settings.get("http_timeout_s", DEFAULT_HTTP_TIMEOUT_S))
     return Sender(
         config.party,
-        Outbox(engine),
+        store.outbox_queue,
         transport or http_transport(home, timeout=timeout),
         SoftwareSigner.from_home(home),
         SoftwareDecryptor.from_home(home),

@@ -28,7 +28,6 @@ from ctop_node.errors import ConfigError, CtopError
 from ctop_node.exchange.receive import Receiver
 from ctop_node.online.endpoint import peer_app
 from ctop_node.store import SqlStore, open_store
-from ctop_node.store.inbox import Inbox
 
 PEER_CA_BUNDLE = "peer-ca-bundle.pem"
 
@@ -61,7 +60,7 @@ def build_receiver(home: Path, party: str, store: SqlStore) -> Receiver:
     """A receiver with the node's software keys and its trust bundles."""
     return Receiver(
         party,
-        Inbox(store.engine),
+        store.inbox,
         SoftwareSigner.from_home(home),
         SoftwareDecryptor.from_home(home),
         BundleTrustStore.from_home(home),

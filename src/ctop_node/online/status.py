@@ -8,9 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
-from ctop_node.store.outbox import Outbox
+from ctop_node.store import SqlStore
 
 STATES = ("pending", "delivered", "rejected", "dead")
 
@@ -20,7 +18,7 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def node_status(
-    engine: Engine,
+    store: SqlStore,
     party: str,
     now: datetime,
     *,
@@ -28,7 +26,7 @@ def node_status(
     rejections: int = 20,
 ) -> dict[str, Any]:
     """A JSON-ready summary. ``peers`` adds configured peers that have no traffic yet."""
-    box = Outbox(engine)
+    box = store.outbox_queue
     circuits = box.peer_statuses()
     names = sorted(set(peers) | set(circuits) | set(box.peers()))
     per_peer: dict[str, Any] = {}

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ctop_node.errors import FieldError
+from ctop_node.model.outcome import OutcomeKind
 from ctop_node.model.record import Consignment
-from ctop_node.rules.outcome import OutcomeKind
 from ctop_node.store._cancel import Withdrawal
 
 
@@ -74,6 +74,41 @@ class OutboxRow:
     created_at: datetime
 
 
+# (sender Party, record_id, version): one received record version, whatever the channel.
+VersionKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LockCandidate:
+    """A record version of ours with a live outbox entry for a peer: it may go on a lock."""
+
+    record_id: str
+    version: int
+    peer_party: str
+    outbox_state: str  # "pending" | "delivered"
+    queued_at: datetime  # when the outbox entry was made
+    body: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SentVersion:
+    """One outbox entry for a peer, with the digest of the record version it carries."""
+
+    record_id: str
+    version: int
+    digest: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedVersion:
+    """One stored record version received from a peer."""
+
+    record_id: str
+    version: int
+    digest: str
+
+
 class RecordStore(Protocol):
     url: str
 
@@ -102,5 +137,29 @@ class RecordStore(Protocol):
     def outcome_counts(self) -> dict[str, int]: ...
 
     def outbox(self, *, state: str | None = None, limit: int = 100) -> list[OutboxRow]: ...
+
+    # -- what the channels and reports ask (they write no SQL of their own) ---------------
+
+    def lock_candidates(self, *, limit: int = 10_000) -> list[LockCandidate]:
+        """Our record versions whose outbox entry is pending or delivered, oldest first."""
+        ...
+
+    def peers_of(self, record_id: str, version: int, *, origin_party: str) -> list[str]:
+        """The Parties a record version of ``origin_party`` is queued for."""
+        ...
+
+    def sent_versions(self, peer: str) -> list[SentVersion]:
+        """Every outbox entry for ``peer`` with its version's digest."""
+        ...
+
+    def received_versions(self, origin_party: str) -> list[ReceivedVersion]:
+        """Every record version stored as received from ``origin_party``."""
+        ...
+
+    def online_digests(
+        self, keys: Sequence[VersionKey] | None = None
+    ) -> dict[VersionKey, list[str]]:
+        """The distinct payload digests that arrived online per received version."""
+        ...
 
     def close(self) -> None: ...

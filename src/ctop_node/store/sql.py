@@ -20,8 +20,9 @@ from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
 from ctop_node.errors import RecordError, StorageError
-from ctop_node.rules.outcome import OutcomeKind
+from ctop_node.model.outcome import OutcomeKind
 from ctop_node.store._cancel import CANCELLED, Withdrawal, withdraw_and_cancel
+from ctop_node.store._channel_sql import ChannelQueries
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
 from ctop_node.store.interfaces import (
@@ -92,8 +93,10 @@ def _check_digest(accepted: Accepted, position: str) -> None:
         )
 
 
-class SqlStore:
-    """``RecordStore`` on an SQLAlchemy engine. Use ``ctop_node.store.open_store``."""
+class SqlStore(ChannelQueries):
+    """``RecordStore`` on an SQLAlchemy engine. Use ``ctop_node.store.open_store``. The
+    channels' questions and the exchange's stores (inbox, outbox, lock reads) come from
+    :class:`ChannelQueries`."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine

@@ -34,9 +34,7 @@ def carrier_ca() -> CarrierCA:
 
 def cn_lock_reader(cn: Home, store: SqlStore, carrier: CarrierCA) -> LockReader:
     """CN's arrival reader, trusting ``carrier``'s locks."""
-    return LockReader(
-        "CN", store.engine, cn.signer, cn.decryptor, cn.trust(), [carrier.certificate]
-    )
+    return LockReader("CN", store, cn.signer, cn.decryptor, cn.trust(), [carrier.certificate])
 
 
 def writer(carrier: CarrierCA, kz: Home, record: dict[str, Any]) -> Writer:

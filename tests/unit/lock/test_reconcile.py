@@ -58,7 +58,7 @@ def stored_records(store: SqlStore) -> int:
 
 
 def verdict(store: SqlStore, record_id: str) -> Reconciliation:
-    found = reconcile_one(store.engine, "KZ", record_id, 1)
+    found = reconcile_one(store, "KZ", record_id, 1)
     assert found is not None
     return found
 
@@ -158,8 +158,8 @@ def test_one_channel_only(
     online_then(online, record_message(kz, other))
     assert verdict(store, record_dict["record_id"]).verdict is ChannelVerdict.LOCK_ONLY
     assert verdict(store, other["record_id"]).verdict is ChannelVerdict.ONLINE_ONLY
-    assert reconcile_one(store.engine, "KZ", "unknown", 1) is None
-    assert verdict_counts(store.engine) == {
+    assert reconcile_one(store, "KZ", "unknown", 1) is None
+    assert verdict_counts(store) == {
         "MATCH": 0,
         "MISMATCH": 0,
         "TAMPERED": 0,
