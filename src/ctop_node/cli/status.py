@@ -92,6 +92,13 @@ def _show(data: dict[str, Any]) -> None:
         ).format(**t),
         highlight=False,
     )
+    if t.get("withdrawn"):
+        console.print(
+            _("Withdrawn before delivery (never sent): {withdrawn}").format(
+                withdrawn=t["withdrawn"]
+            ),
+            highlight=False,
+        )
 
 
 def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from ctop_node.cli import cancel as cancel_cli
 from ctop_node.cli import records as records_cli
+from ctop_node.cli import status as status_cli
 from ctop_node.config import sqlite_url, write_node_config
 from ctop_node.errors import RecordError, UsageError
 from ctop_node.store import open_store
@@ -25,6 +26,7 @@ def cli() -> typer.Typer:
     app = typer.Typer()
     cancel_cli.register(app)
     records_cli.register(app)
+    status_cli.register(app)
     return app
 
 
@@ -73,6 +75,10 @@ def test_cancel_then_records_show_the_state(cli: typer.Typer, home: Path) -> Non
     assert shown["deliveries"][-1]["reason"] == "declaration annulled"
     table = run(cli, "records", "show", "KZ-A", "--home", str(home))
     assert "cancelled" in table.stdout and "withdrawn" in table.stdout
+    status = json.loads(run(cli, "status", "--home", str(home), "--json").stdout)
+    assert status["totals"]["withdrawn"] == 1 and status["totals"]["pending"] == 1
+    assert status["peers"]["CN"]["withdrawn"] == 1
+    assert "never sent): 1" in run(cli, "status", "--home", str(home)).stdout
 
 
 def test_cancel_twice_unknown_or_without_reason(cli: typer.Typer, home: Path) -> None:
