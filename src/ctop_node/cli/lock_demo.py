@@ -144,9 +144,10 @@ def run_lock_demo(
             )
             for lock in locks:
                 device = LockDevice.load(lock)
-                image = device.read_by_authority("CN-KHORGOS-R1")
+                nonce = reader.challenge()
+                image = device.read_by_authority("CN-KHORGOS-R1", nonce=nonce)
                 (carried / lock.name).write_bytes(image)
-                reader.read(image, reader_id="CN-KHORGOS-R1")
+                reader.read(image, reader_id="CN-KHORGOS-R1", nonce=nonce)
             before = verdict_counts(cn_store)
         say(
             _("CN read {n} locks while the link was down: {counts}").format(

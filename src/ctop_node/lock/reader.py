@@ -1,11 +1,17 @@
 """Arrival customs reads a lock: verify, decrypt, validate, store through the same inbox.
 
-``LockReader.read(image)`` runs, in order, and stores nothing until all of 1-4 passed:
+The reader first sends the device a fresh challenge (``nonce = reader.challenge()``; the
+simulator: ``device.read_by_authority(reader_id, nonce=nonce)``); the device logs and signs
+its authority reading over it and hands out the image. ``LockReader.read(image, reader_id=,
+nonce=)`` then runs, in order, and stores nothing until all of 1-4 passed:
 
 1. the lock image and its device log: chain, device signatures, device certificate issued
-   by a trusted carrier CA for this lock ID, claimed state = state of the events;
+   by a trusted carrier CA for this lock ID, claimed state = state of the events, and the
+   log ends with the device's reading over this nonce (a copy with its newest events cut
+   off, or an old image, is refused: ``lock.log.unconfirmed``);
 2. the payload: written for this lock, addressed to us, decrypted, signed by a trusted
-   departure customs node, its record matching the header's digest;
+   departure customs node, its record matching the header's digest, not expired at the
+   reading (with ``expiry_skew`` of clock tolerance: ``lock.payload.expired``);
 3. the payload is the one the device logged as written (``PAYLOAD_WRITTEN`` with its id): a
    payload copied from another lock, or put into the image after the fact, is refused.
 
@@ -25,10 +31,11 @@ reconciled with the online copy, which carries the record).
 from __future__ import annotations
 
 import hashlib
+import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography import x509
@@ -38,7 +45,7 @@ from ctop_node.errors import CryptoError
 from ctop_node.exchange.checks import Fields
 from ctop_node.exchange.receive import Incoming, Receiver
 from ctop_node.lock.codec import OpenedPayload, open_payload
-from ctop_node.lock.errors import PayloadError
+from ctop_node.lock.errors import LogError, PayloadError
 from ctop_node.lock.events import EventCode
 from ctop_node.lock.findings import Finding, declared_locks, event_dict, findings_of
 from ctop_node.lock.image import LockImage, read_image
@@ -51,6 +58,17 @@ from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
 
 # Inbox message ids of lock copies: a name-based UUID of the payload id (stable per payload).
 LOCK_NAMESPACE = uuid.UUID("7c1f0c9e-5a43-4b8e-9d0e-2f6b1d6c4a11")
+
+
+# A reader's challenge: long enough that nobody can have a reading signed for it in advance.
+NONCE_BYTES = 16
+MIN_NONCE_CHARS = 16
+# Tolerance between the departure node's clock (which set the expiry) and ours.
+DEFAULT_EXPIRY_SKEW = timedelta(minutes=10)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def lock_message_id(lock_id: str, payload_id: str) -> str:
@@ -75,7 +93,7 @@ class ReadResult:
     findings: tuple[Finding, ...] = ()
     errors: tuple[RejectionError, ...] = ()
     events: tuple[dict[str, Any], ...] = field(default=(), repr=False)
-    new_read: bool = True  # False: this lock payload had been read before
+    new_read: bool = True  # False: this very reading (same image bytes) was stored before
 
     @property
     def tampered(self) -> bool:
@@ -113,19 +131,32 @@ class LockReader:
         trust: TrustStore,
         carrier_cas: Sequence[x509.Certificate],
         registry: TcRegistry = DEFAULT_REGISTRY,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        expiry_skew: timedelta = DEFAULT_EXPIRY_SKEW,
     ) -> None:
         self.party = party
+        self.clock = clock
+        self.expiry_skew = expiry_skew
         self.receiver = Receiver(party, store.inbox, signer, decryptor, trust, registry)
         self.reads = store.lock_reads
         self.decryptor = decryptor
         self.trust = trust
         self.carrier_cas = list(carrier_cas)
 
-    def read(self, data: bytes, *, reader_id: str, at: datetime | None = None) -> ReadResult:
-        """Verify and store one lock image. Raises ``LockError`` (refused, nothing stored)
-        or ``StorageError`` (database trouble)."""
-        at = at or datetime.now(UTC)
-        image, events, opened = self.verify(data, at=at)
+    @staticmethod
+    def challenge() -> str:
+        """A fresh nonce for one reading: send it to the device, then pass it to :meth:`read`."""
+        return secrets.token_hex(NONCE_BYTES)
+
+    def read(
+        self, data: bytes, *, reader_id: str, nonce: str, at: datetime | None = None
+    ) -> ReadResult:
+        """Verify and store one lock image, read from the device over ``nonce`` (from
+        :meth:`challenge`). Raises ``LockError`` (refused, nothing stored) or
+        ``StorageError`` (database trouble). Every reading is kept."""
+        at = at or self.clock()
+        image, events, opened = self.verify(data, at=at, nonce=nonce)
         header = opened.header
         source = opened.record if opened.record is not None else opened.summary or {}
         found = findings_of(
@@ -150,6 +181,7 @@ class LockReader:
             return self._store_read(
                 ReadResult(message_id=None, inbox_state="digest", answer_type=None, **base),
                 reader_id,
+                nonce,
                 data,
                 at,
             )
@@ -164,14 +196,19 @@ class LockReader:
         )
         if state == "rejected":
             return result  # stored in the inbox as rejected (as online), not as a lock read
-        return self._store_read(result, reader_id, data, at)
+        return self._store_read(result, reader_id, nonce, data, at)
 
     def verify(
-        self, data: bytes, *, at: datetime
+        self, data: bytes, *, at: datetime, nonce: str
     ) -> tuple[LockImage, list[VerifiedEvent], OpenedPayload]:
         """Steps 1-3 of the module docstring, without storing anything."""
+        if len(nonce) < MIN_NONCE_CHARS:
+            raise LogError(
+                f"a reading needs a fresh challenge of at least {MIN_NONCE_CHARS} characters",
+                code="lock.log.unconfirmed",
+            )
         image = read_image(data)
-        events = image.verify(self.carrier_cas, at=at)
+        events = image.verify(self.carrier_cas, at=at, nonce=nonce)
         if image.payload is None:
             raise PayloadError(f"lock {image.lock_id} holds no payload", code="lock.payload.empty")
         opened = open_payload(
@@ -183,6 +220,12 @@ class LockReader:
             at=at,
         )
         pid = opened.header.payload_id
+        if opened.header.expires_at + self.expiry_skew <= at:
+            raise PayloadError(
+                f"payload {pid} of lock {image.lock_id} expired at "
+                f"{opened.header.expires_at.isoformat()}",
+                code="lock.payload.expired",
+            )
         if not any(
             e.code == EventCode.PAYLOAD_WRITTEN and e.data.get("payload_id") == pid for e in events
         ):
@@ -228,7 +271,7 @@ class LockReader:
         return v.state, v.answer_type, v.errors
 
     def _store_read(
-        self, result: ReadResult, reader_id: str, image: bytes, at: datetime
+        self, result: ReadResult, reader_id: str, nonce: str, image: bytes, at: datetime
     ) -> ReadResult:
         new = self.reads.add(
             LockRead(
@@ -243,6 +286,7 @@ class LockReader:
                 declared=not any(f.code == "lock.undeclared" for f in result.findings),
                 tampered=result.tampered,
                 reader_id=reader_id,
+                nonce=nonce,
                 read_at=at,
                 message_id=result.message_id,
                 findings=tuple({"code": f.code, "message": f.message} for f in result.findings),

@@ -233,9 +233,13 @@ lock_reads = Table(
     Column("reader_id", String(64), nullable=False),
     Column("image", LargeBinary, nullable=False),  # the image as read: evidence
     Column("read_at", UtcDateTime, nullable=False),
-    UniqueConstraint("lock_id", "payload_id"),
+    # Every reading is kept (the verdict takes the worst); the same image stored once.
+    Column("nonce", String(64), nullable=True),  # the reader's challenge the device signed
+    Column("image_digest", String(64), nullable=True),  # SHA-256 hex of ``image``
+    UniqueConstraint("lock_id", "image_digest"),
     CheckConstraint("mode IN ('full', 'digest')", name="mode"),
     Index(None, "sender_party", "record_id", "version"),
+    Index(None, "lock_id", "payload_id"),
 )
 
 # One row per payload written to a lock at the departure node: what `lock pending` no longer

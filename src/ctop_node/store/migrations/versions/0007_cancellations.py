@@ -3,7 +3,7 @@ pending version can be withdrawn (never sent) when a later version is refused (A
 not applicable any more, or the clearance system cancels the record.
 
 Revision ID: 0007
-Revises: 0003
+Revises: 0006 (0003 when written; chained after the lock-readings revision once merged)
 Create Date: 2026-11-28
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0003"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
