@@ -14,8 +14,7 @@ import typer
 
 from ctop_node.cli._common import HomeOpt, JsonOpt, console, err_console, print_json
 from ctop_node.config import NodeConfig
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import LockError, UsageError
 from ctop_node.i18n import _
 from ctop_node.lock.carrier import CarrierCA, load_carrier, save_carrier
@@ -212,13 +211,14 @@ def read(
         data = LockDevice.load(file).read_by_authority(reader_id, nonce=nonce)
         file.write_bytes(data)
     skew = timedelta(seconds=float(config.settings.get("lock_expiry_skew_s", 600)))
+    keys = node_keys(config.home)
     with open_store(config.db_url) as store:
         result = LockReader(
             config.party,
             store,
-            SoftwareSigner.from_home(config.home),
-            SoftwareDecryptor.from_home(config.home),
-            BundleTrustStore.from_home(config.home),
+            keys.signer,
+            keys.decryptor,
+            keys.trust,
             cas,
             expiry_skew=skew,
         ).read(data, reader_id=reader_id, nonce=nonce, at=datetime.now(UTC))

@@ -21,8 +21,7 @@ import httpx
 import orjson
 
 from ctop_node.config import NodeConfig
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import CtopError
 from ctop_node.i18n import _
 from ctop_node.localnet import LocalNode, create_nodes, stop_all
@@ -134,12 +133,13 @@ def run_lock_demo(
         carried = base / "carried"
         carried.mkdir()
         with open_store(cn.db_url) as cn_store:
+            keys = node_keys(cn.home)
             reader = LockReader(
                 "CN",
                 cn_store,
-                SoftwareSigner.from_home(cn.home),
-                SoftwareDecryptor.from_home(cn.home),
-                BundleTrustStore.from_home(cn.home),
+                keys.signer,
+                keys.decryptor,
+                keys.trust,
                 trusted_carriers(cn.home),
             )
             for lock in locks:

@@ -15,8 +15,7 @@ from typing import Any, Literal
 import orjson
 
 from ctop_node.config import NodeConfig
-from ctop_node.crypto.software import SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import CryptoError, RecordError
 from ctop_node.lock.codec import encode_payload
 from ctop_node.lock.device import LockDevice
@@ -88,8 +87,8 @@ def write_record(
         )
     device = LockDevice.load(lock_path)
     try:
-        signer = SoftwareSigner.from_home(config.home)
-        recipient = BundleTrustStore.from_home(config.home).recipient_key(peer)
+        keys = node_keys(config.home)
+        signer, recipient = keys.signer, keys.trust.recipient_key(peer)
     except CryptoError as exc:
         raise PayloadError(f"cannot seal for {peer}: {exc.message}", code=exc.code) from exc
     counter = max(int(now.timestamp() * 1000), device.replay_counter + 1)

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from ctop_node.config import NodeConfig
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.online.backoff import CircuitPolicy
 from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
@@ -43,11 +42,10 @@ def sender_from_home(
     **options: Any,
 ) -> Sender:
     """A :class:`Sender` with the node's keys and trust store; ``options`` go to
-    ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock, pipelined)."""
+    ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock)."""
     home = config.home
     settings = config.settings
-    # A running node overlaps sealing, sending and judging (Sender.drain) in full batches.
-    options.setdefault("pipelined", True)
+    # A running node drains in full batches (sealing, sending and judging overlap).
     options.setdefault("batch_size", MAX_BATCH_MESSAGES)
     # Operators tune outage detection in node.json; a silent partition is noticed after
     # one HTTP timeout, so the default is far below a batch's worst case of 30 s.
@@ -63,12 +61,13 @@ def sender_from_home(
     reseal = settings.get("reseal_after_s", RESEAL_AFTER.total_seconds())
     options.setdefault("reseal_after", timedelta(seconds=float(reseal)))
     timeout = float(settings.get("http_timeout_s", DEFAULT_HTTP_TIMEOUT_S))
+    keys = node_keys(home)
     return Sender(
         config.party,
         store.outbox_queue,
         transport or http_transport(home, timeout=timeout),
-        SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
+        keys.signer,
+        keys.decryptor,
+        keys.trust,
         **options,
     )

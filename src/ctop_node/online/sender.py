@@ -1,6 +1,7 @@
-"""The sender worker: drains the outbox to every peer, one batch per peer per pass.
+"""The sender worker: drains the outbox to every peer with ONE algorithm, :meth:`Sender.drain`
+(what the running node does, and what every test drives, also through :meth:`run_once`).
 
-Per pass and peer (all state is in the database, so a restarted sender resumes exactly
+Per peer and batch (all state is in the database, so a restarted sender resumes exactly
 where the last one stopped):
 
 1. skip the peer while its circuit is open;
@@ -18,6 +19,8 @@ where the last one stopped):
    our exact bytes; a valid REJECTION is final and kept for the sending officer; anything
    else (refused, an answer that does not verify) is retried later, or is dead when
    retrying cannot help (:data:`NON_RETRIABLE`).
+
+Sealing batch n+1, sending batch n and judging batch n-1 overlap (see :meth:`Sender.drain`).
 """
 
 from __future__ import annotations
@@ -77,6 +80,9 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_NEVER = threading.Event()  # a stop that is never set: run_once ends by its batch count
+
+
 class Sender:
     """Delivers the outbox of Party ``party`` through ``transport`` (see module doc).
 
@@ -100,7 +106,6 @@ class Sender:
         max_attempts: int | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        pipelined: bool = False,
         reseal_after: timedelta = RESEAL_AFTER,
     ) -> None:
         self.party = party
@@ -115,7 +120,6 @@ class Sender:
         self.max_attempts = max_attempts
         self.rng = rng or random.Random()
         self.clock = clock
-        self.pipelined = pipelined
         self.reseal_after = reseal_after
         self._executor: ThreadPoolExecutor | None = None
 
@@ -133,7 +137,7 @@ class Sender:
     def _loop(self, stop: threading.Event, idle_wait: float) -> None:
         while not stop.is_set():
             try:
-                report = self._drain_all(stop) if self.pipelined else self.run_once(self.clock())
+                report = self._drain_all(stop)
             except StorageError as exc:
                 log.warning("sender: database unavailable: %s", exc)
                 stop.wait(max(idle_wait, 1.0))
@@ -148,78 +152,58 @@ class Sender:
             report.peers[peer] = self.drain(peer, stop)
         return report
 
-    def run_once(self, now: datetime | None = None) -> SendReport:
-        """One batch to every peer that has due entries at ``now``."""
+    def run_once(self, now: datetime | None = None, *, max_batches: int = 1) -> SendReport:
+        """:meth:`drain` every peer that has due entries at ``now``, at most ``max_batches``
+        batches each, with the clock held at ``now`` (tests step time this way)."""
         now = now or self.clock()
         report = SendReport(now)
         for peer in self.outbox.peers_due(now):
-            report.peers[peer] = self._pass(peer, now)
+            report.peers[peer] = self.drain(peer, _NEVER, max_batches, now=now)
         return report
 
-    # -- one peer ---------------------------------------------------------------------------
+    # -- the drain --------------------------------------------------------------------------
 
-    def _pass(self, peer: str, now: datetime) -> PeerReport:
-        rep = PeerReport(peer)
-        if not self.outbox.circuit(peer).allows(now):
-            rep.skipped = True
-            return rep
-        items = self.outbox.due(peer, self.batch_size, now)
-        if not items:
-            return rep
-        try:
-            batch, settled = self._seal(peer, items, now, rep)
-        except CryptoError as exc:  # e.g. no encryption key of the peer: the peer's problem
-            self._batch_failed(peer, items, exc, now, rep)
-            return rep
-        if batch:
-            try:
-                answers = self.transport.send(peer, [raw for _, _, raw in batch])
-                if len(answers) != len(batch):
-                    raise ProtocolViolation(f"{len(answers)} answers for {len(batch)} messages")
-            except TransportError as exc:
-                self.outbox.settle(settled)
-                self._batch_failed(peer, [item for item, _, _ in batch], exc, now, rep)
-                return rep
-            rep.sent = len(batch)
-            for (item, mid, raw), answer in zip(batch, answers, strict=True):
-                settled.append(self._judge(peer, item, mid, raw, answer, now))
-            self.outbox.settle(settled, success=(peer, now))  # one transaction
-        else:
-            self.outbox.settle(settled)
-        for s in settled:
-            self._count(rep, s)
-        return rep
-
-    # -- pipelined drain --------------------------------------------------------------------
-
-    def drain(self, peer: str, stop: threading.Event, max_batches: int = 50) -> PeerReport:
+    def drain(
+        self,
+        peer: str,
+        stop: threading.Event,
+        max_batches: int = 50,
+        *,
+        now: datetime | None = None,
+    ) -> PeerReport:
         """Deliver due batches to ``peer`` with sealing, sending and judging overlapped:
         batch n+1 is sealed (and committed) while batch n is at the peer, and batch n is
         judged and settled while n+1 is at the peer. Both nodes' CPUs work at once.
 
-        Order is kept as in :meth:`run_once`: a batch goes only after the previous one came
-        back with every message stored by the peer (no ``refused`` item, no transport
-        error); otherwise the sealed next batch is not sent (it stays pending with its
-        message, re-read by the next pass) and the failure is handled as in a pass.
-        Returns after ``max_batches`` batches, when nothing more is due, or on ``stop``.
+        Order is kept: a batch goes only after the previous one came back with every message
+        stored by the peer (no ``refused`` item, no transport error); otherwise the sealed
+        next batch is not sent (it stays pending with its message, re-read by the next
+        drain) and the failure is handled: a whole-batch failure counts against the peer's
+        circuit and puts the batch back with a backoff; each refused or unverifiable answer
+        is retried later or dead. Returns after ``max_batches`` batches, when nothing more is
+        due, or on ``stop``. ``now`` holds the clock for this drain (tests).
         """
+        clock = self.clock if now is None else (lambda: now)
         rep = PeerReport(peer)
         pool = self._pool()
         flight: tuple[list[tuple[OutboxItem, str, bytes]], Future[list[DeliveryAnswer]]] | None
         flight = None
         cursor = 0  # entries up to this id are in flight or being settled
-        for _ in range(max_batches):
-            now = self.clock()
+        for batch_no in range(max_batches):
+            at = clock()
             nxt: list[tuple[OutboxItem, str, bytes]] = []
-            if not stop.is_set() and self.outbox.circuit(peer).allows(now):
-                items = self.outbox.due(peer, self.batch_size, now, after=cursor)
+            allowed = self.outbox.circuit(peer).allows(at)
+            if batch_no == 0 and not allowed:
+                rep.skipped = True
+            if not stop.is_set() and allowed:
+                items = self.outbox.due(peer, self.batch_size, at, after=cursor)
                 if items:
                     try:
-                        nxt, dead = self._seal(peer, items, now, rep)
-                    except CryptoError as exc:
+                        nxt, dead = self._seal(peer, items, at, rep)
+                    except CryptoError as exc:  # e.g. no encryption key of the peer
                         if flight is not None:
-                            self._land(peer, *flight, rep)
-                        self._batch_failed(peer, items, exc, now, rep)
+                            self._land(peer, *flight, rep, clock())
+                        self._batch_failed(peer, items, exc, at, rep)
                         return rep
                     if dead:
                         self.outbox.settle(dead)
@@ -240,11 +224,11 @@ class Sender:
             flight = None
             if nxt and clean:
                 flight = (nxt, pool.submit(self._send, peer, nxt))
-            self._settle_flight(peer, sent, answers, rep)
+            self._settle_flight(peer, sent, answers, rep, clock())
             if not clean:
-                return rep  # a retry is due later; the next pass re-reads in order
+                return rep  # a retry is due later; the next drain re-reads in order
         if flight is not None:
-            self._land(peer, *flight, rep)
+            self._land(peer, *flight, rep, clock())
         return rep
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -273,8 +257,9 @@ class Sender:
         sent: list[tuple[OutboxItem, str, bytes]],
         future: Future[list[DeliveryAnswer]],
         rep: PeerReport,
+        now: datetime,
     ) -> None:
-        self._settle_flight(peer, sent, self._answers(future, len(sent)), rep)
+        self._settle_flight(peer, sent, self._answers(future, len(sent)), rep, now)
 
     def _settle_flight(
         self,
@@ -282,8 +267,8 @@ class Sender:
         sent: list[tuple[OutboxItem, str, bytes]],
         answers: list[DeliveryAnswer] | TransportError,
         rep: PeerReport,
+        now: datetime,
     ) -> None:
-        now = self.clock()
         if isinstance(answers, TransportError):
             self._batch_failed(peer, [item for item, _, _ in sent], answers, now, rep)
             return

@@ -23,9 +23,8 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from ctop_node.config import NodeConfig
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.errors import ConfigError, CtopError
 from ctop_node.exchange.checks import DEFAULT_MAX_SKEW
 from ctop_node.exchange.receive import Receiver
@@ -74,14 +73,15 @@ def clock_skew(settings: Mapping[str, Any]) -> timedelta:
 def build_receiver(
     home: Path, party: str, store: SqlStore, *, settings: Mapping[str, Any] | None = None
 ) -> Receiver:
-    """A receiver with the node's software keys and its trust bundles; ``settings`` (the
-    node.json) give the clock skew it accepts."""
+    """A receiver with the node's key set; ``settings`` (the node.json) give the clock
+    skew it accepts."""
+    keys = node_keys(home)
     return Receiver(
         party,
         store.inbox,
-        SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
+        keys.signer,
+        keys.decryptor,
+        keys.trust,
         max_skew=clock_skew(settings or {}),
     )
 

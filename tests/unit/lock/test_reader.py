@@ -318,3 +318,25 @@ def test_expired_payload_is_refused_at_reading(
         reader.read(image, reader_id="CN-R1", nonce=NONCE)
     assert err.value.code == "lock.payload.expired"
     assert counts(store) == (0, 0, 0)
+
+
+def test_an_opening_after_the_first_reading_is_customs_own(
+    kz_cn_homes: tuple[Home, Home],
+    carrier: CarrierCA,
+    reader: LockReader,
+    store: SqlStore,
+    record_dict: dict[str, Any],
+) -> None:
+    """CN reads a lock, opens it for inspection, and reads it again / result: two readings
+    kept, neither with a finding (the opening followed the authority reading)."""
+    device = written_device(carrier, kz_cn_homes[0], record_dict)
+    now = datetime.now(UTC)
+    first = reader.challenge()
+    image = device.read_by_authority("CN-R1", nonce=first, now=now - timedelta(minutes=10))
+    assert not reader.read(image, reader_id="CN-R1", nonce=first).tampered
+    device.open("CN-R1", now=now - timedelta(minutes=5))
+    second = reader.challenge()
+    again = device.read_by_authority("CN-R1", nonce=second, now=now - timedelta(minutes=1))
+    result = reader.read(again, reader_id="CN-R1", nonce=second)
+    assert (result.tampered, result.lock_state, result.new_read) == (False, "opened", True)
+    assert counts(store) == (1, 1, 2)

@@ -1,6 +1,7 @@
 """Sender with real keys (KZ sends to CN) and an in-memory peer: delivered only on a valid
 signed receipt, rejections kept, circuit and backoff under outage, crash between seal and
-send, per-record version order. The clock is passed to ``run_once``; nothing sleeps."""
+send, per-record version order. The tests drive the one drain algorithm (``run_once`` is
+``drain`` with the clock held at a given time); nothing sleeps."""
 
 from __future__ import annotations
 
