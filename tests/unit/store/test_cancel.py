@@ -167,3 +167,21 @@ def test_cancel_unknown_record(store: SqlStore) -> None:
     with pytest.raises(RecordError) as exc:
         store.cancel_record("NOPE-1", "why", origin_party="KZ")
     assert exc.value.code == "record.not_found" and exc.value.record_id == "NOPE-1"
+
+
+def test_a_cancelled_record_is_no_lock_candidate_and_no_sent_version(
+    store: SqlStore, box: Outbox, record_dict: dict[str, Any]
+) -> None:
+    a = with_id(record_dict, "REC-A")
+    store.write_batch([entry(a), entry(with_id(record_dict, "REC-B"))], origin_party="KZ")
+    deliver(box, 1)
+    assert {c.record_id for c in store.lock_candidates()} == {"REC-A", "REC-B"}
+    store.cancel_record("REC-A", "annulled", origin_party="KZ")
+    assert {c.record_id for c in store.lock_candidates()} == {"REC-B"}
+    # The cancellation row is not a record version sent or queued for a peer.
+    sent = store.sent_versions("CN")
+    assert sorted((s.record_id, s.version, s.state) for s in sent) == [
+        ("REC-A", 1, "delivered"),
+        ("REC-B", 1, "pending"),
+    ]
+    assert store.peers_of("REC-A", 1, origin_party="KZ") == ["CN"]
