@@ -62,6 +62,7 @@ def node_status(
                 "version": r["version"],
                 "peer": r["peer"],
                 "state": r["state"],
+                "kind": r["kind"],
                 "code": r["code"],
                 "message": r["message"],
                 "message_id": r["message_id"],

@@ -365,6 +365,7 @@ class Outbox:
                 outbox.c.version,
                 outbox.c.peer_party,
                 outbox.c.state,
+                outbox.c.kind,
                 outbox.c.message_id,
                 outbox.c.answer_code,
                 outbox.c.last_error,
@@ -382,6 +383,7 @@ class Outbox:
                     "version": int(r.version),
                     "peer": r.peer_party,
                     "state": r.state,
+                    "kind": r.kind,  # "record", or "cancellation" of that version
                     "message_id": r.message_id,
                     "code": r.answer_code,
                     "message": r.last_error,

@@ -201,3 +201,27 @@ def test_young_kept_bytes_are_sent_as_they_are(
     assert make_sender(kz_cn_homes, store, link).run_once(later).delivered == 1
     row = Outbox(store.engine).entry(oid)
     assert row is not None and row["message_id"] == old_id
+
+
+def test_cancelling_a_version_that_never_arrived_is_rejected_and_shown_as_such(
+    kz_cn_homes: tuple[Home, Home],
+    store: SqlStore,
+    cn_store: SqlStore,
+    link: InProcess,
+    record_dict: dict[str, Any],
+) -> None:
+    """v1 was sealed but lost in an outage: it may have arrived, so it is cancelled; CN never
+    got it and rejects the cancellation (exchange.unknown_record), which KZ shows as the
+    rejection of a cancellation, not of the record version."""
+    _sealed_during_an_outage(kz_cn_homes, store, record_dict)
+    rid = record_dict["record_id"]
+    done = store.cancel_record(rid, "annulled", origin_party="KZ")
+    assert (done.withdrawn, done.cancellations) == ((("CN", 1),), (("CN", 1),))
+    assert make_sender(kz_cn_homes, store, link).run_once(soon(2)).rejected == 1
+    [shown] = Outbox(store.engine).rejections()
+    assert (shown["kind"], shown["version"], shown["code"]) == (
+        "cancellation",
+        1,
+        "exchange.unknown_record",
+    )
+    assert cn_store.versions(rid) == []
