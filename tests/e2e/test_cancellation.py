@@ -4,8 +4,8 @@
   (state secret, Art.6) / v2 is withdrawn and never reaches CN, CN ends with the record
   cancelled (issue 8 finding 13);
 - the clearance system cancels a delivered record through the internal API, then sends a
-  new version anyway / CN shows the record cancelled and refuses the new version
-  (``exchange.cancelled``).
+  new version anyway / KZ keeps it and does not send it; CN shows the record cancelled and
+  refuses a new version sealed by hand (``exchange.cancelled``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from ctop_node.store.schema import outbox
 from tests.e2e.conftest import READY_S, Pair, changed, start, wait_until
-from tests.unit.online._peers import new_id
+from tests.unit.online._peers import new_id, record_message
 
 
 def _post(pair: Pair, recs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -113,13 +113,15 @@ def test_cancel_through_the_api_then_no_revival(pair: Pair, record_dict: dict[st
         "CN shows the record cancelled", lambda: _cn_state(pair, rid) == "cancelled", READY_S
     )
 
-    assert _post(pair, [changed(v1, 2)])["to_send"] == 1
-    wait_until(
-        "KZ's v2 settled",
-        lambda: any(v == 2 and s != "pending" for _, v, s, _ in _kz_rows(pair, rid)),
-        READY_S,
-    )
-    codes = {row.answer_code for row in pair.outbox_rows() if row.state == "rejected"}
-    assert codes == {"exchange.cancelled"}
+    # The clearance system sends a new version anyway: kept at KZ, never queued.
+    posted = _post(pair, [changed(v1, 2)])
+    assert (posted["new_versions"], posted["not_sent_cancelled"]) == (1, 1)
+    assert [(k, v, s) for k, v, s, _ in _kz_rows(pair, rid)] == [
+        ("record", 1, "delivered"),
+        ("cancellation", 1, "delivered"),
+    ]
+    # A sender that sends one anyway (hand-sealed with KZ's keys) is refused by CN.
+    [answer] = pair.post_messages([record_message(pair.kz_home(), changed(v1, 2), version=2)])
+    assert (answer["status"], answer["code"]) == ("rejection", "exchange.cancelled")
     assert [r.version for r in pair.received() if r.record_id == rid] == [1]
     assert _cn_state(pair, rid) == "cancelled"

@@ -44,6 +44,7 @@ class StoredResult:
     record_id: str | None
     version: int | None  # version now stored for the record (None when nothing was stored)
     unchanged: bool  # an identical record was already the latest version: nothing written
+    held: bool = False  # stored, but not queued: the record was cancelled before this version
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,11 @@ STORED_OUTCOMES = frozenset({OutcomeKind.TO_SEND, OutcomeKind.NOT_APPLICABLE, Ou
 # stored, so a refusal is matched on the ingest entry's record id.
 STOPS_EXCHANGE = frozenset({OutcomeKind.NOT_APPLICABLE, OutcomeKind.EXCLUDED, OutcomeKind.REFUSED})
 
+# A new version of a record we cancelled: stored (the clearance system's data is kept), not
+# queued for any peer.
+HELD_REASON = "record.cancelled"
+HELD_DETAIL = "kept, not sent: the record was cancelled before this version"
+
 # Record ids per "IN (...)" lookup: far below SQLite's and PostgreSQL's parameter limits.
 _LOOKUP_CHUNK = 1000
 
@@ -153,15 +158,14 @@ class SqlStore(ChannelQueries):
         record_rows: list[dict[str, Any]] = []
         peers_of_row: list[tuple[str, ...]] = []
         # Per record id: why its exchange stops, when its last entry in the batch says so.
-        stops: dict[str, tuple[str, bool]] = {}
+        stops: dict[str, str] = {}
         for entry in entries:
             accepted = _storable(entry)
             result = StoredResult(entry.record_id, None, False)
             if entry.record_id is not None and entry.outcome is not OutcomeKind.REJECTED:
                 stops.pop(entry.record_id, None)
                 if entry.outcome in STOPS_EXCHANGE:
-                    refused = entry.outcome is OutcomeKind.REFUSED
-                    stops[entry.record_id] = (entry.reason, refused)
+                    stops[entry.record_id] = entry.reason
             if accepted is not None:
                 rid = accepted.record.record_id
                 head = heads.get(rid)
@@ -169,10 +173,13 @@ class SqlStore(ChannelQueries):
                     result = StoredResult(rid, head.version, True)
                 else:
                     version = head.version + 1 if head is not None else 1
+                    # A cancelled record stays cancelled: a later version is kept, never
+                    # sent (the peer would refuse it: exchange.cancelled).
+                    held = head is not None and head.outcome == CANCELLED
                     heads[rid] = _Head(
                         version,
                         accepted.digest,
-                        entry.outcome.value,
+                        CANCELLED if held else entry.outcome.value,
                         in_db=head.in_db if head is not None else False,
                         changed=True,
                     )
@@ -185,15 +192,15 @@ class SqlStore(ChannelQueries):
                             "tc_version": accepted.tc_version,
                             "digest": accepted.digest,
                             "outcome": entry.outcome.value,
-                            "reason": entry.reason,
-                            "detail": entry.detail,
+                            "reason": HELD_REASON if held else entry.reason,
+                            "detail": HELD_DETAIL if held else entry.detail,
                             "body": accepted.body,
                             "created_at": now,
                         }
                     )
-                    send = entry.outcome is OutcomeKind.TO_SEND
+                    send = entry.outcome is OutcomeKind.TO_SEND and not held
                     peers_of_row.append(entry.peers if send else ())
-                    result = StoredResult(rid, version, False)
+                    result = StoredResult(rid, version, False, held=held)
             results.append(result)
             log_rows.append(
                 {
@@ -231,13 +238,13 @@ class SqlStore(ChannelQueries):
             if outbox_rows:
                 conn.execute(outbox.insert(), outbox_rows)
         queued = self._queued(conn, origin_party, stops) if stops else set()
-        for rid, (reason, refused) in sorted(stops.items()):
+        for rid, reason in sorted(stops.items()):
             if rid not in queued:
                 continue  # never queued for a peer: nothing to withdraw or cancel
             # After the outbox rows of this batch: a version queued before the stop in the
-            # same batch is withdrawn too. A refused version leaves no stored version, so
-            # the record's state says it was cancelled.
-            withdraw_and_cancel(conn, origin_party, rid, reason, now, mark_head=refused)
+            # same batch is withdrawn too. The record is then cancelled: its later versions
+            # are kept and not sent.
+            withdraw_and_cancel(conn, origin_party, rid, reason, now, mark_head=True)
         return results
 
     @staticmethod

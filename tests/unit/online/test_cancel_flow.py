@@ -25,6 +25,7 @@ from ctop_node.store.inbox import Inbox
 from ctop_node.store.interfaces import IngestEntry
 from ctop_node.store.outbox import Outbox
 from tests._homes import Home
+from tests.unit.online._peers import record_message
 from tests.unit.online.test_sender_receiver import InProcess
 from tests.unit.store._entries import changed, entry, with_id
 
@@ -108,7 +109,7 @@ def test_later_version_stopped_withdraws_pending_and_cancels_at_the_peer(
     assert make_sender(kz_cn_homes, kz_store, link).run_once(soon(3)).sent == 0
 
 
-def test_cancel_then_a_new_version_is_refused_by_the_peer(
+def test_cancel_then_a_new_version_is_held_and_refused_by_the_peer(
     kz_cn_homes: tuple[Home, Home],
     store: SqlStore,
     cn_store: SqlStore,
@@ -125,11 +126,14 @@ def test_cancel_then_a_new_version_is_refused_by_the_peer(
     [cancel] = [e for r in store.outbox() if (e := box.entry(r.id)) and e["kind"] == "cancellation"]
     opened = open_(cancel["answer"], kz.trust(), kz.decryptor, "KZ")
     assert Receipt.model_validate_json(opened.payload).status == "applied"
-    # The clearance system sends a new version anyway: the peer refuses to revive.
-    store.write_batch([entry(changed(a, "v2"))], origin_party="KZ")
-    assert make_sender(kz_cn_homes, store, link).run_once(soon(3)).rejected == 1
-    [shown] = Outbox(store.engine).rejections()
-    assert (shown["version"], shown["code"]) == (2, "exchange.cancelled")
+    # The clearance system sends a new version anyway: kept at KZ, never sent.
+    [held] = store.write_batch([entry(changed(a, "v2"))], origin_party="KZ")
+    assert held.held and held.version == 2
+    assert make_sender(kz_cn_homes, store, link).run_once(soon(3)).sent == 0
+    # A peer that sends one anyway (hand-sealed here) is refused: no revival.
+    v2 = record_message(kz, changed(a, "v2"), version=2)
+    [answer] = link.send("CN", [v2])
+    assert (answer.status, answer.code) == ("rejection", "exchange.cancelled")
     assert [r.version for r in cn_store.versions("KZ-A", origin_party="KZ")] == [1]
 
 

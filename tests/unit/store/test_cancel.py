@@ -95,7 +95,7 @@ def test_not_applicable_version_withdraws_and_cancels(
     [item] = box.due("CN", 100, later())
     assert (item.kind, item.version, item.reason) == ("cancellation", 2, "test.not_applicable")
     [row] = store.list_records()
-    assert (row.version, row.state) == (4, "not_applicable")
+    assert (row.version, row.outcome, row.state) == (4, "not_applicable", "cancelled")
 
 
 def test_nothing_sent_yet_is_withdrawn_without_a_cancellation(
@@ -185,3 +185,25 @@ def test_a_cancelled_record_is_no_lock_candidate_and_no_sent_version(
         ("REC-B", 1, "pending"),
     ]
     assert store.peers_of("REC-A", 1, origin_party="KZ") == ["CN"]
+
+
+def test_a_new_version_of_a_cancelled_record_is_kept_and_not_sent(
+    store: SqlStore, box: Outbox, record_dict: dict[str, Any]
+) -> None:
+    a = with_id(record_dict, "REC-A")
+    store.write_batch([entry(a)], origin_party="KZ")
+    deliver(box, 1)
+    store.cancel_record("REC-A", "annulled", origin_party="KZ")
+    [result] = store.write_batch([entry(changed(a, "v2"))], origin_party="KZ")
+    assert (result.version, result.held, result.unchanged) == (2, True, False)
+    assert states(store) == [("record", 1, "delivered"), ("cancellation", 1, "pending")]
+    v2 = store.get_record("REC-A", 2)
+    assert v2 is not None and v2.reason == "record.cancelled"
+    [row] = store.list_records()
+    assert (row.version, row.state) == (2, "cancelled")
+    # A refused (state-secret) version cancels too; what comes after is held the same way.
+    b = with_id(record_dict, "REC-B")
+    store.write_batch([entry(b)], origin_party="KZ")
+    store.write_batch([refused("REC-B")], origin_party="KZ")
+    [again] = store.write_batch([entry(changed(b, "v2"))], origin_party="KZ")
+    assert again.held and states(store, "REC-B") == [("record", 1, "withdrawn")]

@@ -68,6 +68,17 @@ async def test_cancel_a_delivered_record(
     [row] = store.list_records()
     assert row.state == "cancelled"
 
+    # A new version of the cancelled record: kept, reported, never queued.
+    v2 = json.loads(json.dumps(record_dict))
+    v2["goods"][0]["description"] += " (v2)"
+    posted = await client.post(
+        "/api/v1/records",
+        content=json.dumps(v2) + "\n",
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert (posted.json()["new_versions"], posted.json()["not_sent_cancelled"]) == (1, 1)
+    assert box.due("CN", 10, soon) == [cancel]
+
     again = await client.post(f"/api/v1/records/{rid}/cancel", json={"reason": "annulled"})
     assert again.status_code == 409 and again.json()["detail"]["code"] == "record.already_cancelled"
 
