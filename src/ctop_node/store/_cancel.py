@@ -62,7 +62,8 @@ def withdraw_and_cancel(
     mark_head: bool,
 ) -> Withdrawal:
     """Withdraw pending versions of our record ``record_id`` and queue cancellations (see
-    the module doc). ``mark_head``: the record's state becomes ``cancelled``."""
+    the module doc). The record's state becomes ``cancelled`` when a cancellation was
+    queued (a peer may hold a version) or ``mark_head`` says so."""
     ours = and_(
         records.c.id == outbox.c.record_pk,
         records.c.origin_party == origin_party,
@@ -121,7 +122,7 @@ def withdraw_and_cancel(
             },
         )
         cancellations.append((peer, target))
-    if mark_head:
+    if mark_head or cancellations:
         conn.execute(
             update(record_heads)
             .where(

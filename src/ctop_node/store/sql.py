@@ -158,14 +158,15 @@ class SqlStore(ChannelQueries):
         record_rows: list[dict[str, Any]] = []
         peers_of_row: list[tuple[str, ...]] = []
         # Per record id: why its exchange stops, when its last entry in the batch says so.
-        stops: dict[str, str] = {}
+        stops: dict[str, tuple[str, bool]] = {}
         for entry in entries:
             accepted = _storable(entry)
             result = StoredResult(entry.record_id, None, False)
             if entry.record_id is not None and entry.outcome is not OutcomeKind.REJECTED:
                 stops.pop(entry.record_id, None)
                 if entry.outcome in STOPS_EXCHANGE:
-                    stops[entry.record_id] = entry.reason
+                    refused = entry.outcome is OutcomeKind.REFUSED
+                    stops[entry.record_id] = (entry.reason, refused)
             if accepted is not None:
                 rid = accepted.record.record_id
                 head = heads.get(rid)
@@ -238,13 +239,13 @@ class SqlStore(ChannelQueries):
             if outbox_rows:
                 conn.execute(outbox.insert(), outbox_rows)
         queued = self._queued(conn, origin_party, stops) if stops else set()
-        for rid, reason in sorted(stops.items()):
+        for rid, (reason, refused) in sorted(stops.items()):
             if rid not in queued:
                 continue  # never queued for a peer: nothing to withdraw or cancel
             # After the outbox rows of this batch: a version queued before the stop in the
-            # same batch is withdrawn too. The record is then cancelled: its later versions
-            # are kept and not sent.
-            withdraw_and_cancel(conn, origin_party, rid, reason, now, mark_head=True)
+            # same batch is withdrawn too. The record is cancelled (its later versions kept,
+            # not sent) when a peer may hold a version, or when the stop is a refusal.
+            withdraw_and_cancel(conn, origin_party, rid, reason, now, mark_head=refused)
         return results
 
     @staticmethod
