@@ -61,7 +61,7 @@ class NodeServer:
         token = ensure_api_token(cfg.home)
         policy = NodePolicy(cfg.party)
 
-        receiver = build_receiver(cfg.home, cfg.party, store)
+        receiver = build_receiver(cfg.home, cfg.party, store, settings=cfg.settings)
         peer_server = _Server(
             uvicorn_config(peer_app(receiver, faults=self.faults), self.host, cfg.peer_port, tls)
         )

@@ -18,7 +18,11 @@ File format::
      "before": [<message>, ...],          # sent first, each must get a RECEIPT (optional)
      "message": <message>,
      "expect": {"status": "receipt"|"rejection"|"refused", "code": "...",
-                "field": "...", "state": "...", "stored": false},  # optional
+                "field": "...", "state": "...", "stored": false,   # optional
+                "receipt_status": "applied"|"waiting"|"duplicate", # in the SIGNED receipt
+                "answer_digest": "received"},  # online: the answer names the bytes that came
+     "receiver": {"clock_offset_s": 660,   # the receiver's clock is that far ahead
+                  "tc_versions": [2]},     # its agreement with KZ names only these
      "lock": {"expect": {...}}}           # the lock's own expectation, where it differs
                                           # (a refusal has a lock.* code there)
 
@@ -49,7 +53,13 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from ctop_node.crypto.cose import decode_sign1, sign1
-from ctop_node.crypto.envelope import EnvelopeHeader, open_, seal
+from ctop_node.crypto.envelope import (
+    EnvelopeHeader,
+    OpenedMessage,
+    message_digest,
+    open_,
+    seal,
+)
 from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.pki import PartyCA, write_pem, write_private_key
 from ctop_node.crypto.software import SoftwareSigner
@@ -63,7 +73,8 @@ from ctop_node.lock.device import LockDevice
 from ctop_node.lock.image import read_image
 from ctop_node.lock.reader import LockReader, ReadResult
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import Cancellation, MessageType, Rejection
+from ctop_node.model.messages import Cancellation, MessageType, Receipt, Rejection
+from ctop_node.model.reference import KZ_CN_2021
 from ctop_node.store import open_store
 from tests._homes import Home, make_home, make_pair
 from tests.conftest import DATA
@@ -87,6 +98,10 @@ class World:
     sent: dict[str, tuple[str, bytes]] = dataclasses.field(default_factory=dict)
     # Lock readings by name: (image, nonce), to read again for a replay.
     read: dict[str, tuple[bytes, str]] = dataclasses.field(default_factory=dict)
+
+    def open(self, sealed: bytes) -> OpenedMessage:
+        """An answer of CN, verified and decrypted with KZ's keys."""
+        return open_(sealed, self.kz.trust(), self.kz.decryptor, "KZ")
 
 
 def _extra_signer(ca: PartyCA, root: Path, name: str, *, expired: bool) -> tuple[Signer, Any]:
@@ -268,6 +283,7 @@ def run_online(world: World, scenario: dict[str, Any]) -> None:
         assert setup.status == "receipt", (spec, setup)
         world.sent[spec.get("name", mid)] = (mid, raw)
     rows_before = len(receiver.inbox.list(limit=1000))
+    _configure(receiver, scenario.get("receiver", {}))
     mid, raw = build(world, scenario["message"])
     result = receiver.handle(raw)
     assert (result.status, result.code) == (expect["status"], expect.get("code", "")), result
@@ -279,6 +295,9 @@ def run_online(world: World, scenario: dict[str, Any]) -> None:
         return
     assert result.answer is not None
     _check_answer(world, result.answer, mid, expect)
+    if expect.get("answer_digest") == "received":
+        named = orjson.loads(world.open(result.answer).payload)["message_digest"]
+        assert named == message_digest(raw)
     if "state" in expect:
         states = {r.message_id: r.state for r in rows}
         assert states[mid] == expect["state"]
@@ -294,6 +313,7 @@ def run_lock(world: World, scenario: dict[str, Any]) -> None:
         assert setup.answer_type == "RECEIPT", (spec, setup)
         world.read[spec.get("name", str(n))] = (image, nonce)
     rows_before = len(inbox.list(limit=1000))
+    _configure(reader.receiver, scenario.get("receiver", {}))
     image, nonce = build_lock(world, scenario["message"])
     try:
         result: ReadResult | LockError = reader.read(image, reader_id="CN-R1", nonce=nonce)
@@ -318,7 +338,7 @@ def run_lock(world: World, scenario: dict[str, Any]) -> None:
 
 def _check_answer(world: World, sealed: bytes, mid: str, expect: dict[str, Any]) -> None:
     """The answer is signed by CN for KZ, names the message, and says what was expected."""
-    answer = open_(sealed, world.kz.trust(), world.kz.decryptor, "KZ")
+    answer = world.open(sealed)
     assert answer.signer.party == "CN" and answer.header.correlation_id == mid
     if expect["status"] == "rejection":
         assert answer.header.type is MessageType.REJECTION
@@ -328,6 +348,20 @@ def _check_answer(world: World, sealed: bytes, mid: str, expect: dict[str, Any])
             assert (expect["code"], expect["field"]) in {(e.code, e.field) for e in errors}
     else:
         assert answer.header.type is MessageType.RECEIPT
+        receipt = Receipt.model_validate_json(answer.payload)
+        assert receipt.message_id == mid
+        if "receipt_status" in expect:
+            assert receipt.status == expect["receipt_status"]
+
+
+def _configure(receiver: Receiver, spec: dict[str, Any]) -> None:
+    """Set the receiver up as a scenario says: its clock, its agreement's tc versions."""
+    if "clock_offset_s" in spec:
+        offset = dt.timedelta(seconds=spec["clock_offset_s"])
+        receiver.clock = lambda: dt.datetime.now(dt.UTC) + offset
+    if "tc_versions" in spec:
+        agreement = dataclasses.replace(KZ_CN_2021, tc_versions=tuple(spec["tc_versions"]))
+        receiver.agreements = (agreement,)
 
 
 def test_scenarios_cover_the_rejection_codes() -> None:

@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "status",
     "lock",
     "user",
+    "cancel",
 )
 
 for _name in COMMAND_MODULES:

@@ -98,6 +98,13 @@ def _show(data: dict[str, Any]) -> None:
         ).format(**t),
         highlight=False,
     )
+    if t.get("withdrawn"):
+        console.print(
+            _("Withdrawn before delivery (never sent): {withdrawn}").format(
+                withdrawn=t["withdrawn"]
+            ),
+            highlight=False,
+        )
 
 
 _LEVEL_STYLE = {

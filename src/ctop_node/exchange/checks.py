@@ -11,7 +11,9 @@ is the canonical form of the record (both channels and both nodes digest the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
@@ -19,8 +21,9 @@ from pydantic import BaseModel
 
 from ctop_node.errors import TcError, ValidationFailed
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import MessageType, RejectionError
+from ctop_node.model.messages import Cancellation, MessageType, RejectionError
 from ctop_node.model.record import Consignment
+from ctop_node.model.reference import Agreement
 from ctop_node.rules.routing import reaches_after
 from ctop_node.tc.registry import TcRegistry, TcVersion, validate
 
@@ -123,6 +126,15 @@ def _business(
                 f"header names record {head.record_id!r}, the payload {record_id!r}",
             )
         ]
+    if isinstance(model, Cancellation) and head.version != model.version:
+        # The header names the version cancelled, so the inbox can judge it unopened.
+        return [
+            _error(
+                "exchange.header",
+                "header.version",
+                f"header names version {head.version}, the cancellation {model.version}",
+            )
+        ]
     if not isinstance(model, Consignment):
         return []
     version = head.version
@@ -161,3 +173,45 @@ def _business(
             )
         )
     return errors
+
+
+# -- rules of the exchange itself (not of the payload) ----------------------------------
+
+DEFAULT_MAX_SKEW = timedelta(minutes=10)
+
+
+def _utc_text(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def check_clock(created_at: datetime, now: datetime, max_skew: timedelta) -> RejectionError | None:
+    """``created_at`` (the header's sending time) within ``max_skew`` of our clock, either
+    way. Online channel only: a lock payload is read days after sealing and is bounded by
+    its expiry instead."""
+    if abs(created_at - now) <= max_skew:
+        return None
+    ahead = created_at > now
+    gap = int(abs(created_at - now).total_seconds())
+    return _error(
+        "exchange.clock_skew",
+        "header.created_at",
+        f"created at {_utc_text(created_at)}, {gap} s {'ahead of' if ahead else 'behind'} "
+        f"our clock ({_utc_text(now)}); at most {int(max_skew.total_seconds())} s is accepted",
+    )
+
+
+def check_agreement(
+    tc_version: int, sender: str, party: str, agreements: Sequence[Agreement], day: date
+) -> RejectionError | None:
+    """The tc version is named by an agreement in force on ``day`` between ``sender`` and
+    ``party`` (agreements are data: each lists its ``tc_versions``)."""
+    for agreement in agreements:
+        pair = {sender, party} <= agreement.parties
+        if pair and agreement.in_force(day) and tc_version in agreement.tc_versions:
+            return None
+    return _error(
+        "exchange.tc_not_agreed",
+        "header.tc_version",
+        f"no agreement in force between {sender} and {party} names technical conditions "
+        f"version {tc_version}",
+    )

@@ -18,18 +18,28 @@ made, and only its code and the signing key id are logged (never peer data).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from ctop_node.crypto.cose import decode_sign1
 from ctop_node.crypto.envelope import EnvelopeHeader, open_, seal
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError, StorageError
-from ctop_node.exchange.checks import MessageFields, check_message, tc_number
+from ctop_node.exchange.checks import (
+    DEFAULT_MAX_SKEW,
+    MAX_ERRORS,
+    Checked,
+    MessageFields,
+    check_agreement,
+    check_clock,
+    check_message,
+    tc_number,
+)
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import MessageType, Receipt, Rejection
+from ctop_node.model.messages import MessageType, Receipt, Rejection, RejectionError
+from ctop_node.model.reference import DEFAULT_AGREEMENTS, Agreement
 from ctop_node.store.inbox import AnswerFactory, Inbox, InboxMessage, InboxResult, Verdict
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
 
@@ -56,6 +66,9 @@ class Incoming:
     message_digest: str
     message: bytes  # the bytes as received, stored with the inbox row
     channel: str
+    # The sender's header time, checked against our clock (online). None: the channel has
+    # no sending time to judge (a lock payload is read days later; its expiry bounds it).
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +94,12 @@ def _result(answer: bytes, verdict: Verdict, *, replayed: bool) -> ItemResult:
     )
 
 
+def _receipt_status(verdict: Verdict) -> Literal["applied", "waiting", "duplicate"]:
+    if verdict.state in ("applied", "waiting", "duplicate"):
+        return verdict.state
+    raise ValueError(f"a RECEIPT for an inbox state {verdict.state!r}")
+
+
 def _kid_of(raw: bytes) -> str:
     try:
         return decode_sign1(raw).kid.hex()
@@ -88,8 +107,16 @@ def _kid_of(raw: bytes) -> str:
         return "?"
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class Receiver:
-    """Receives sealed messages for ``party``; answers are signed with ``signer``."""
+    """Receives sealed messages for ``party``; answers are signed with ``signer``.
+
+    ``agreements``: the agreements in force (a message's tc version must be named by one
+    between its sender and us); ``max_skew``: how far an online message's ``created_at``
+    may be from ``clock()``, either way."""
 
     def __init__(
         self,
@@ -99,6 +126,10 @@ class Receiver:
         decryptor: Decryptor,
         trust: TrustStore,
         registry: TcRegistry = DEFAULT_REGISTRY,
+        *,
+        agreements: Sequence[Agreement] = DEFAULT_AGREEMENTS,
+        max_skew: timedelta = DEFAULT_MAX_SKEW,
+        clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.party = party
         self.inbox = inbox
@@ -106,6 +137,9 @@ class Receiver:
         self.decryptor = decryptor
         self.trust = trust
         self.registry = registry
+        self.agreements = tuple(agreements)
+        self.max_skew = max_skew
+        self.clock = clock
 
     @property
     def tc_versions(self) -> list[int]:
@@ -115,18 +149,26 @@ class Receiver:
         """Check, store once and answer one authenticated message. Raises ``CryptoError``
         when we cannot encrypt an answer to the sender (before anything is stored) and
         ``StorageError`` on database trouble."""
-        row, factory = self.prepare(msg)
+        now = now or self.clock()
+        row, factory = self.prepare(msg, now)
         return self.inbox.accept(row, factory, now=now)
 
-    def prepare(self, msg: Incoming) -> tuple[InboxMessage, AnswerFactory]:
+    def prepare(
+        self, msg: Incoming, now: datetime | None = None
+    ) -> tuple[InboxMessage, AnswerFactory]:
         """The inbox row of ``msg`` with what the check found, and its answer sealer.
         Fails closed (``CryptoError``) before anything is stored if we cannot encrypt to
         the sender."""
+        now = now or self.clock()
         recipient = self.trust.recipient_key(msg.sender)
         head = msg.fields
         checked = check_message(
             head, msg.payload, signer=msg.sender, party=self.party, registry=self.registry
         )
+        exchange_errors = self._exchange_rules(msg, checked.tc_version, now)
+        if exchange_errors:
+            errors = (*exchange_errors, *checked.errors)[:MAX_ERRORS]
+            checked = Checked(checked.tc_version, errors=errors)
         row = InboxMessage(
             message_id=msg.message_id,
             sender_party=msg.sender,
@@ -143,17 +185,36 @@ class Receiver:
         )
 
         def factory(verdict: Verdict) -> bytes:
-            return self._seal_answer(msg, verdict, recipient)
+            return self._seal_answer(msg, verdict, recipient, now)
 
         return row, factory
 
+    def _exchange_rules(
+        self, msg: Incoming, tc_version: int, now: datetime
+    ) -> list[RejectionError]:
+        """Rules of the exchange, not of the payload: the sending time (online) and the
+        tc version named by an agreement in force."""
+        errors: list[RejectionError] = []
+        if msg.created_at is not None:
+            skew = check_clock(msg.created_at, now, self.max_skew)
+            if skew is not None:
+                errors.append(skew)
+        if tc_version in self.registry.versions:  # an unknown one is tc.unknown_version
+            agreed = check_agreement(
+                tc_version, msg.sender, self.party, self.agreements, now.date()
+            )
+            if agreed is not None:
+                errors.append(agreed)
+        return errors
+
     def handle(self, raw: bytes, *, channel: str = "online") -> ItemResult:
         """Answer one sealed message. Raises only ``StorageError`` (database trouble)."""
-        prepared = self._prepare(raw, channel)
+        now = self.clock()
+        prepared = self._prepare(raw, channel, now)
         if isinstance(prepared, ItemResult):
             return prepared
         row, factory = prepared
-        result = self.inbox.accept(row, factory)
+        result = self.inbox.accept(row, factory, now=now)
         return _result(result.answer, result.verdict, replayed=result.replayed)
 
     def handle_batch(self, raws: Sequence[bytes], *, channel: str = "online") -> list[ItemResult]:
@@ -166,12 +227,13 @@ class Receiver:
         (``exchange.internal``) and rolls back only its work; only an unavailable database
         fails the batch (``StorageError``: the endpoint answers 503, nothing is stored).
         """
+        now = self.clock()
         results: list[ItemResult | None] = [None] * len(raws)
         work: list[tuple[InboxMessage, AnswerFactory]] = []
         slots: list[int] = []
         for i, raw in enumerate(raws):
             try:
-                prepared = self._prepare(raw, channel)
+                prepared = self._prepare(raw, channel, now)
             except Exception as exc:  # one bad item must not fail the batch
                 results[i] = self._internal(raw, exc)
                 continue
@@ -181,7 +243,7 @@ class Receiver:
                 work.append(prepared)
                 slots.append(i)
         try:
-            accepted = self.inbox.accept_batch(work)
+            accepted = self.inbox.accept_batch(work, now=now)
         except StorageError as exc:
             if exc.code in UNAVAILABLE:
                 raise
@@ -193,7 +255,9 @@ class Receiver:
                 results[i] = _result(outcome.answer, outcome.verdict, replayed=outcome.replayed)
         return [r for r in results if r is not None]
 
-    def _prepare(self, raw: bytes, channel: str) -> ItemResult | tuple[InboxMessage, AnswerFactory]:
+    def _prepare(
+        self, raw: bytes, channel: str, now: datetime
+    ) -> ItemResult | tuple[InboxMessage, AnswerFactory]:
         """Open and check one sealed message: the refusal, or the inbox row and its answer
         sealer."""
         try:
@@ -211,7 +275,9 @@ class Receiver:
                     message_digest=opened.message_digest,
                     message=raw,
                     channel=channel,
-                )
+                    created_at=head.created_at,
+                ),
+                now,
             )
         except CryptoError as exc:
             log.warning("refused message: code=%s kid=%s", exc.code, _kid_of(raw))
@@ -228,7 +294,9 @@ class Receiver:
             "refused", None, INTERNAL, "the receiver failed on this message; send it again"
         )
 
-    def _seal_answer(self, msg: Incoming, verdict: Verdict, recipient: RecipientKey) -> bytes:
+    def _seal_answer(
+        self, msg: Incoming, verdict: Verdict, recipient: RecipientKey, now: datetime
+    ) -> bytes:
         head = msg.fields
         mtype = MessageType(verdict.answer_type)
         # Answer in the sender's tc version when we know it, else in our latest.
@@ -248,7 +316,8 @@ class Receiver:
                 Receipt(
                     message_id=msg.message_id,
                     message_digest=msg.message_digest,
-                    stored_at=datetime.now(UTC),
+                    status=_receipt_status(verdict),
+                    stored_at=now,
                 )
             )
         else:

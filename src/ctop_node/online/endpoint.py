@@ -80,8 +80,9 @@ def _item(result: ItemResult) -> dict[str, Any]:
     return {
         "status": result.status,
         "answer": result.answer,
-        "code": result.code,
-        "message": result.message,
+        # A missing value is null on the wire, never "" (a receipt has no code).
+        "code": result.code or None,
+        "message": result.message or None,
     }
 
 

@@ -22,7 +22,7 @@ from ctop_node.online.backoff import CircuitPolicy
 from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
 from ctop_node.online.peers import PeerConfig
-from ctop_node.online.sender import Sender
+from ctop_node.online.sender import RESEAL_AFTER, Sender
 from ctop_node.store import SqlStore
 
 DEFAULT_HTTP_TIMEOUT_S = 15.0
@@ -57,6 +57,10 @@ def sender_from_home(
             open_for=timedelta(seconds=float(settings.get("circuit_open_s", 10))),
         ),
     )
+    # Kept sealed bytes older than this are sealed anew: the peer judges created_at
+    # against its clock (clock_skew_s there, 600 s by default): keep this well below it.
+    reseal = settings.get("reseal_after_s", RESEAL_AFTER.total_seconds())
+    options.setdefault("reseal_after", timedelta(seconds=float(reseal)))
     timeout = float(settings.get("http_timeout_s", DEFAULT_HTTP_TIMEOUT_S))
     keys = node_keys(home, clock=options.get("clock", utcnow))
     return Sender(

@@ -7,8 +7,11 @@ where the last one stopped):
 1. skip the peer while its circuit is open;
 2. take the due entries (``Outbox.due``: oldest first, versions never overtake each other);
 3. seal the entries not sealed yet (CONSIGNMENT for version 1, AMENDMENT above; payload =
-   the stored canonical record body, encrypted to the peer) and commit message id + bytes
-   BEFORE sending, so that every retry sends the very same message;
+   the stored canonical record body, encrypted to the peer; CANCELLATION for a
+   cancellation entry) and commit message id + bytes BEFORE sending, so that every retry
+   sends the very same message, while it is young enough for the peer's clock-skew check
+   (``reseal_after``): an older one is sealed anew under a new message id, which the peer
+   recognises by its content (``duplicate``) if the old one did arrive;
 4. send the batch; a whole-batch ``TransportError`` counts against the peer's circuit and
    puts every entry back with an exponential, jittered delay;
 5. judge each answer: delivered only on a RECEIPT that opens with our trust store, is signed
@@ -22,19 +25,21 @@ Sealing batch n+1, sending batch n and judging batch n-1 overlap (see :meth:`Sen
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, seal
+from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, peek_header, seal
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError, CtopError, StorageError, TransportError
-from ctop_node.model.messages import MessageType, Receipt, Rejection
+from ctop_node.model.canonical import canonical_bytes
+from ctop_node.model.messages import Cancellation, MessageType, Receipt, Rejection
 from ctop_node.online._send_report import PeerReport, SendReport
 from ctop_node.online.backoff import Backoff, CircuitPolicy
 from ctop_node.online.interfaces import DeliveryAnswer, ProtocolViolation, Transport
@@ -59,6 +64,9 @@ NON_RETRIABLE = frozenset(
     }
 )
 BAD_ANSWER = "exchange.bad_answer"
+# A sealed message is sent as it is while younger than this; older, it is sealed again
+# under a new message id (half the receivers' default clock-skew window of 10 minutes).
+RESEAL_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = "outbox.max_attempts"
 
 
@@ -98,6 +106,7 @@ class Sender:
         max_attempts: int | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        reseal_after: timedelta = RESEAL_AFTER,
     ) -> None:
         self.party = party
         self.outbox = outbox
@@ -111,6 +120,7 @@ class Sender:
         self.max_attempts = max_attempts
         self.rng = rng or random.Random()
         self.clock = clock
+        self.reseal_after = reseal_after
         self._executor: ThreadPoolExecutor | None = None
 
     # -- the loop ---------------------------------------------------------------------------
@@ -284,43 +294,78 @@ class Sender:
         that could not be sealed (dead)."""
         failed: list[Settlement] = []
         fresh: list[tuple[int, str, bytes]] = []
+        stale: list[tuple[int, str, str, bytes]] = []
         key: RecipientKey | None = None
         for item in items:
-            if item.sealed:
+            if item.sealed and not self._stale(item, now):
                 continue
             if key is None:
                 key = self.trust.recipient_key(peer)  # checked once per batch
             try:
-                mid, raw = self._seal_one(peer, item, key)
+                mid, raw = self._seal_one(peer, item, key, now)
             except CryptoError as exc:
                 log.error("sender: cannot seal %s v%s: %s", item.record_id, item.version, exc)
                 failed.append(Dead(item.id, exc.code, exc.message, now))
                 continue
-            fresh.append((item.id, mid, raw))
+            if item.message_id is not None:
+                stale.append((item.id, item.message_id, mid, raw))
+            else:
+                fresh.append((item.id, mid, raw))
         stored = self.outbox.attach(fresh)  # committed before anything goes out
-        rep.sealed = len(fresh)
+        stored.update(self.outbox.reseal(stale))
+        rep.sealed = len(fresh) + len(stale)
         dead = {s.outbox_id for s in failed}
         batch: list[tuple[OutboxItem, str, bytes]] = []
         for item in items:
             if item.id in dead:
                 continue
-            if item.message_id is not None and item.message is not None:
-                batch.append((item, item.message_id, item.message))
-            else:
+            if item.id in stored:
                 mid, raw = stored[item.id]
                 batch.append((item, mid, raw))
+            else:
+                assert item.message_id is not None and item.message is not None
+                batch.append((item, item.message_id, item.message))
         return batch, failed
 
-    def _seal_one(self, peer: str, item: OutboxItem, key: RecipientKey) -> tuple[str, bytes]:
+    def _stale(self, item: OutboxItem, now: datetime) -> bool:
+        """A sealed message older than ``reseal_after``: the peer would refuse its
+        ``created_at`` (clock skew, default 10 minutes), so it is sealed anew under a new
+        message id before it is sent again (after an outage, say)."""
+        if item.message is None:
+            return False
+        try:
+            created = peek_header(item.message).created_at
+        except CryptoError:
+            return True  # unreadable bytes of ours: seal again
+        return now - created > self.reseal_after
+
+    def _seal_one(
+        self, peer: str, item: OutboxItem, key: RecipientKey, now: datetime
+    ) -> tuple[str, bytes]:
+        if item.cancellation:
+            # The header and the payload name the version cancelled (one the peer holds).
+            mtype = MessageType.CANCELLATION
+            payload = canonical_bytes(
+                Cancellation(
+                    record_id=item.record_id,
+                    version=item.version,
+                    reason=item.reason or "cancelled by the sending customs",
+                )
+            )
+        else:
+            mtype = MessageType.CONSIGNMENT if item.version == 1 else MessageType.AMENDMENT
+            payload = item.body
         header = EnvelopeHeader.new(
-            MessageType.CONSIGNMENT if item.version == 1 else MessageType.AMENDMENT,
+            mtype,
             sender=self.party,
             recipient=peer,
             tc_version=str(item.tc_version),
             record_id=item.record_id,
             version=item.version,
         )
-        return header.message_id, seal(header, item.body, self.signer, key)
+        # Sealed at the sender's clock: the peer judges created_at against its own.
+        header = dataclasses.replace(header, created_at=now)
+        return header.message_id, seal(header, payload, self.signer, key)
 
     def _batch_failed(
         self,

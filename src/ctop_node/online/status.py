@@ -10,7 +10,7 @@ from typing import Any
 
 from ctop_node.store import SqlStore
 
-STATES = ("pending", "delivered", "rejected", "dead")
+STATES = ("pending", "delivered", "rejected", "dead", "withdrawn")
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -47,6 +47,7 @@ def node_status(
             "delivered": counts["delivered"],
             "rejected": counts["rejected"],
             "dead": counts["dead"],
+            "withdrawn": counts["withdrawn"],  # taken back before delivery, never sent
         }
     totals = box.counts()
     recent = box.rejections(rejections, states=("rejected", "dead"))
@@ -61,6 +62,7 @@ def node_status(
                 "version": r["version"],
                 "peer": r["peer"],
                 "state": r["state"],
+                "kind": r["kind"],
                 "code": r["code"],
                 "message": r["message"],
                 "message_id": r["message_id"],

@@ -11,6 +11,7 @@ from functools import cached_property
 import orjson
 from sqlalchemy import and_, select, tuple_
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.expression import Exists
 
 from ctop_node.store._errors import translated
 from ctop_node.store.inbox import Inbox
@@ -59,6 +60,7 @@ class ChannelQueries:
             )
             .join(outbox, outbox.c.record_pk == records.c.id)
             .where(and_(records.c.direction == "out", outbox.c.state.in_(("pending", "delivered"))))
+            .where(outbox.c.kind == "record", ~_cancelled_for_peer())
             .order_by(outbox.c.id)
             .limit(limit)
         )
@@ -85,6 +87,7 @@ class ChannelQueries:
                 records.c.record_id == record_id,
                 records.c.version == version,
                 records.c.origin_party == origin_party,
+                outbox.c.kind == "record",
             )
         )
         with translated("read the outbox"), self.engine.connect() as conn:
@@ -95,7 +98,7 @@ class ChannelQueries:
         stmt = (
             select(records.c.record_id, records.c.version, records.c.digest, outbox.c.state)
             .join(outbox, outbox.c.record_pk == records.c.id)
-            .where(outbox.c.peer_party == peer)
+            .where(outbox.c.peer_party == peer, outbox.c.kind == "record")
         )
         with translated("read the outbox"), self.engine.connect() as conn:
             return [SentVersion(r[0], r[1], r[2], r[3]) for r in conn.execute(stmt)]
@@ -135,3 +138,18 @@ class ChannelQueries:
                 if digest not in found:
                     found.append(digest)
         return out
+
+
+def _cancelled_for_peer() -> Exists:
+    """The outbox row's record has a cancellation queued or sent for the same peer: a lock
+    must not carry a record its sender cancelled."""
+    other = outbox.alias("cancellation")
+    return (
+        select(other.c.id)
+        .where(
+            other.c.kind == "cancellation",
+            other.c.record_id == outbox.c.record_id,
+            other.c.peer_party == outbox.c.peer_party,
+        )
+        .exists()
+    )

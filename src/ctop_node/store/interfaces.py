@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from ctop_node.errors import FieldError
 from ctop_node.model.outcome import OutcomeKind
 from ctop_node.model.record import Consignment
+from ctop_node.store._cancel import Withdrawal
 from ctop_node.store._inbox_types import InboxRow as InboxRow  # what inbox readers get
 
 
@@ -44,6 +45,7 @@ class StoredResult:
     record_id: str | None
     version: int | None  # version now stored for the record (None when nothing was stored)
     unchanged: bool  # an identical record was already the latest version: nothing written
+    held: bool = False  # stored, but not queued: the record was cancelled before this version
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,8 @@ class RecordRow:
     detail: str
     created_at: datetime
     body: dict[str, Any] = field(default_factory=dict)
+    # The record's state (its head): the latest version's outcome, or ``cancelled``.
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,12 @@ class RecordStore(Protocol):
         """Store a batch in one transaction: every entry's outcome in the ingest log, each
         accepted record as a new version unless identical to the latest, and an outbox entry
         per peer for each new ``to_send`` version (transactional outbox)."""
+        ...
+
+    def cancel_record(
+        self, record_id: str, reason: str, *, origin_party: str, now: datetime | None = None
+    ) -> Withdrawal:
+        """Cancel our record at every peer: withdraw pending versions, queue CANCELLATIONs."""
         ...
 
     def get_record(self, record_id: str, version: int | None = None) -> RecordRow | None: ...

@@ -84,6 +84,9 @@ def test_batch_gets_one_answer_per_message_in_order(
         ("receipt", ""),
     ]
     assert answers[1].answer is None and answers[0].answer and answers[2].answer
+    # On the wire a missing value is null, never "": a receipt carries no code.
+    raw = cbor2.loads(response.content)
+    assert raw[0]["code"] is None and raw[1]["code"] == "crypto.malformed"
 
 
 def test_wrong_content_type(app: Starlette) -> None:

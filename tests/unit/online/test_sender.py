@@ -138,6 +138,7 @@ def test_receipt_signed_by_an_unknown_key_is_not_delivery(
         payload = Receipt(
             message_id=opened.header.message_id,
             message_digest=message_digest(raw),
+            status="applied",
             stored_at=datetime.now(UTC),
         )
         forged = peer.seal_answer(
@@ -159,6 +160,7 @@ def test_receipt_from_another_party_is_not_delivery(
         payload = Receipt(
             message_id=opened.header.message_id,
             message_digest=message_digest(raw),
+            status="applied",
             stored_at=datetime.now(UTC),
         )
         forged = peer.seal_answer(
@@ -177,6 +179,7 @@ def test_receipt_for_another_message_is_not_delivery(
         payload = Receipt(
             message_id=opened.header.message_id,
             message_digest=message_digest(raw),
+            status="applied",
             stored_at=datetime.now(UTC),
         )
         other = "00000000-0000-4000-8000-000000000000"
