@@ -1,8 +1,14 @@
 """Runs the peer endpoint under uvicorn with mutual TLS.
 
-uvicorn requires a client certificate chaining to one of the peer Parties' CAs
+The TLS context requires a client certificate chaining to one of the peer Parties' CAs
 (``ssl.CERT_REQUIRED``): no certificate, or one of another CA, fails the handshake. TLS proves
 only "a node of a trusted Party CA"; who sent a message is proven by its signature.
+
+The port is open to the other Party's network, so everything it holds is bounded
+(:class:`PeerLimits`, ``node.json`` keys, docs/security.md "Peer port"): connections (pending
+handshakes and established), the time to complete the TLS handshake (our own accept path,
+:mod:`.tls_front`), the time to send a request body (:mod:`.body_deadline`), idle keep-alive
+and the size of request headers.
 
 ``python -m ctop_node.online.server --home H [--db URL] [--port P]`` runs a node's peer port
 on its own (tests, ``serve`` wiring); ``ctop-node serve`` builds the same pieces.
@@ -11,11 +17,14 @@ on its own (tests, ``serve`` wiring); ``ctop-node serve`` builds the same pieces
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
+import socket
 import ssl
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -25,12 +34,17 @@ from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.errors import ConfigError, CtopError
+from ctop_node.online._malloc import pin_mmap_threshold
+from ctop_node.online.body_deadline import BodyDeadline
 from ctop_node.online.endpoint import peer_app
 from ctop_node.online.receiver import Receiver
+from ctop_node.online.tls_front import FrontLimits, TlsFront
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
 
 PEER_CA_BUNDLE = "peer-ca-bundle.pem"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,27 +82,131 @@ def build_receiver(home: Path, party: str, store: SqlStore) -> Receiver:
     )
 
 
-def uvicorn_config(app: ASGIApp, host: str, port: int, tls: TlsFiles) -> uvicorn.Config:
+@dataclass(frozen=True, slots=True)
+class PeerLimits:
+    """What one peer port holds at most; each field is a ``node.json`` key (same name, with
+    the ``peer_`` prefix) and a ``serve`` option."""
+
+    max_connections: int = 256  # pending handshakes + established
+    handshake_timeout_s: float = 10.0  # accept -> TLS established
+    body_timeout_s: float = 60.0  # first body byte -> whole body (16 MiB max)
+    keepalive_s: float = 5.0  # idle between requests on one connection
+    max_header_bytes: int = 16 * 1024  # request line + headers
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any], **overrides: float | None) -> PeerLimits:
+        """Read ``peer_max_connections`` etc. from ``node.json``; ``overrides`` (command-line
+        values, ``None`` = not given) win. A value of the wrong type or below 1 is a
+        ``ConfigError`` naming the key."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            key = f"peer_{f.name}"
+            raw = overrides.get(f.name)
+            if raw is None:
+                raw = settings.get(key, f.default)
+            kind = int if f.type in ("int", int) else float
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 1:
+                raise ConfigError(
+                    f"node.json {key}: expected a number >= 1, got {raw!r}",
+                    code="config.peer_limits",
+                )
+            if kind is int and raw != int(raw):
+                raise ConfigError(
+                    f"node.json {key}: expected a whole number, got {raw!r}",
+                    code="config.peer_limits",
+                )
+            values[f.name] = kind(raw)
+        return cls(**values)
+
+
+def server_tls_context(tls: TlsFiles) -> ssl.SSLContext:
+    """Server side of mutual TLS: our certificate, a client certificate from a peer CA."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(tls.cert), str(tls.key))
+    ctx.load_verify_locations(cafile=str(tls.client_ca_bundle))
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
+def uvicorn_config(
+    app: ASGIApp, host: str, port: int, limits: PeerLimits | None = None
+) -> uvicorn.Config:
+    """uvicorn's HTTP side of the peer port (TLS is :class:`PeerServer`'s own)."""
+    limits = limits or PeerLimits()
     return uvicorn.Config(
-        app,
+        BodyDeadline(app, limits.body_timeout_s),
         host=host,
         port=port,
-        ssl_certfile=str(tls.cert),
-        ssl_keyfile=str(tls.key),
-        ssl_ca_certs=str(tls.client_ca_bundle),
-        ssl_cert_reqs=ssl.CERT_REQUIRED,
         lifespan="off",
         log_level="warning",
         access_log=False,
         server_header=False,
+        proxy_headers=False,
+        http="h11",
+        # Established connections over the limit get 503 (the front counts them too).
+        limit_concurrency=limits.max_connections,
+        timeout_keep_alive=max(1, round(limits.keepalive_s)),
+        h11_max_incomplete_event_size=limits.max_header_bytes,
         # A peer's idle keep-alive connection must not hold a shutdown for long.
         timeout_graceful_shutdown=3,
     )
 
 
-def run_peer_server(app: ASGIApp, host: str, port: int, tls: TlsFiles) -> None:
+class PeerServer(uvicorn.Server):
+    """uvicorn's server with :class:`TlsFront` as its listener: the handshake is ours (with a
+    deadline and a connection limit), HTTP after it is uvicorn's."""
+
+    def __init__(self, config: uvicorn.Config, tls: ssl.SSLContext, limits: PeerLimits) -> None:
+        super().__init__(config)
+        self.tls = tls
+        self.limits = limits
+        self.front: TlsFront | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        pin_mmap_threshold()  # handshake buffers go back to the OS when freed
+        config = self.config
+        server_state = self.server_state
+
+        def protocol() -> asyncio.Protocol:
+            made: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=server_state, app_state={}
+            )
+            return made
+
+        front = TlsFront(
+            config.host,
+            config.port,
+            self.tls,
+            protocol,
+            FrontLimits(self.limits.max_connections, self.limits.handshake_timeout_s),
+            established=lambda: len(server_state.connections),
+        )
+        try:
+            await front.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on the peer port {config.host}:{config.port}: {exc}",
+                code="config.peer_bind",
+            ) from exc
+        self.front = front
+        self.servers = [front]  # type: ignore[list-item]  # uvicorn only calls close()
+        log.info("peer port listening on %s:%d (mutual TLS)", config.host, front.port)
+        self.started = True
+
+
+def peer_server(
+    app: ASGIApp, host: str, port: int, tls: TlsFiles, limits: PeerLimits | None = None
+) -> PeerServer:
+    limits = limits or PeerLimits()
+    return PeerServer(uvicorn_config(app, host, port, limits), server_tls_context(tls), limits)
+
+
+def run_peer_server(
+    app: ASGIApp, host: str, port: int, tls: TlsFiles, limits: PeerLimits | None = None
+) -> None:
     """Serve ``app`` with mutual TLS until interrupted (SIGINT/SIGTERM)."""
-    uvicorn.Server(uvicorn_config(app, host, port, tls)).run()
+    peer_server(app, host, port, tls, limits).run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -106,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         tls = peer_tls_files(args.home)
         with open_store(config.db_url) as store:
             app = peer_app(build_receiver(args.home, config.party, store))
-            run_peer_server(app, args.host, port, tls)
+            limits = PeerLimits.from_settings(config.settings)
+            run_peer_server(app, args.host, port, tls, limits)
     except CtopError as exc:
         logging.getLogger(__name__).error("%s", exc)
         return 2
