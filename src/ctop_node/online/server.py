@@ -144,8 +144,9 @@ def uvicorn_config(
         server_header=False,
         proxy_headers=False,
         http="h11",
-        # Established connections over the limit get 503 (the front counts them too).
-        limit_concurrency=limits.max_connections,
+        # The front keeps connections within the limit; uvicorn answers 503 when its count
+        # (the requesting connection included) reaches this, so one more than the limit.
+        limit_concurrency=limits.max_connections + 1,
         timeout_keep_alive=max(1, round(limits.keepalive_s)),
         h11_max_incomplete_event_size=limits.max_header_bytes,
         # A peer's idle keep-alive connection must not hold a shutdown for long.
