@@ -252,3 +252,5 @@ def test_connections_over_the_limit_are_closed_while_a_peer_is_served(nodes: Pai
                 s.close()
     assert nodes.cn_healthy()  # a new connection gets in again
     assert "connection limit 20 reached" in log_text(nodes.cn)
+    assert nodes.cn.stop() == 0  # SIGTERM: a clean shutdown
+    assert "Traceback" not in log_text(nodes.cn)

@@ -111,6 +111,11 @@ class TlsFront:
             self._sock.close()
             self._sock = None
 
+    async def wait_closed(self) -> None:
+        """After :meth:`close`: until the accept loop and pending handshakes have ended."""
+        tasks = [t for t in (self._accept_task, *self._handshakes) if t is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _accept_loop(self) -> None:
         loop = asyncio.get_running_loop()
         assert self._sock is not None
