@@ -5,6 +5,7 @@ Client does ... / result: ...
   all are closed after the handshake timeout, and RSS returns near where it was;
 - 300 connections send a ClientHello and stall / closed after the handshake timeout, and the
   memory of their TLS state comes back;
+- completes the handshake, then sends nothing / closed after the keep-alive time;
 - sends the headers and part of a body, then stalls / 408 ``exchange.body_timeout`` and the
   connection is closed after the body timeout; no traceback in the log;
 - disconnects in the middle of a body / one log line, no traceback;
@@ -203,6 +204,17 @@ def test_a_slow_body_is_cut_after_the_body_timeout(nodes: Pair) -> None:
     log = log_text(nodes.cn)
     assert "request body not received within" in log
     assert "Traceback" not in log
+
+
+def test_a_peer_silent_after_the_handshake_is_closed_after_the_keepalive(nodes: Pair) -> None:
+    keepalive = 2
+    start_cn(nodes, peer_keepalive_s=keepalive)
+    with _raw_tls(nodes) as s:
+        started = time.monotonic()
+        assert _read_all(s) == b""  # returns when the node closes the connection
+        took = time.monotonic() - started
+    assert keepalive * 0.9 <= took < keepalive + 20, took
+    assert nodes.cn_healthy()
 
 
 def test_a_disconnect_in_the_middle_of_a_body_is_one_log_line(nodes: Pair) -> None:

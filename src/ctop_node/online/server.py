@@ -28,6 +28,7 @@ from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
@@ -154,6 +155,19 @@ def uvicorn_config(
     )
 
 
+class _H11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with its idle timer running from the first moment: uvicorn
+    starts it only after a response, so a peer that completed the handshake and then sent
+    nothing held its connection (and a place under the connection limit) for ever."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+
 class PeerServer(uvicorn.Server):
     """uvicorn's server with :class:`TlsFront` as its listener: the handshake is ours (with a
     deadline and a connection limit), HTTP after it is uvicorn's."""
@@ -170,10 +184,7 @@ class PeerServer(uvicorn.Server):
         server_state = self.server_state
 
         def protocol() -> asyncio.Protocol:
-            made: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
-                config=config, server_state=server_state, app_state={}
-            )
-            return made
+            return _H11Protocol(config=config, server_state=server_state, app_state={})
 
         front = TlsFront(
             config.host,
