@@ -36,6 +36,9 @@ N_IDLE = 300
 # measures ~3 KiB; uvicorn's own TLS took ~305 KiB.
 MAX_KIB_PER_IDLE = 100
 HANDSHAKE_S = 2.0
+# While RSS is measured all N idle connections must still be open: the handshake deadline of
+# that test outlasts opening them on a loaded machine.
+IDLE_HANDSHAKE_S = 15.0
 BODY_S = 2.0
 # RSS may stay this much above where it was once everything is closed (allocator slack).
 RETURN_SLACK_KIB = 16 * 1024
@@ -113,13 +116,16 @@ def log_text(node: LocalNode) -> str:
 def test_idle_connections_cost_little_and_are_closed_after_the_handshake_timeout(
     nodes: Pair,
 ) -> None:
-    pid = start_cn(nodes, peer_handshake_timeout_s=HANDSHAKE_S, peer_max_connections=N_IDLE + 50)
+    pid = start_cn(
+        nodes, peer_handshake_timeout_s=IDLE_HANDSHAKE_S, peer_max_connections=N_IDLE + 50
+    )
     base, fds = rss_kib(pid), open_fds(pid)
     opened = time.monotonic()
     socks = connect(nodes.cn.peer_port, N_IDLE)
     wait_until(
         f"the node accepted all {N_IDLE} connections",
-        lambda: open_fds(pid) >= fds + N_IDLE,
+        # (the warm-up's server side may still be closing when the baseline is counted)
+        lambda: open_fds(pid) >= fds + N_IDLE - 5,
         10.0 + 0.05 * N_IDLE,
     )
     held = rss_kib(pid)
@@ -127,14 +133,14 @@ def test_idle_connections_cost_little_and_are_closed_after_the_handshake_timeout
         per = (held - base) / N_IDLE
         assert per < MAX_KIB_PER_IDLE, f"{per:.1f} KiB per idle connection"
         # The deadline scales with the work: the handshake timeout, plus time to accept N.
-        budget = HANDSHAKE_S + 10.0 + 0.05 * N_IDLE
+        budget = IDLE_HANDSHAKE_S + 10.0 + 0.05 * N_IDLE
         wait_until(
             f"all {N_IDLE} idle connections closed by the node",
             lambda: all(closed_by_peer(s) for s in socks),
             budget,
             step=0.2,
         )
-        assert time.monotonic() - opened >= HANDSHAKE_S * 0.9, "closed before the timeout"
+        assert time.monotonic() - opened >= IDLE_HANDSHAKE_S * 0.9, "closed before the timeout"
     finally:
         for s in socks:
             s.close()
