@@ -3,6 +3,11 @@ process. ``ctop-node serve`` runs it until SIGTERM/SIGINT.
 
 The two ports are two uvicorn servers on one event loop; the sender works in a thread and
 shares the store's engine. When either server stops (a signal, a bind error), all stop.
+
+The two ports bind separately: the peer port (mutual TLS, open to the other Party) on
+``peer_host``, the internal API (bearer token, the clearance system's) on ``api_host``, which
+stays on 127.0.0.1 unless told otherwise; the API can have its own TLS certificate
+(``api_tls_cert``/``api_tls_key``). Opening the peer port to another network never opens the API.
 """
 
 from __future__ import annotations
@@ -15,17 +20,26 @@ import threading
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from ctop_node.config import NodeConfig
 from ctop_node.errors import ConfigError
+from ctop_node.files import restrict_home
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
 from ctop_node.online.endpoint import EndpointFaults, peer_app
 from ctop_node.online.factory import sender_from_home
 from ctop_node.online.peers import PeerConfig
-from ctop_node.online.server import build_receiver, peer_tls_files, uvicorn_config
+from ctop_node.online.server import (
+    PeerLimits,
+    PeerServer,
+    build_receiver,
+    peer_tls_files,
+    server_tls_context,
+    uvicorn_config,
+)
 from ctop_node.online.status import node_status
 from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
@@ -36,10 +50,21 @@ from ctop_node.web.settings import session_settings
 log = logging.getLogger(__name__)
 
 
+LOOPBACK = "127.0.0.1"
+
+
 @dataclass
 class NodeServer:
+    """``peer_host``/``api_host``/``api_tls_*``/``limits``: ``None`` means the value of
+    ``node.json`` (``peer_host``, ``api_host``, ``api_tls_cert``, ``api_tls_key``,
+    ``peer_max_connections`` ...), else the default (127.0.0.1 for both, no API TLS)."""
+
     config: NodeConfig
-    host: str = "127.0.0.1"
+    peer_host: str | None = None
+    api_host: str | None = None
+    api_tls_cert: Path | None = None
+    api_tls_key: Path | None = None
+    limits: PeerLimits | None = None
     sender_options: dict[str, Any] | None = None
     faults: EndpointFaults | None = None  # injected by tests (tests/_faulty_node.py) only
     api_max_upload: int | None = None  # bytes; None: node.json's api_max_upload_bytes or 64 MiB
@@ -55,6 +80,12 @@ class NodeServer:
                 f"{cfg.home}: node.json needs peer_port and api_port (ctop-node init)",
                 code="config.ports",
             )
+        settings = cfg.settings
+        peer_host = self.peer_host or str(settings.get("peer_host") or LOOPBACK)
+        api_host = self.api_host or str(settings.get("api_host") or LOOPBACK)
+        api_tls = self._api_tls()
+        limits = self.limits or PeerLimits.from_settings(settings)
+        restrict_home(cfg.home)
         tls = peer_tls_files(cfg.home)
         peers = PeerConfig.load(cfg.home).parties
         store = open_store(cfg.db_url)
@@ -62,8 +93,12 @@ class NodeServer:
         policy = NodePolicy(cfg.party)
 
         receiver = build_receiver(cfg.home, cfg.party, store, settings=cfg.settings)
-        peer_server = _Server(
-            uvicorn_config(peer_app(receiver, faults=self.faults), self.host, cfg.peer_port, tls)
+        peer_server = _NodePeerServer(
+            uvicorn_config(
+                peer_app(receiver, faults=self.faults), peer_host, cfg.peer_port, limits
+            ),
+            server_tls_context(tls),
+            limits,
         )
         # One store (one connection pool) serves the API, the receiver and the sender.
         pipeline = IngestPipeline(store, Classifier(policy))
@@ -79,8 +114,10 @@ class NodeServer:
         api_server = _Server(
             uvicorn.Config(
                 api,
-                host=self.host,
+                host=api_host,
                 port=cfg.api_port,
+                ssl_certfile=str(api_tls[0]) if api_tls else None,
+                ssl_keyfile=str(api_tls[1]) if api_tls else None,
                 lifespan="off",
                 log_level="warning",
                 access_log=False,
@@ -101,10 +138,13 @@ class NodeServer:
                 target=pusher.run_forever, args=(stop,), name="ctop-trust", daemon=True
             ).start()
         log.info(
-            "node %s: peer port %s, api port %s, peers %s",
+            "node %s: peer port %s:%s, api port %s:%s (%s), peers %s",
             cfg.party,
+            peer_host,
             cfg.peer_port,
+            api_host,
             cfg.api_port,
+            "https" if api_tls else "http",
             ",".join(peers) or "none",
         )
         try:
@@ -115,14 +155,39 @@ class NodeServer:
             sender.transport.close()
             store.close()
 
+    def _api_tls(self) -> tuple[Path, Path] | None:
+        settings = self.config.settings
+        cert = self.api_tls_cert or settings.get("api_tls_cert")
+        key = self.api_tls_key or settings.get("api_tls_key")
+        if not cert and not key:
+            return None
+        if not cert or not key:
+            raise ConfigError(
+                "the internal API's TLS needs both api_tls_cert and api_tls_key",
+                code="config.api_tls",
+            )
+        paths = (Path(cert), Path(key))
+        for path in paths:
+            if not path.is_file():
+                raise ConfigError(f"API TLS file not found: {path}", code="config.api_tls")
+        return paths
 
-class _Server(uvicorn.Server):
+
+class _LeavesSignals(uvicorn.Server):
     """A uvicorn server that leaves signals to the node: uvicorn's own handling re-raises
     the signal after serving, which would kill the process before the sender is stopped."""
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
         yield
+
+
+class _Server(_LeavesSignals):
+    pass
+
+
+class _NodePeerServer(_LeavesSignals, PeerServer):
+    pass
 
 
 async def _serve_all(*servers: uvicorn.Server) -> None:
@@ -138,4 +203,7 @@ async def _serve_all(*servers: uvicorn.Server) -> None:
     # One server ending (a bind error, say) ends the node.
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     stop_all()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:  # a bind error is the node's error, not a silent exit
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            raise result

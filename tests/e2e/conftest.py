@@ -37,6 +37,9 @@ from ctop_node.store.schema import inbox, outbox, peer_status, records
 from tests._homes import Home
 
 READY_S = 60.0  # a cold start on a busy 2-core machine
+# Waiting for work to finish fails only when nothing has moved for this long, however long
+# the work takes on a busy machine: above the sender's longest idle spell (backoff max 60 s
+# plus one 15 s HTTP timeout), far below the pytest timeout.
 DRAIN_S = 120.0
 
 
@@ -49,6 +52,27 @@ def wait_until(what: str, cond: Callable[[], bool], timeout: float, step: float 
         time.sleep(step)  # polling a condition with a deadline
     if not cond():
         pytest.fail(f"not within {timeout} s: {what}")
+
+
+def wait_progress(
+    what: str,
+    done: Callable[[], bool],
+    progress: Callable[[], object],
+    stall: float = DRAIN_S,
+    step: float = 0.1,
+) -> None:
+    """Poll until ``done()``; fail naming ``what`` only after ``progress()`` (a counter, a
+    tuple of counts) has not changed for ``stall`` seconds. The deadline extends while the
+    work moves, so a loaded machine is slower, not failed; a stuck one still fails."""
+    last = progress()
+    moved = time.monotonic()
+    while not done():
+        time.sleep(step)  # polling a condition; the deadline is the stall budget
+        now = progress()
+        if now != last:
+            last, moved = now, time.monotonic()
+        elif time.monotonic() - moved > stall:
+            pytest.fail(f"no progress for {stall} s (at {last!r}): {what}")
 
 
 def records_for(base: dict[str, Any], n: int, *, prefix: str = "E2E") -> list[dict[str, Any]]:
@@ -122,7 +146,14 @@ class Pair:
         return sum(states.values()) > 0 and states["pending"] == 0
 
     def wait_drained(self, timeout: float = DRAIN_S) -> None:
-        wait_until("KZ's outbox drained to CN", self.drained, timeout, step=0.1)
+        """Until KZ's outbox has nothing pending; ``timeout`` is the longest the outbox may
+        stay unchanged (no entry settled, none added), not a budget for the whole drain."""
+        wait_progress(
+            "KZ's outbox drained to CN",
+            self.drained,
+            lambda: sorted(self.outbox_states().items()),
+            stall=timeout,
+        )
 
     def inbox_rows(self) -> list[Any]:
         query = select(

@@ -9,6 +9,7 @@ import sys
 import typer
 
 from ctop_node.errors import CtopError, UsageError
+from ctop_node.files import private_umask
 from ctop_node.i18n import _
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ for _name in COMMAND_MODULES:
 
 
 def main() -> None:
+    private_umask()  # every file the node writes is 0600, every directory 0700
     try:
         app()
     except UsageError as exc:

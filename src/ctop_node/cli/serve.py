@@ -1,21 +1,55 @@
-"""``ctop-node serve``: run the node (peer port, internal API, sender) until stopped."""
+"""``ctop-node serve``: run the node (peer port, internal API, sender) until stopped.
+
+Each option below overrides the ``node.json`` key of the same name (``peer_host``,
+``api_host``, ``api_tls_cert``, ``api_tls_key``, ``peer_max_connections``,
+``peer_handshake_timeout_s``, ``peer_body_timeout_s``, ``peer_keepalive_s``); without either,
+the default applies (docs/security.md, "Peer port" and "Internal API port").
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ctop_node.cli._common import DbOpt, HomeOpt
 from ctop_node.config import NodeConfig
+from ctop_node.online.server import PeerLimits
 from ctop_node.server import NodeServer
 
 
 def serve(
     home: HomeOpt = None,
     db: DbOpt = None,
-    host: Annotated[str, typer.Option(help="Address to bind both ports to.")] = "127.0.0.1",
+    peer_host: Annotated[
+        str | None,
+        typer.Option(help="Address of the peer port (mutual TLS), e.g. 0.0.0.0 [127.0.0.1]."),
+    ] = None,
+    api_host: Annotated[
+        str | None,
+        typer.Option(help="Address of the internal API (bearer token) [127.0.0.1]."),
+    ] = None,
+    api_cert: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM) of the internal API.")
+    ] = None,
+    api_key: Annotated[
+        Path | None, typer.Option(help="TLS private key (PEM) of the internal API.")
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(help="Peer port: open connections at most, handshakes included [256]."),
+    ] = None,
+    handshake_timeout: Annotated[
+        float | None, typer.Option(help="Peer port: seconds to complete the TLS handshake [10].")
+    ] = None,
+    body_timeout: Annotated[
+        float | None, typer.Option(help="Peer port: seconds to send a request body [60].")
+    ] = None,
+    keepalive: Annotated[
+        float | None, typer.Option(help="Peer port: idle seconds between requests [5].")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "info",
     api_max_upload: Annotated[
         int | None,
@@ -30,7 +64,23 @@ def serve(
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    NodeServer(NodeConfig.load(home, db_url=db), host=host, api_max_upload=api_max_upload).run()
+    config = NodeConfig.load(home, db_url=db)
+    limits = PeerLimits.from_settings(
+        config.settings,
+        max_connections=max_connections,
+        handshake_timeout_s=handshake_timeout,
+        body_timeout_s=body_timeout,
+        keepalive_s=keepalive,
+    )
+    NodeServer(
+        config,
+        peer_host=peer_host,
+        api_host=api_host,
+        api_tls_cert=api_cert,
+        api_tls_key=api_key,
+        limits=limits,
+        api_max_upload=api_max_upload,
+    ).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -115,11 +115,12 @@ class RecordStore(Protocol):
     url: str
 
     def write_batch(
-        self, entries: Sequence[IngestEntry], *, origin_party: str
+        self, entries: Sequence[IngestEntry], *, origin_party: str, now: datetime | None = None
     ) -> list[StoredResult]:
         """Store a batch in one transaction: every entry's outcome in the ingest log, each
         accepted record as a new version unless identical to the latest, and an outbox entry
-        per peer for each new ``to_send`` version (transactional outbox)."""
+        per peer for each new ``to_send`` version (transactional outbox). ``now`` is the
+        caller's clock (the current time when not given)."""
         ...
 
     def cancel_record(

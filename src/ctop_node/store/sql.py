@@ -116,12 +116,14 @@ class SqlStore(ChannelQueries):
         origin_party: str,
         direction: str = "out",
         batch_id: str | None = None,
+        now: datetime | None = None,
     ) -> list[StoredResult]:
         """Store a batch in one transaction (see ``RecordStore.write_batch``).
 
         ``direction`` is ``"out"`` for our own records, ``"in"`` for a peer's; ``batch_id``
-        groups the ingest-log lines (a fresh one per call by default). On any failure
-        nothing of the batch is kept and ``StorageError`` is raised.
+        groups the ingest-log lines (a fresh one per call by default); ``now`` is the time
+        written on every row (the caller's clock; the current time when not given). On any
+        failure nothing of the batch is kept and ``StorageError`` is raised.
         """
         if direction not in DIRECTIONS:
             raise StorageError(f"unknown direction {direction!r}", code="store.direction")
@@ -132,7 +134,7 @@ class SqlStore(ChannelQueries):
             if accepted is not None:
                 _check_digest(accepted, f"{entry.source}, {entry.position}")
         batch_id = batch_id or uuid.uuid4().hex
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         with translated("store a batch of records"), self.engine.connect() as conn:
             conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
             with conn.begin():

@@ -22,8 +22,13 @@ def later(seconds: float = 1.0) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
-def ingest(store: SqlStore, *records: dict[str, Any], peers: tuple[str, ...] = ("CN",)) -> None:
-    store.write_batch([entry(r, peers=peers) for r in records], origin_party="KZ")
+def ingest(
+    store: SqlStore,
+    *records: dict[str, Any],
+    peers: tuple[str, ...] = ("CN",),
+    now: datetime | None = None,
+) -> None:
+    store.write_batch([entry(r, peers=peers) for r in records], origin_party="KZ", now=now)
 
 
 def test_due_is_in_insertion_order_with_bodies(
@@ -154,12 +159,14 @@ def test_settlements_move_only_pending_entries(
 def test_depth_and_oldest_pending_age(
     store: SqlStore, box: Outbox, record_dict: dict[str, Any]
 ) -> None:
-    now = later(0)
-    assert box.depth("CN") == 0 and box.oldest_pending_age("CN", now) is None
-    ingest(store, with_id(record_dict, "R1"), with_id(record_dict, "R2"), peers=("CN", "RU"))
+    # The ingest time comes from the test's clock, not the store's: a busy machine that
+    # takes seconds between these lines cannot move the age (it once read 101.42 > 101).
+    t0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert box.depth("CN") == 0 and box.oldest_pending_age("CN", t0) is None
+    recs = (with_id(record_dict, "R1"), with_id(record_dict, "R2"))
+    ingest(store, *recs, peers=("CN", "RU"), now=t0)
     assert box.depth("CN") == 2 and box.depth("RU") == 2 and box.depth() == 4
-    age = box.oldest_pending_age("CN", later(100))
-    assert age is not None and 99 <= age <= 101
+    assert box.oldest_pending_age("CN", t0 + timedelta(seconds=100)) == 100
     first = box.due("CN", 1, later())[0]
     box.mark_delivered(first.id, b"r", later())
     assert box.depth("CN") == 1 and box.counts("CN")["delivered"] == 1
