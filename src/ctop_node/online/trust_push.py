@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ctop_node.config import NodeConfig
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths, prune_retired
 from ctop_node.crypto.pki import CA_KEY, CRL_DAYS, Clock, PartyCA, load_crl, utcnow, write_pem
-from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.crypto.trust_update import build_update, content_digest
 from ctop_node.errors import CtopError
 
@@ -165,7 +165,7 @@ class TrustPusher:
     def _push(self, peer: str, digest: str, now: dt.datetime) -> PushResult:
         try:
             # read the signer now: after ``pki rotate`` the update is signed with the new key
-            signer = SoftwareSigner.from_home(self.home)
+            signer = node_keys(self.home).signer
             update = build_update(self.home, signer, peer, clock=lambda: now)
             answer = self.poster.post_trust(peer, update)
         except CtopError as exc:
