@@ -14,7 +14,8 @@ and the peer rely on, and a message a customs officer can act on.
     ├── StorageError            the database refused or failed
     ├── CryptoError             keys, certificates, signatures, decryption
     ├── TransportError          the peer cannot be reached or answered badly
-    └── LockError               smart-lock payloads, devices and event logs
+    ├── LockError               smart-lock payloads, devices and event logs
+    └── AuditError              Art.6: audit chain, consent register, exports, evidence
 """
 
 from __future__ import annotations
@@ -136,3 +137,10 @@ class TransportError(CtopError):
 
 class LockError(CtopError):
     code = "lock"
+
+
+class AuditError(CtopError):
+    """Art.6: a broken audit chain, an export refused for want of consent, a bad evidence
+    bundle (the code names which: ``audit.*``, ``consent.*``, ``evidence.*``)."""
+
+    code = "audit"

@@ -249,3 +249,61 @@ lock_writes = Table(
     Column("written_at", UtcDateTime, nullable=False),
     Index(None, "record_id", "version"),
 )
+
+# Art.6 audit chain (X-Road message-log style): append-only, hash-chained, one row per event.
+# ``digest`` = H(previous digest || H(canonical entry)); the database refuses UPDATE and
+# DELETE on it (triggers in revision 0009), and ``ctop_node.access.audit_verify`` finds any
+# change made around them. ``detail`` holds event metadata, never record content.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object", String(300), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("origin", String(200), nullable=False),  # from where: cli@host, api@address
+    Column("detail", Text, nullable=False),  # canonical JSON
+    Column("detail_digest", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Index(None, "object"),
+)
+
+# Checkpoints of the audit chain, signed by the node's signing key: the digest at ``seq`` as
+# the node vouched for it, so rewriting or truncating the chain afterwards is detected.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("signed", LargeBinary, nullable=False),  # COSE_Sign1 over the checkpoint payload
+    Column("certificate", Text, nullable=False),  # PEM of the signing certificate
+)
+
+# The consent register (Art.6): the providing Party's written consent to use its data for a
+# purpose other than customs control. Rows are never deleted; revocation is a timestamp.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reference", String(128), nullable=False, unique=True),
+    Column("from_party", String(8), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("scope", Text, nullable=False),  # JSON list of record-id patterns
+    Column("valid_until", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    CheckConstraint("purpose IN ('court', 'administrative', 'third_party')", name="purpose"),
+)
+
+# Peer record versions whose body the retention period removed; digests and counts stay.
+record_purges = Table(
+    "record_purges",
+    metadata,
+    Column("record_pk", Id, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("purged_at", UtcDateTime, nullable=False),
+)

@@ -24,8 +24,12 @@ OUR_TABLES = {
     "peer_status",
     "lock_reads",
     "lock_writes",
+    "audit_log",
+    "audit_checkpoints",
+    "consents",
+    "record_purges",
 }
-HEAD = "0006"
+HEAD = "0009"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:
