@@ -31,6 +31,10 @@ COMMAND_MODULES = (
     "peer",
     "status",
     "lock",
+    "audit",
+    "consent",
+    "evidence",
+    "purge",
 )
 
 for _name in COMMAND_MODULES:
