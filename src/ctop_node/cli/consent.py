@@ -96,12 +96,12 @@ def list_(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> N
         return
     table = Table(title=_("Consent register"))
     for header in (
-        _("Reference"),
-        _("Party"),
-        _("Purpose"),
-        _("Scope"),
-        _("Valid until"),
-        _("Revoked"),
+        _("Consent reference"),
+        _("Consenting Party"),
+        _("Consented purpose"),
+        _("Consent scope"),
+        _("Consent valid until"),
+        _("Consent revoked on"),
     ):
         table.add_column(header)
     for c in rows:
