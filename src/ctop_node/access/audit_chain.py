@@ -15,12 +15,12 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.serialization import Encoding
-from sqlalchemy.engine import Engine
 
 from ctop_node.access.audit_rule import GENESIS, chain_digest, checkpoint_payload, detail_digest
 from ctop_node.crypto.cose import sign1
 from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.pki import party_of
+from ctop_node.store import SqlStore
 from ctop_node.store.audit import AuditLog, AuditRow, CheckpointRow
 
 # Purposes of use (Art.6): customs control needs no consent; the others need the providing
@@ -45,13 +45,13 @@ class AuditChain:
 
     def __init__(
         self,
-        engine: Engine,
+        log: AuditLog,
         *,
         signer: Signer | None = None,
         checkpoint_every: int = DEFAULT_CHECKPOINT_EVERY,
         clock: Clock = _now,
     ) -> None:
-        self.log = AuditLog(engine)
+        self.log = log
         self.signer = signer
         self.checkpoint_every = checkpoint_every
         self.clock = clock
@@ -113,7 +113,7 @@ class AuditChain:
 
 
 def record(
-    engine: Engine,
+    store: SqlStore,
     actor: str,
     action: str,
     obj: str,
@@ -123,8 +123,8 @@ def record(
     detail: Mapping[str, Any] | None = None,
     signer: Signer | None = None,
 ) -> AuditRow:
-    """The hook for every audited event: ``audit_chain.record(store.engine, user, "api.read",
-    record_object(...), origin="api@10.0.0.5")``."""
-    return AuditChain(engine, signer=signer).record(
+    """The hook for every audited event (API routes, UI pages): ``audit_chain.record(store,
+    user, "api.records.read", record_object(...), origin="api@10.0.0.5")``."""
+    return AuditChain(AuditLog(store.engine), signer=signer).record(
         actor, action, obj, purpose=purpose, origin=origin, detail=detail
     )

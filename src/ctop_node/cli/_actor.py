@@ -21,6 +21,7 @@ from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.store import SqlStore
+from ctop_node.store.audit import AuditLog
 
 UserOpt = Annotated[
     str | None,
@@ -49,4 +50,4 @@ def node_signer(home: Path | None) -> Signer | None:
 
 
 def audit_chain(store: SqlStore, home: Path | None) -> AuditChain:
-    return AuditChain(store.engine, signer=node_signer(home))
+    return AuditChain(AuditLog(store.engine), signer=node_signer(home))

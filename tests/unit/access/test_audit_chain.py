@@ -42,7 +42,7 @@ def kz(tmp_path: Any) -> Home:
 @pytest.fixture
 def chain(store: SqlStore, kz: Home) -> AuditChain:
     """A chain of N entries with a checkpoint signed by KZ's node key every 5 entries."""
-    c = AuditChain(store.engine, signer=kz.signer, checkpoint_every=5, clock=Clock())
+    c = AuditChain(AuditLog(store.engine), signer=kz.signer, checkpoint_every=5, clock=Clock())
     for i in range(1, N + 1):
         c.record(
             "officer1",
@@ -216,7 +216,7 @@ def test_forged_checkpoint_signature_is_found(
     chain: AuditChain, store: SqlStore, kz: Home, dba: Engine, tmp_path: Any
 ) -> None:
     other = make_home(tmp_path, "KZ", "kz-other")  # another CA claiming to be KZ
-    AuditChain(store.engine, signer=other.signer).record("x", "y", "z")
-    AuditChain(store.engine, signer=other.signer).checkpoint()
+    AuditChain(AuditLog(store.engine), signer=other.signer).record("x", "y", "z")
+    AuditChain(AuditLog(store.engine), signer=other.signer).checkpoint()
     report = verify(store, kz)
     assert report.position == N + 1 and report.problems[0].code == "audit.untrusted"

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from ctop_node.access.audit_chain import AuditChain
 from ctop_node.store import open_store
+from ctop_node.store.audit import AuditLog
 from tests._homes import Home
 from tests.unit.access._nodes import Nodes, cli, exchange
 
@@ -22,7 +23,7 @@ from tests.unit.access._nodes import Nodes, cli, exchange
 def nodes(kz_cn_homes: tuple[Home, Home], db_url: str, record_dict: dict[str, Any]) -> Nodes:
     n = exchange(kz_cn_homes, db_url, record_dict)
     with open_store(db_url) as store:
-        chain = AuditChain(store.engine, signer=n.cn.signer, checkpoint_every=4)
+        chain = AuditChain(AuditLog(store.engine), signer=n.cn.signer, checkpoint_every=4)
         for i in range(1, 11):
             chain.record("officer", "records.show", f"record:KZ/KZ-EV-{i}/v1", origin="cli@t")
     return n
