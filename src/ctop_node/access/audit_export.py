@@ -27,6 +27,7 @@ from ctop_node.errors import AuditError
 from ctop_node.store.audit import AuditLog
 
 FORMAT = "ctop-audit-export/1"
+MAX_EXPORT = 512 * 1024 * 1024
 _SEALED = ("format", "rule", "party", "from", "to", "previous", "last_digest", "count", "at")
 
 
@@ -85,6 +86,8 @@ def build_export(log: AuditLog, signer: Signer, first: int, last: int) -> dict[s
 
 def verify_export(data: bytes, anchors: Anchors) -> ChainReport:
     """Check an export file offline; the report names the first bad position."""
+    if len(data) > MAX_EXPORT:
+        raise AuditError("the file is larger than any audit export", code="audit.export_format")
     try:
         doc = orjson.loads(data)
         if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -94,7 +97,7 @@ def verify_export(data: bytes, anchors: Anchors) -> ChainReport:
         checkpoints = [{**c, "signed": base64.b64decode(c["signed"])} for c in doc["checkpoints"]]
         seal = base64.b64decode(doc["seal"])
         entries = list(doc["entries"])
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise AuditError(f"not an audit export: {exc}", code="audit.export_format") from exc
     party, payload = verify_signed(seal, cert, anchors, "the export's seal")
     sealed = orjson.loads(payload)

@@ -25,6 +25,7 @@ from ctop_node.crypto.interfaces import kid_of
 from ctop_node.errors import AuditError, CryptoError
 
 MAX_BUNDLE = 64 * 1024 * 1024
+MAX_PARTS = 10_000
 FORMAT = "ctop-evidence/1"
 
 
@@ -129,7 +130,13 @@ def _read(data: bytes) -> dict[str, bytes]:
         raise AuditError("the bundle is larger than any evidence bundle", code="evidence.format")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            return {i.filename: zf.read(i) for i in zf.infolist()}
+            infos = zf.infolist()
+            # Declared sizes first: a small file must not inflate into gigabytes.
+            if len(infos) > MAX_PARTS or sum(i.file_size for i in infos) > MAX_BUNDLE:
+                raise AuditError(
+                    "the bundle unpacks to more than any evidence bundle", code="evidence.format"
+                )
+            return {i.filename: zf.read(i) for i in infos}
     except zipfile.BadZipFile as exc:  # also a CRC failure of one member
         raise AuditError(f"not a readable evidence bundle: {exc}", code="evidence.format") from exc
 

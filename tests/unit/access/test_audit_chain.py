@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from ctop_node.access.audit_chain import AuditChain
+from ctop_node.access.audit_chain import AuditChain, record
 from ctop_node.access.audit_rule import GENESIS, chain_digest, detail_digest
 from ctop_node.access.audit_verify import ChainReport, verify_chain
 from ctop_node.crypto.pki import load_certificate
@@ -220,3 +220,11 @@ def test_forged_checkpoint_signature_is_found(
     AuditChain(AuditLog(store.engine), signer=other.signer).checkpoint()
     report = verify(store, kz)
     assert report.position == N + 1 and report.problems[0].code == "audit.untrusted"
+
+
+def test_the_service_hook_appends_to_the_same_chain(
+    chain: AuditChain, store: SqlStore, kz: Home
+) -> None:
+    row = record(store, "api-user", "api.records.read", "record:CN/CN-1/v1", origin="api@10.0.0.5")
+    assert row.seq == N + 1 and row.origin == "api@10.0.0.5"
+    assert verify(store, kz).ok

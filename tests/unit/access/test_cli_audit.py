@@ -151,3 +151,11 @@ def test_export_refuses_to_overwrite_and_a_missing_range(nodes: Nodes, tmp_path:
         str(tmp_path / "r2.json"),
     )
     assert "audit.range" in str(result.exception)
+
+
+@pytest.mark.parametrize("content", [b"[]", b'{"format": "ctop-audit-export/1"}', b"\xff\xfe"])
+def test_a_file_that_is_no_export_is_refused(nodes: Nodes, tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "junk.json"
+    path.write_bytes(content)
+    result = verify_export(nodes, path)
+    assert result.exit_code == 1 and "audit.export_format" in str(result.exception)

@@ -151,3 +151,13 @@ def test_a_byte_flipped_in_the_file_itself_is_refused(nodes: Nodes, tmp_path: Pa
     with pytest.raises(AuditError) as info:
         verify_evidence(bytes(data), anchors(nodes))
     assert info.value.code in ("evidence.format", "evidence.part", "audit.signature")
+
+
+def test_a_zip_bomb_is_refused_before_it_inflates(nodes: Nodes) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("record.json", b"\0" * (65 * 1024 * 1024))
+    assert len(buf.getvalue()) < 1024 * 1024
+    with pytest.raises(AuditError) as info:
+        verify_evidence(buf.getvalue(), anchors(nodes))
+    assert info.value.code == "evidence.format"
