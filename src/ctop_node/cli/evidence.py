@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from ctop_node.access.evidence import write_evidence
 from ctop_node.access.evidence_verify import verify_evidence
@@ -18,8 +19,22 @@ from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
 
+
+class _PackByDefault(TyperGroup):
+    """``ctop-node evidence RECORD_ID --out FILE`` means ``evidence pack RECORD_ID ...``;
+    ``evidence verify FILE`` stays a command (``evidence pack verify`` packs a record named
+    "verify")."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer vendors click
+        if args and not args[0].startswith("-") and args[0] not in self.commands:
+            args = ["pack", *args]
+        return super().parse_args(ctx, args)
+
+
 evidence_app = typer.Typer(
-    help="Evidence bundles of records, verifiable offline.", no_args_is_help=True
+    cls=_PackByDefault,
+    help="Evidence bundles of records, verifiable offline.",
+    no_args_is_help=True,
 )
 
 

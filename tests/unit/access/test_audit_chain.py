@@ -98,6 +98,7 @@ def test_the_database_refuses_update_and_delete(chain: AuditChain, store: SqlSto
         "DELETE FROM audit_log WHERE seq = 3",
         "DELETE FROM audit_checkpoints",
         "UPDATE audit_checkpoints SET digest = 'x'",
+        *(["TRUNCATE audit_log"] if store.engine.dialect.name == "postgresql" else []),
     ):
         with pytest.raises(StorageError) as info:
             from ctop_node.store._errors import translated
