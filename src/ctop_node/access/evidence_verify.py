@@ -34,6 +34,7 @@ class EvidenceReport:
     record: dict[str, Any]
     parts: int
     messages: int = 0
+    lock_messages: int = 0  # came on a smart lock: signature checked at reading, not here
     receipts_naming_digest: int = 0
     audit_entries: int = 0
     signed_by: set[str] = field(default_factory=set)
@@ -44,6 +45,7 @@ class EvidenceReport:
             "record": self.record,
             "parts": self.parts,
             "messages": self.messages,
+            "lock_messages": self.lock_messages,
             "receipts_naming_digest": self.receipts_naming_digest,
             "audit_entries": self.audit_entries,
             "signed_by": sorted(self.signed_by),
@@ -125,6 +127,75 @@ def _at(part: str, head: Mapping[str, Any]) -> datetime:
         raise _bad(part, "the header has no created_at") from exc
 
 
+def _envelope(part: str, raw: bytes, certs: _Certs, anchors: Anchors) -> tuple[str, dict[str, Any]]:
+    """(signing Party, header) of a sealed envelope, signature and certificate checked at the
+    envelope's ``created_at``."""
+    try:
+        unverified = decode_sign1(raw).payload
+    except CryptoError as exc:
+        raise _bad(part, f"not a signed message ({exc.code})") from exc
+    party, payload = certs.check(part, raw, anchors, _at(part, _header(part, unverified)))
+    head = _header(part, payload)
+    if party != head.get("sender"):
+        raise _bad(part, f"sender {head.get('sender')} but signed by {party}")
+    return party, head
+
+
+def _lock_message(part: str, raw: bytes, rec: Mapping[str, Any]) -> None:
+    """A record that came on a smart lock: its signature is inside the encryption to our
+    key (checked when the lock was read); offline, the clear header must name the record."""
+    try:
+        hdr = strict_loads(raw)["hdr"]
+        named = (hdr["record_id"], hdr["version"], hdr["digest"])
+    except (CryptoError, KeyError, TypeError) as exc:
+        raise _bad(part, "not a lock payload") from exc
+    if named != (rec["record_id"], rec["version"], rec["digest"]):
+        raise _bad(part, "it does not carry this record version")
+
+
+def _exchange(
+    parts: Mapping[str, bytes],
+    certs: _Certs,
+    anchors: Anchors,
+    rec: Mapping[str, Any],
+    ex: Mapping[str, Any],
+    report: EvidenceReport,
+) -> None:
+    n = ex["n"]
+    mpart = f"messages/{n}.cose"
+    raw = parts[mpart]
+    if ex.get("channel") == "lock":
+        _lock_message(mpart, raw, rec)
+        message_id, recipient = ex["message_id"], rec["origin_party"]
+        report.lock_messages += 1
+    else:
+        party, head = _envelope(mpart, raw, certs, anchors)
+        if (head.get("record_id"), head.get("version"), head.get("payload_digest")) != (
+            rec["record_id"],
+            rec["version"],
+            rec["digest"],
+        ):
+            raise _bad(mpart, "it does not carry this record version")
+        report.signed_by.add(party)
+        message_id, recipient = head.get("message_id"), head.get("sender")
+    report.messages += 1
+    rpart = f"receipts/{n}.cose"
+    if rpart not in parts:
+        return
+    aparty, ahead = _envelope(rpart, parts[rpart], certs, anchors)
+    if ahead.get("correlation_id") != message_id or ahead.get("recipient") != recipient:
+        raise _bad(rpart, "it does not answer the message it is packed with")
+    report.signed_by.add(aparty)
+    jpart = f"receipts/{n}.json"
+    if jpart in parts:
+        if hashlib.sha256(parts[jpart]).hexdigest() != ahead.get("payload_digest"):
+            raise _bad(jpart, "it is not the content of the signed answer")
+        receipt = _json(jpart, parts[jpart])
+        if receipt.get("message_digest") != hashlib.sha256(raw).hexdigest():
+            raise _bad(jpart, "the receipt does not name this message's digest")
+        report.receipts_naming_digest += 1
+
+
 def _read(data: bytes) -> dict[str, bytes]:
     if len(data) > MAX_BUNDLE:
         raise AuditError("the bundle is larger than any evidence bundle", code="evidence.format")
@@ -169,40 +240,7 @@ def verify_evidence(data: bytes, anchors: Anchors) -> EvidenceReport:
         raise _bad("record.json", "the body does not hash to the record digest")
     certs = _Certs(parts, anchors)
     for ex in manifest["exchanges"]:
-        n = ex["n"]
-        mpart = f"messages/{n}.cose"
-        raw = parts[mpart]
-        probe = _header(mpart, decode_sign1(raw).payload)
-        party, payload = certs.check(mpart, raw, anchors, _at(mpart, probe))
-        head = _header(mpart, payload)
-        if party != head.get("sender"):
-            raise _bad(mpart, f"sender {head.get('sender')} but signed by {party}")
-        if (head.get("record_id"), head.get("version"), head.get("payload_digest")) != (
-            rec["record_id"],
-            rec["version"],
-            rec["digest"],
-        ):
-            raise _bad(mpart, "it does not carry this record version")
-        report.signed_by.add(party)
-        report.messages += 1
-        rpart = f"receipts/{n}.cose"
-        if rpart not in parts:
-            continue
-        answer = parts[rpart]
-        aprobe = _header(rpart, decode_sign1(answer).payload)
-        aparty, apayload = certs.check(rpart, answer, anchors, _at(rpart, aprobe))
-        ahead = _header(rpart, apayload)
-        if ahead.get("correlation_id") != head.get("message_id") or aparty != head.get("recipient"):
-            raise _bad(rpart, "it does not answer the message it is packed with")
-        report.signed_by.add(aparty)
-        jpart = f"receipts/{n}.json"
-        if jpart in parts:
-            if hashlib.sha256(parts[jpart]).hexdigest() != ahead.get("payload_digest"):
-                raise _bad(jpart, "it is not the content of the signed answer")
-            receipt = _json(jpart, parts[jpart])
-            if receipt.get("message_digest") != hashlib.sha256(raw).hexdigest():
-                raise _bad(jpart, "the receipt does not name this message's digest")
-            report.receipts_naming_digest += 1
+        _exchange(parts, certs, anchors, rec, ex, report)
     for reading in manifest["lock"]:
         lpart = f"lock/{reading['n']}.img"
         if (

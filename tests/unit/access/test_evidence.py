@@ -16,11 +16,14 @@ import orjson
 import pytest
 
 from ctop_node.access.evidence_verify import verify_evidence
+from ctop_node.config import write_node_config
 from ctop_node.crypto.cose import sign1
 from ctop_node.crypto.pki import load_certificate
 from ctop_node.errors import AuditError
+from ctop_node.store import open_store
 from tests._homes import Home, make_home
 from tests.unit.access._nodes import Nodes, cli, exchange
+from tests.unit.lock._channel import NONCE, carrier_ca, cn_lock_reader, write_lock
 
 
 @pytest.fixture
@@ -161,3 +164,32 @@ def test_a_zip_bomb_is_refused_before_it_inflates(nodes: Nodes) -> None:
     with pytest.raises(AuditError) as info:
         verify_evidence(buf.getvalue(), anchors(nodes))
     assert info.value.code == "evidence.format"
+
+
+def test_a_record_that_came_on_a_smart_lock(
+    kz_cn_homes: tuple[Home, Home], db_url: str, record_dict: dict[str, Any], tmp_path: Path
+) -> None:
+    """The lock payload's signature is inside the encryption to CN (checked at reading); the
+    bundle carries the payload, the lock image as read, and CN's signed receipt."""
+    kz, cn = kz_cn_homes
+    write_node_config(cn.home, {"party": "CN", "db_url": db_url})
+    carrier = carrier_ca()
+    with open_store(db_url) as store:
+        reader = cn_lock_reader(cn, store, carrier)
+        reader.read(write_lock(carrier, kz, record_dict), reader_id="CN-R1", nonce=NONCE)
+    nodes = Nodes(kz, cn, "", db_url, [record_dict["record_id"]])
+    parts = parts_of(pack(cn, record_dict["record_id"], tmp_path / "ev.zip"))
+    assert {"messages/1.cose", "receipts/1.cose", "lock/1.img"} <= set(parts)
+    manifest = json.loads(parts["manifest.json"])
+    assert manifest["exchanges"][0]["channel"] == "lock"
+    assert manifest["lock"][0]["image_digest"] == hashlib.sha256(parts["lock/1.img"]).hexdigest()
+    report = verify_evidence(rezip(parts), anchors(nodes))
+    assert (report.messages, report.lock_messages, report.signed_by) == (1, 1, {"CN"})
+    for name in ("lock/1.img", "messages/1.cose", "receipts/1.cose"):
+        tampered = dict(parts)
+        body = bytearray(parts[name])
+        body[-5] ^= 0x01
+        tampered[name] = bytes(body)
+        with pytest.raises(AuditError) as info:
+            verify_evidence(rezip(tampered), anchors(nodes))
+        assert f"part {name}" in info.value.message
