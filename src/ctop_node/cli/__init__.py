@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "consent",
     "evidence",
     "purge",
+    "atrest",
 )
 
 for _name in COMMAND_MODULES:

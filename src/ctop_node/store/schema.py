@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from ctop_node.store._sealed import Sealed
+
 # Stable constraint names, so later revisions can refer to them on both databases.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -92,7 +94,7 @@ records = Table(
     Column("reason", Text, nullable=False),
     Column("detail", Text, nullable=False),
     # The canonical JSON exactly as digested: bytes, so the digest can always be re-checked.
-    Column("body", LargeBinary, nullable=False),
+    Column("body", Sealed("records.body"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("origin_party", "record_id", "version"),
     CheckConstraint("version >= 1", name="version_positive"),
@@ -168,10 +170,10 @@ inbox = Table(
     Column("tc_version", Integer, nullable=False),
     Column("payload_digest", String(64), nullable=False),
     Column("message_digest", String(64), nullable=False),
-    Column("message", LargeBinary, nullable=False),  # raw sealed bytes: non-repudiation
+    Column("message", Sealed("inbox.message"), nullable=False),  # raw bytes: non-repudiation
     # The decrypted payload while the message waits for its predecessor (and of a mismatch,
     # for reconciliation); NULL once applied: the body then lives in ``records``.
-    Column("payload", LargeBinary, nullable=True),
+    Column("payload", Sealed("inbox.payload"), nullable=True),
     Column("answer", LargeBinary, nullable=False),  # our sealed answer, replayed verbatim
     Column("answer_type", String(16), nullable=False),
     Column("state", String(16), nullable=False),
@@ -221,7 +223,7 @@ lock_reads = Table(
     Column("findings", Text, nullable=False),  # JSON list of {code, message}
     Column("events", Text, nullable=False),  # JSON list of the verified events
     Column("reader_id", String(64), nullable=False),
-    Column("image", LargeBinary, nullable=False),  # the image as read: evidence
+    Column("image", Sealed("lock_reads.image"), nullable=False),  # as read: evidence
     Column("read_at", UtcDateTime, nullable=False),
     # Every reading is kept (the verdict takes the worst); the same image stored once.
     Column("nonce", String(64), nullable=True),  # the reader's challenge the device signed
