@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,10 @@ import orjson
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from ctop_node.access._files import write_new_private
-from ctop_node.access.audit_chain import AuditChain, record_object
+from ctop_node.access.audit_chain import CUSTOMS_CONTROL, AuditChain, record_object
 from ctop_node.access.audit_rule import GENESIS, timestamp
+from ctop_node.access.consent import check_purpose, consent_for
+from ctop_node.access.records_export import restriction_mark
 from ctop_node.crypto.cose import sign1
 from ctop_node.crypto.envelope import open_
 from ctop_node.crypto.keyset import NodeKeys
@@ -32,7 +35,8 @@ from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.trust import BUNDLE_FILE, TrustBundle
 from ctop_node.errors import AuditError, CryptoError
 from ctop_node.store.audit import AuditLog
-from ctop_node.store.evidence import record_material
+from ctop_node.store.consents import ConsentRow
+from ctop_node.store.evidence import RecordMaterial, record_material
 from ctop_node.store.retention import Retention
 
 FORMAT = "ctop-evidence/1"
@@ -63,8 +67,10 @@ def build_evidence(
     *,
     version: int | None = None,
     origin_party: str | None = None,
+    use: Callable[[RecordMaterial], dict[str, Any]] | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
-    """The bundle's bytes and its manifest."""
+    """The bundle's bytes and its manifest. ``use`` decides, once the record is known, the
+    purpose, consent and marks the manifest states (and may refuse)."""
     engine = chain.log.engine
     mat = record_material(engine, record_id, version, origin_party)
     if mat is None:
@@ -124,6 +130,7 @@ def build_evidence(
             "direction": mat.direction,
             "digest": mat.digest,
         },
+        "use": use(mat) if use is not None else {},
         "exchanges": exchanges,
         "lock": [
             {
@@ -159,11 +166,55 @@ def write_evidence(
     *,
     actor: str,
     origin: str,
+    purpose: str = CUSTOMS_CONTROL,
+    consents: Sequence[ConsentRow] = (),
+    consent_reference: str | None = None,
     version: int | None = None,
     origin_party: str | None = None,
 ) -> dict[str, Any]:
+    """Pack and write a bundle (new file, 0600), audited. A peer record packed for a purpose
+    other than customs control needs the providing Party's consent, as any export does."""
+    check_purpose(purpose)
+    now = datetime.now(UTC)
+
+    def use(mat: RecordMaterial) -> dict[str, Any]:
+        consent = None
+        if mat.direction == "in" and purpose != CUSTOMS_CONTROL:
+            try:
+                consent = consent_for(
+                    consents,
+                    party=mat.origin_party,
+                    purpose=purpose,
+                    record_ids=[mat.record_id],
+                    at=now,
+                    reference=consent_reference,
+                ).reference
+            except AuditError as exc:
+                chain.record(
+                    actor,
+                    "evidence.refused",
+                    record_object(mat.origin_party, mat.record_id, mat.version),
+                    purpose=purpose,
+                    origin=origin,
+                    detail={"code": exc.code, "consent": consent_reference, "file": out.name},
+                )
+                raise
+        return {
+            "purpose": purpose,
+            "consent_reference": consent,
+            "packed_by": actor,
+            "restriction": restriction_mark(mat.origin_party) if mat.direction == "in" else None,
+        }
+
     data, manifest = build_evidence(
-        chain, keys, home, own_party, record_id, version=version, origin_party=origin_party
+        chain,
+        keys,
+        home,
+        own_party,
+        record_id,
+        version=version,
+        origin_party=origin_party,
+        use=use,
     )
     write_new_private(out, data)
     rec = manifest["record"]
@@ -171,8 +222,12 @@ def write_evidence(
         actor,
         "evidence.export",
         record_object(rec["origin_party"], rec["record_id"], rec["version"]),
-        purpose="evidence",
+        purpose=purpose,
         origin=origin,
-        detail={"file": out.name, "manifest": hashlib.sha256(data).hexdigest()},
+        detail={
+            "file": out.name,
+            "bundle": hashlib.sha256(data).hexdigest(),
+            "consent": manifest["use"]["consent_reference"],
+        },
     )
     return manifest

@@ -33,7 +33,7 @@ CaOpt = Annotated[
 ]
 
 
-def _anchors(paths: list[Path]) -> dict[str, x509.Certificate]:
+def load_anchors(paths: list[Path]) -> dict[str, x509.Certificate]:
     anchors: dict[str, x509.Certificate] = {}
     for path in paths:
         try:
@@ -77,7 +77,7 @@ def verify(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
     paths = NodePaths(home or default_home())
     anchors = None
     if paths.ca_cert.exists():
-        anchors = _anchors([paths.ca_cert])
+        anchors = load_anchors([paths.ca_cert])
     with open_existing(home, db) as store:
         log = AuditLog(store.engine)
         entries = [e.as_dict() for e in log.entries()]
@@ -149,7 +149,7 @@ def verify_export_cmd(
         data = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
-    _report(verify_export(data, _anchors(ca)), as_json)
+    _report(verify_export(data, load_anchors(ca)), as_json)
 
 
 def register(app: typer.Typer) -> None:

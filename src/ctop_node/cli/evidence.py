@@ -8,16 +8,18 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from ctop_node.access.audit_chain import CUSTOMS_CONTROL
 from ctop_node.access.evidence import write_evidence
 from ctop_node.access.evidence_verify import verify_evidence
-from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
+from ctop_node.cli._actor import PurposeOpt, UserOpt, actor_name, audit_chain, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
-from ctop_node.cli.audit import CaOpt, _anchors
+from ctop_node.cli.audit import CaOpt, load_anchors
 from ctop_node.cli.records import open_existing
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
+from ctop_node.store.consents import ConsentStore
 
 
 class _PackByDefault(TyperGroup):
@@ -44,6 +46,10 @@ def pack(
     out: Annotated[Path, typer.Option("--out", help="File to create (must not exist; 0600).")],
     version: Annotated[int | None, typer.Option("--version", min=1)] = None,
     origin: Annotated[str | None, typer.Option("--origin", help="Origin Party.")] = None,
+    purpose: PurposeOpt = CUSTOMS_CONTROL,
+    consent: Annotated[
+        str | None, typer.Option("--consent", help="Reference of the consent to pack under.")
+    ] = None,
     user: UserOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
@@ -62,6 +68,9 @@ def pack(
             out,
             actor=actor_name(user),
             origin=cli_origin(),
+            purpose=purpose,
+            consents=ConsentStore(store.engine).all(),
+            consent_reference=consent,
             version=version,
             origin_party=origin,
         )
@@ -87,7 +96,7 @@ def verify(
         data = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
-    report = verify_evidence(data, _anchors(ca))
+    report = verify_evidence(data, load_anchors(ca))
     if as_json:
         print_json(report.as_dict())
         return

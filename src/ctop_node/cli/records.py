@@ -142,6 +142,29 @@ def list_records(
     )
 
 
+def _choose(record_id: str, versions: list[RecordRow], version: int | None) -> RecordRow:
+    if not versions:
+        raise RecordError(
+            _("record {record_id} is not stored here").format(record_id=record_id),
+            code="record.not_found",
+            record_id=record_id,
+        )
+    chosen = (
+        versions[-1]
+        if version is None
+        else next((v for v in versions if v.version == version), None)
+    )
+    if chosen is None:
+        raise RecordError(
+            _("record {record_id} has no version {version} (latest is {latest})").format(
+                record_id=record_id, version=version, latest=versions[-1].version
+            ),
+            code="record.version_not_found",
+            record_id=record_id,
+        )
+    return chosen
+
+
 @records_app.command("show")
 def show(
     record_id: Annotated[str, typer.Argument(help="The record's identifier.")],
@@ -167,27 +190,8 @@ def show(
             store,
             [(v.origin_party, v.record_id, v.version) for v in versions if v.direction == "in"],
         )
-    if not versions:
-        raise RecordError(
-            _("record {record_id} is not stored here").format(record_id=record_id),
-            code="record.not_found",
-            record_id=record_id,
-        )
-    chosen = (
-        versions[-1]
-        if version is None
-        else next((v for v in versions if v.version == version), None)
-    )
-    if chosen is None:
-        raise RecordError(
-            _("record {record_id} has no version {version} (latest is {latest})").format(
-                record_id=record_id, version=version, latest=versions[-1].version
-            ),
-            code="record.version_not_found",
-            record_id=record_id,
-        )
-    if chosen.direction == "in":  # Art.6: every read of peer data is audited
-        with open_existing(home, db) as store:
+        chosen = _choose(record_id, versions, version)
+        if chosen.direction == "in":  # Art.6: every read of peer data is audited
             audit_chain(store, home).record(
                 actor_name(user),
                 "records.show",

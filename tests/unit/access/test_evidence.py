@@ -21,6 +21,7 @@ from ctop_node.crypto.cose import sign1
 from ctop_node.crypto.pki import load_certificate
 from ctop_node.errors import AuditError
 from ctop_node.store import open_store
+from ctop_node.store.audit import AuditLog
 from tests._homes import Home, make_home
 from tests.unit.access._nodes import Nodes, cli, exchange
 from tests.unit.lock._channel import NONCE, carrier_ca, cn_lock_reader, write_lock
@@ -193,3 +194,43 @@ def test_a_record_that_came_on_a_smart_lock(
         with pytest.raises(AuditError) as info:
             verify_evidence(rezip(tampered), anchors(nodes))
         assert f"part {name}" in info.value.message
+
+
+def test_a_bundle_of_peer_data_for_court_needs_the_partys_consent(
+    nodes: Nodes, tmp_path: Path
+) -> None:
+    home = str(nodes.cn.home)
+    rid = nodes.record_ids[0]
+    out = tmp_path / "court.zip"
+    refused = cli("evidence", rid, "--home", home, "--out", str(out), "--purpose", "court")
+    assert isinstance(refused.exception, AuditError)
+    assert refused.exception.code == "consent.missing" and not out.exists()
+    with open_store(nodes.cn_db) as store:
+        last = AuditLog(store.engine).last()
+    assert last is not None and (last.action, last.purpose) == ("evidence.refused", "court")
+    added = cli(
+        "consent",
+        "add",
+        "--home",
+        home,
+        "--reference",
+        "KZ-MF/9",
+        "--from-party",
+        "KZ",
+        "--purpose",
+        "court",
+        "--scope",
+        rid,
+        "--valid-until",
+        "2099-12-31",
+    )
+    assert added.exit_code == 0, added.output
+    data = pack(nodes.cn, rid, out)  # as "aud", for customs control: no consent needed
+    assert json.loads(parts_of(data)["manifest.json"])["use"]["consent_reference"] is None
+    court = tmp_path / "court2.zip"
+    ok = cli("evidence", rid, "--home", home, "--out", str(court), "--purpose", "court")
+    assert ok.exit_code == 0, ok.output
+    use = json.loads(parts_of(court.read_bytes())["manifest.json"])["use"]
+    assert (use["purpose"], use["consent_reference"]) == ("court", "KZ-MF/9")
+    assert "written consent of KZ" in use["restriction"]
+    assert verify_evidence(court.read_bytes(), anchors(nodes)).messages == 1
