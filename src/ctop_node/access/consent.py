@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, time
 from fnmatch import fnmatchcase
 
 from ctop_node.access.audit_chain import CUSTOMS_CONTROL, AuditChain
-from ctop_node.errors import AuditError, UsageError
+from ctop_node.errors import AuditError, StorageError, UsageError
+from ctop_node.model.identifiers import check_country
 from ctop_node.store.consents import ConsentRow, ConsentStore
 
 CONSENT_PURPOSES = ("court", "administrative", "third_party")
@@ -56,16 +57,31 @@ def add_consent(
     valid_until: date,
     now: datetime,
 ) -> ConsentRow:
+    try:
+        party = check_country(from_party.upper())
+    except ValueError as exc:
+        raise UsageError(f"--from-party {from_party!r} is not a Party code (ISO 3166)") from exc
+    if not reference.strip() or len(reference) > 128:
+        raise UsageError("--reference must be 1 to 128 characters")
     row = ConsentRow(
         reference=reference,
-        from_party=from_party.upper(),
+        from_party=party,
         purpose=check_purpose(purpose, consent=True),
         scope=tuple(scope),
         valid_until=end_of_day(valid_until),
         created_at=now,
         created_by=actor,
     )
-    consents.add(row)
+    try:
+        consents.add(row)
+    except StorageError as exc:
+        if exc.code != "store.integrity":
+            raise
+        raise AuditError(
+            f"consent {reference} is already registered: revoke it and register a new "
+            "reference to change it",
+            code="consent.exists",
+        ) from exc
     chain.record(
         actor,
         "consent.add",

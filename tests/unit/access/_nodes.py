@@ -7,10 +7,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import typer
 from typer.testing import CliRunner, Result
 
 from ctop_node.cli import app
@@ -62,6 +60,3 @@ def exchange(homes: tuple[Home, Home], cn_db: str, record: dict[str, Any], n: in
 
 def cli(*args: str, env: dict[str, str] | None = None) -> Result:
     return CliRunner().invoke(app, list(args), env=env)
-
-
-__all__ = ["Nodes", "cli", "exchange", "typer", "Path"]

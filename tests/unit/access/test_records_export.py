@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from ctop_node.errors import AuditError
+from ctop_node.errors import AuditError, StorageError, UsageError
 from ctop_node.store import open_store
 from ctop_node.store.audit import AuditLog, AuditRow
 from tests._homes import Home
@@ -194,3 +194,71 @@ def test_reads_of_peer_data_are_audited_with_who_and_why(
         pass
     assert cli("records", "show", rid, "--home", str(nodes.kz.home)).exit_code == 0
     assert len(entries(nodes)) == before
+
+
+def test_the_consent_register_lists_refuses_duplicates_and_audits_changes(nodes: Nodes) -> None:
+    home = str(nodes.cn.home)
+    add_consent(nodes, "REF-7")
+    again = cli(
+        "consent",
+        "add",
+        "--home",
+        home,
+        "--reference",
+        "REF-7",
+        "--from-party",
+        "KZ",
+        "--purpose",
+        "court",
+        "--scope",
+        "*",
+        "--valid-until",
+        "2099-01-01",
+    )
+    assert isinstance(again.exception, AuditError) and again.exception.code == "consent.exists"
+    bad = cli(
+        "consent",
+        "add",
+        "--home",
+        home,
+        "--reference",
+        "REF-8",
+        "--from-party",
+        "XX",
+        "--purpose",
+        "court",
+        "--scope",
+        "*",
+        "--valid-until",
+        "2099-01-01",
+    )
+    assert isinstance(bad.exception, UsageError)
+    wrong = cli(
+        "consent",
+        "add",
+        "--home",
+        home,
+        "--reference",
+        "REF-9",
+        "--from-party",
+        "KZ",
+        "--purpose",
+        "customs_control",
+        "--scope",
+        "*",
+        "--valid-until",
+        "2099-01-01",
+    )
+    assert isinstance(wrong.exception, UsageError)
+    assert cli("consent", "revoke", "REF-7", "--home", home, "--user", "chief").exit_code == 0
+    twice = cli("consent", "revoke", "REF-7", "--home", home)
+    assert (
+        isinstance(twice.exception, StorageError)
+        and twice.exception.code == "store.consent_revoked"
+    )
+    listed = json.loads(cli("consent", "list", "--home", home, "--json").stdout)["consents"]
+    assert [(c["reference"], c["revoked_by"]) for c in listed] == [("REF-7", "chief")]
+    assert [(e.action, e.actor) for e in entries(nodes)] == [
+        ("consent.add", "registrar"),
+        ("consent.revoke", "chief"),
+    ]
