@@ -32,7 +32,7 @@ from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.model.canonical import canonical_bytes, digest
 from ctop_node.model.outcome import OutcomeKind
 from ctop_node.store import open_store
-from ctop_node.store._sealed import KEY_ENV, Keyring
+from ctop_node.store.at_rest import KEY_ENV, Keyring
 from ctop_node.store.audit import AuditLog
 from ctop_node.store.interfaces import Accepted, IngestEntry
 from ctop_node.tc import DEFAULT_REGISTRY

@@ -17,8 +17,7 @@ from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
-from ctop_node.store._sealed import KEY_ENV, Keyring
-from ctop_node.store.at_rest import reseal, seal_counts
+from ctop_node.store.at_rest import KEY_ENV, Keyring, reseal, seal_counts
 
 at_rest_app = typer.Typer(
     help="Encryption at rest of record content: key file and rotation.", no_args_is_help=True

@@ -12,8 +12,10 @@ from sqlalchemy.engine import Engine
 
 from ctop_node.errors import StorageError
 from ctop_node.store._errors import translated
-from ctop_node.store._sealed import KID_BYTES, MAGIC, ring_of
+from ctop_node.store._sealed import KEY_ENV, KID_BYTES, MAGIC, Keyring, ring_of
 from ctop_node.store.schema import inbox, lock_reads, records
+
+__all__ = ["KEY_ENV", "MAGIC", "Keyring", "SealCounts", "reseal", "seal_counts"]
 
 # (table, primary key, sealed column)
 SEALED_COLUMNS: tuple[tuple[Table, Column[object], str], ...] = (

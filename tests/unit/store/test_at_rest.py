@@ -17,8 +17,7 @@ from sqlalchemy import LargeBinary, select, type_coerce, update
 
 from ctop_node.errors import StorageError
 from ctop_node.store import open_store
-from ctop_node.store._sealed import KEY_ENV, MAGIC, Keyring
-from ctop_node.store.at_rest import seal_counts
+from ctop_node.store.at_rest import KEY_ENV, MAGIC, Keyring, seal_counts
 from ctop_node.store.schema import inbox, records
 from tests._homes import Home
 from tests.unit.access._nodes import Nodes, cli, exchange
