@@ -118,7 +118,16 @@ def list_records(
                 detail={"peer_records": len(peer), "outcome": outcome, "limit": limit},
             )
     if as_json:
-        print_json({"records": [_summary(r) for r in rows], "outcome_counts": counts})
+        print_json(
+            {
+                "records": [_summary(r) for r in rows],
+                "outcome_counts": counts,
+                # Art.6: the use restriction of each peer Party whose data is listed
+                "restrictions": {
+                    p: restriction_mark(p) for p in sorted({r.origin_party for r in peer})
+                },
+            }
+        )
         return
     table = Table(title=_("Records"))
     # Record ids are long and must be readable whole: fold them rather than cut them.

@@ -178,7 +178,9 @@ def test_reads_of_peer_data_are_audited_with_who_and_why(
     shown = cli("records", "show", rid, "--home", home, "--json")
     assert shown.exit_code == 0, shown.output
     assert "written consent of KZ" in json.loads(shown.stdout)["restriction"]
-    assert cli("records", "list", "--home", home, "--user", "analyst2").exit_code == 0
+    listed = cli("records", "list", "--home", home, "--user", "analyst2", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert "written consent of KZ" in json.loads(listed.stdout)["restrictions"]["KZ"]
     show, listing = entries(nodes)[-2:]
     assert (show.actor, show.action, show.object, show.purpose) == (
         "inspector7",
