@@ -20,6 +20,7 @@ from ctop_node.access.audit_rule import GENESIS, chain_digest, checkpoint_payloa
 from ctop_node.crypto.cose import sign1
 from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.pki import party_of
+from ctop_node.errors import StorageError
 from ctop_node.store import SqlStore
 from ctop_node.store.audit import AuditLog, AuditRow, CheckpointRow
 
@@ -108,7 +109,12 @@ class AuditChain:
             signed=signed,
             certificate=self.signer.certificate.public_bytes(Encoding.PEM).decode("ascii"),
         )
-        self.log.add_checkpoint(cp)
+        try:
+            self.log.add_checkpoint(cp)
+        except StorageError as exc:
+            if exc.code != "store.integrity":
+                raise
+            return None  # another writer signed this head at the same moment
         return cp
 
 

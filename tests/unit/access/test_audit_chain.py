@@ -229,3 +229,20 @@ def test_the_service_hook_appends_to_the_same_chain(
     row = record(store, "api-user", "api.records.read", "record:CN/CN-1/v1", origin="api@10.0.0.5")
     assert row.seq == N + 1 and row.origin == "api@10.0.0.5"
     assert verify(store, kz).ok
+
+
+def test_concurrent_writers_keep_one_unbroken_chain(store: SqlStore, kz: Home) -> None:
+    """Four writers at once (as the API, the UI and CLI commands would be): every entry gets
+    its own position and the chain verifies, checkpoints included."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(worker: int) -> list[int]:
+        chain = AuditChain(AuditLog(store.engine), signer=kz.signer, checkpoint_every=10)
+        return [chain.record(f"w{worker}", "records.show", f"record:CN/{i}").seq for i in range(25)]
+
+    with ThreadPoolExecutor(4) as pool:
+        seqs = [s for batch in pool.map(write, range(4)) for s in batch]
+    assert sorted(seqs) == list(range(1, 101))
+    report = verify(store, kz)
+    assert report.ok, report.as_dict()
+    assert report.entries == 100 and report.checkpoints_verified == report.checkpoints >= 1
