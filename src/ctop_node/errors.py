@@ -15,7 +15,8 @@ and the peer rely on, and a message a customs officer can act on.
     ├── CryptoError             keys, certificates, signatures, decryption
     ├── TransportError          the peer cannot be reached or answered badly
     ├── LockError               smart-lock payloads, devices and event logs
-    └── AccessError             login, sessions, tokens, the access check
+    ├── AccessError             login, sessions, tokens, the access check
+    └── AuditError              Art.6: audit chain, consent register, exports, evidence
 """
 
 from __future__ import annotations
@@ -152,3 +153,10 @@ class AccessError(CtopError):
     """Login, sessions, tokens and the access check (``access.*`` codes)."""
 
     code = "access"
+
+
+class AuditError(CtopError):
+    """Art.6: a broken audit chain, an export refused for want of consent, a bad evidence
+    bundle (the code names which: ``audit.*``, ``consent.*``, ``evidence.*``)."""
+
+    code = "audit"

@@ -34,6 +34,11 @@ COMMAND_MODULES = (
     "lock",
     "user",
     "cancel",
+    "audit",
+    "consent",
+    "evidence",
+    "purge",
+    "atrest",
 )
 
 for _name in COMMAND_MODULES:

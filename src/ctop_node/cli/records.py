@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,12 +10,17 @@ import typer
 from rich.json import JSON
 from rich.table import Table
 
+from ctop_node.access.audit_chain import CUSTOMS_CONTROL, record_object
+from ctop_node.access.consent import check_purpose
+from ctop_node.access.records_export import ExportRequest, export_records, restriction_mark
+from ctop_node.cli._actor import PurposeOpt, UserOpt, actor_name, audit_chain, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.config import NodeConfig, default_home, sqlite_url
 from ctop_node.errors import ConfigError, RecordError, StorageError
 from ctop_node.i18n import _
 from ctop_node.lock.reconcile import reconcile
 from ctop_node.store import SqlStore, open_store
+from ctop_node.store.consents import ConsentStore
 from ctop_node.store.interfaces import RecordRow
 
 records_app = typer.Typer(help="Stored records and their versions.", no_args_is_help=True)
@@ -34,7 +40,7 @@ def resolve_db_url(home: Path | None, db: str | None) -> str:
         raise
 
 
-def _open(home: Path | None, db: str | None) -> SqlStore:
+def open_existing(home: Path | None, db: str | None) -> SqlStore:
     # Reading must not leave an empty database behind where none was.
     try:
         return open_store(resolve_db_url(home, db), create=False)
@@ -47,6 +53,9 @@ def _open(home: Path | None, db: str | None) -> SqlStore:
             ),
             code=exc.code,
         ) from exc
+
+
+_open = open_existing  # the older name, still used by cli/status
 
 
 def _summary(row: RecordRow) -> dict[str, Any]:
@@ -91,13 +100,35 @@ def list_records(
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    user: UserOpt = None,
+    purpose: PurposeOpt = CUSTOMS_CONTROL,
 ) -> None:
     """List stored records, latest version of each, most recently stored first."""
-    with _open(home, db) as store:
+    check_purpose(purpose)
+    with open_existing(home, db) as store:
         rows = store.list_records(outcome=outcome, limit=limit)
         counts = store.outcome_counts()
+        peer = [r for r in rows if r.direction == "in"]
+        if peer:  # Art.6: every read of peer data is audited
+            audit_chain(store, home).record(
+                actor_name(user),
+                "records.list",
+                "records",
+                purpose=purpose,
+                origin=cli_origin(),
+                detail={"peer_records": len(peer), "outcome": outcome, "limit": limit},
+            )
     if as_json:
-        print_json({"records": [_summary(r) for r in rows], "outcome_counts": counts})
+        print_json(
+            {
+                "records": [_summary(r) for r in rows],
+                "outcome_counts": counts,
+                # Art.6: the use restriction of each peer Party whose data is listed
+                "restrictions": {
+                    p: restriction_mark(p) for p in sorted({r.origin_party for r in peer})
+                },
+            }
+        )
         return
     table = Table(title=_("Records"))
     # Record ids are long and must be readable whole: fold them rather than cut them.
@@ -123,31 +154,7 @@ def list_records(
     )
 
 
-@records_app.command("show")
-def show(
-    record_id: Annotated[str, typer.Argument(help="The record's identifier.")],
-    version: Annotated[
-        int | None, typer.Option("--version", min=1, help="Version to show (default: latest).")
-    ] = None,
-    origin: Annotated[
-        str | None,
-        typer.Option("--origin", help="Origin Party, when two Parties used the same id."),
-    ] = None,
-    home: HomeOpt = None,
-    db: DbOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Show every version of a record and the body of one of them."""
-    with _open(home, db) as store:
-        versions = store.versions(record_id, origin_party=origin)
-        # Received records: which channel(s) brought each version, and whether they agree.
-        recon = reconcile(
-            store,
-            [(v.origin_party, v.record_id, v.version) for v in versions if v.direction == "in"],
-        )
-        # Our records: each version and cancellation per peer, with its outbox state.
-        ours = [v for v in versions if v.direction == "out"]
-        deliveries = store.deliveries(record_id, origin_party=ours[0].origin_party) if ours else []
+def _choose(record_id: str, versions: list[RecordRow], version: int | None) -> RecordRow:
     if not versions:
         raise RecordError(
             _("record {record_id} is not stored here").format(record_id=record_id),
@@ -167,15 +174,59 @@ def show(
             code="record.version_not_found",
             record_id=record_id,
         )
+    return chosen
+
+
+@records_app.command("show")
+def show(
+    record_id: Annotated[str, typer.Argument(help="The record's identifier.")],
+    version: Annotated[
+        int | None, typer.Option("--version", min=1, help="Version to show (default: latest).")
+    ] = None,
+    origin: Annotated[
+        str | None,
+        typer.Option("--origin", help="Origin Party, when two Parties used the same id."),
+    ] = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    user: UserOpt = None,
+    purpose: PurposeOpt = CUSTOMS_CONTROL,
+) -> None:
+    """Show every version of a record and the body of one of them."""
+    check_purpose(purpose)
+    with open_existing(home, db) as store:
+        versions = store.versions(record_id, origin_party=origin)
+        # Received records: which channel(s) brought each version, and whether they agree.
+        recon = reconcile(
+            store,
+            [(v.origin_party, v.record_id, v.version) for v in versions if v.direction == "in"],
+        )
+        # Our records: each version and cancellation per peer, with its outbox state.
+        ours = [v for v in versions if v.direction == "out"]
+        deliveries = store.deliveries(record_id, origin_party=ours[0].origin_party) if ours else []
+        chosen = _choose(record_id, versions, version)
+        if chosen.direction == "in":  # Art.6: every read of peer data is audited
+            audit_chain(store, home).record(
+                actor_name(user),
+                "records.show",
+                record_object(chosen.origin_party, chosen.record_id, chosen.version),
+                purpose=purpose,
+                origin=cli_origin(),
+                detail={"json": as_json},
+            )
     if as_json:
         print_json(
             {
+                "restriction": restriction_mark(chosen.origin_party)
+                if chosen.direction == "in"
+                else None,
                 "record_id": record_id,
                 "versions": [_summary(v) for v in versions],
                 "version": chosen.version,
+                "reconciliation": {str(k[2]): r.as_dict() for k, r in recon.items()},
                 "state": chosen.state,
                 "deliveries": deliveries,
-                "reconciliation": {str(k[2]): r.as_dict() for k, r in recon.items()},
                 "body": chosen.body,
             }
         )
@@ -192,15 +243,6 @@ def show(
     console.print(table)
     if chosen.direction == "in":
         console.print(_restriction_note(chosen.origin_party), highlight=False)
-    if chosen.state is not None:
-        console.print(_("Record state: {state}").format(state=chosen.state), highlight=False)
-    for d in deliveries:
-        console.print(
-            _("To {peer}: {kind} of version {version}: {state}").format(
-                peer=d["peer"], kind=d["kind"], version=d["version"], state=d["state"]
-            ),
-            highlight=False,
-        )
     console.print(
         _("Version {version} of {count}, origin {origin}, digest {digest}").format(
             version=chosen.version,
@@ -218,7 +260,83 @@ def show(
             ),
             highlight=False,
         )
+    if chosen.state is not None:
+        console.print(_("Record state: {state}").format(state=chosen.state), highlight=False)
+    for d in deliveries:
+        console.print(
+            _("To {peer}: {kind} of version {version}: {state}").format(
+                peer=d["peer"], kind=d["kind"], version=d["version"], state=d["state"]
+            ),
+            highlight=False,
+        )
     console.print(JSON.from_data(chosen.body))
+
+
+@records_app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("--out", help="File to create (must not exist; 0600).")],
+    purpose: PurposeOpt = CUSTOMS_CONTROL,
+    record_ids: Annotated[
+        list[str] | None,
+        typer.Option("--record", help="Export this record (latest version); repeat. Default: all."),
+    ] = None,
+    consent: Annotated[
+        str | None, typer.Option("--consent", help="Reference of the consent to export under.")
+    ] = None,
+    user: UserOpt = None,
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Export records to a file. Peer data for a purpose other than customs control needs a
+    valid consent of the Party that provided it; refusals and exports are audited."""
+    check_purpose(purpose)
+    with open_existing(home, db) as store:
+        if record_ids:
+            rows = []
+            for rid in record_ids:
+                row = store.get_record(rid)
+                if row is None:
+                    raise RecordError(
+                        _("record {record_id} is not stored here").format(record_id=rid),
+                        code="record.not_found",
+                        record_id=rid,
+                    )
+                rows.append(row)
+        else:
+            rows = [
+                r
+                for s in store.list_records(limit=1_000_000)
+                if (r := store.get_record(s.record_id, s.version, origin_party=s.origin_party))
+            ]
+        req = ExportRequest(
+            actor=actor_name(user),
+            origin=cli_origin(),
+            purpose=purpose,
+            out=out,
+            at=datetime.now(UTC),
+            node_party=_node_party(home),
+            consent_reference=consent,
+        )
+        watermark = export_records(
+            rows, ConsentStore(store.engine).all(), audit_chain(store, home), req
+        )
+    if as_json:
+        print_json({"file": str(out), "records": len(rows), "watermark": watermark})
+        return
+    console.print(
+        _("{count} records exported to {path} for {purpose}").format(
+            count=len(rows), path=out, purpose=purpose
+        ),
+        highlight=False,
+    )
+
+
+def _node_party(home: Path | None) -> str:
+    try:
+        return NodeConfig.load(home).party
+    except ConfigError:
+        return ""
 
 
 def register(app: typer.Typer) -> None:

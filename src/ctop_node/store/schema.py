@@ -29,6 +29,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+from ctop_node.store._sealed import Sealed
+
 # Stable constraint names, so later revisions can refer to them on both databases.
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -97,7 +99,7 @@ records = Table(
     Column("reason", Text, nullable=False),
     Column("detail", Text, nullable=False),
     # The canonical JSON exactly as digested: bytes, so the digest can always be re-checked.
-    Column("body", LargeBinary, nullable=False),
+    Column("body", Sealed("records.body"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("origin_party", "record_id", "version"),
     CheckConstraint("version >= 1", name="version_positive"),
@@ -178,10 +180,10 @@ inbox = Table(
     Column("tc_version", Integer, nullable=False),
     Column("payload_digest", String(64), nullable=False),
     Column("message_digest", String(64), nullable=False),
-    Column("message", LargeBinary, nullable=False),  # raw sealed bytes: non-repudiation
+    Column("message", Sealed("inbox.message"), nullable=False),  # raw bytes: non-repudiation
     # The decrypted payload while the message waits for its predecessor (and of a mismatch,
     # for reconciliation); NULL once applied: the body then lives in ``records``.
-    Column("payload", LargeBinary, nullable=True),
+    Column("payload", Sealed("inbox.payload"), nullable=True),
     Column("answer", LargeBinary, nullable=False),  # our sealed answer, replayed verbatim
     Column("answer_type", String(16), nullable=False),
     Column("state", String(16), nullable=False),
@@ -231,7 +233,7 @@ lock_reads = Table(
     Column("findings", Text, nullable=False),  # JSON list of {code, message}
     Column("events", Text, nullable=False),  # JSON list of the verified events
     Column("reader_id", String(64), nullable=False),
-    Column("image", LargeBinary, nullable=False),  # the image as read: evidence
+    Column("image", Sealed("lock_reads.image"), nullable=False),  # as read: evidence
     Column("read_at", UtcDateTime, nullable=False),
     # Every reading is kept (the verdict takes the worst); the same image stored once.
     Column("nonce", String(64), nullable=True),  # the reader's challenge the device signed
@@ -355,4 +357,62 @@ index_progress = Table(
     metadata,
     Column("name", String(32), primary_key=True),
     Column("last_record_pk", BigInteger, nullable=False),
+)
+
+# Art.6 audit chain (X-Road message-log style): append-only, hash-chained, one row per event.
+# ``digest`` = H(previous digest || H(canonical entry)); the database refuses UPDATE and
+# DELETE on it (triggers in revision 0009), and ``ctop_node.access.audit_verify`` finds any
+# change made around them. ``detail`` holds event metadata, never record content.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object", String(300), nullable=False),
+    Column("purpose", String(64), nullable=False),
+    Column("origin", String(200), nullable=False),  # from where: cli@host, api@address
+    Column("detail", Text, nullable=False),  # canonical JSON
+    Column("detail_digest", String(64), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Index(None, "object"),
+)
+
+# Checkpoints of the audit chain, signed by the node's signing key: the digest at ``seq`` as
+# the node vouched for it, so rewriting or truncating the chain afterwards is detected.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("digest", String(64), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("signed", LargeBinary, nullable=False),  # COSE_Sign1 over the checkpoint payload
+    Column("certificate", Text, nullable=False),  # PEM of the signing certificate
+)
+
+# The consent register (Art.6): the providing Party's written consent to use its data for a
+# purpose other than customs control. Rows are never deleted; revocation is a timestamp.
+consents = Table(
+    "consents",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("reference", String(128), nullable=False, unique=True),
+    Column("from_party", String(8), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("scope", Text, nullable=False),  # JSON list of record-id patterns
+    Column("valid_until", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("revoked_at", UtcDateTime, nullable=True),
+    Column("revoked_by", String(128), nullable=True),
+    CheckConstraint("purpose IN ('court', 'administrative', 'third_party')", name="purpose"),
+)
+
+# Peer record versions whose body the retention period removed; digests and counts stay.
+record_purges = Table(
+    "record_purges",
+    metadata,
+    Column("record_pk", Id, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    Column("purged_at", UtcDateTime, nullable=False),
 )

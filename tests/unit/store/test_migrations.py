@@ -30,8 +30,12 @@ OUR_TABLES = {
     "record_index",
     "search_terms",
     "index_progress",
+    "audit_log",
+    "audit_checkpoints",
+    "consents",
+    "record_purges",
 }
-HEAD = "0008"
+HEAD = "0009"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:

@@ -1,0 +1,53 @@
+"""Who acts on the command line, from where, and the audit chain they write to.
+
+Until users and logins exist (issue 10), the actor is a name: ``--user``, else
+``$CTOP_USER``, else the operating-system user. The node's signing key, when the home has
+one, signs the chain's checkpoints.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ctop_node.access.audit_chain import AuditChain
+from ctop_node.config import default_home
+from ctop_node.crypto.interfaces import Signer
+from ctop_node.crypto.node import NodePaths
+from ctop_node.crypto.software import SoftwareSigner
+from ctop_node.store import SqlStore
+from ctop_node.store.audit import AuditLog
+
+UserOpt = Annotated[
+    str | None,
+    typer.Option("--user", help="Who is acting (default: $CTOP_USER, else the OS user)."),
+]
+PurposeOpt = Annotated[
+    str,
+    typer.Option(
+        "--purpose",
+        help="Why (customs_control, court, administrative, third_party): it is audited.",
+    ),
+]
+
+
+def actor_name(user: str | None) -> str:
+    return user or os.environ.get("CTOP_USER") or getpass.getuser()
+
+
+def cli_origin() -> str:
+    return f"cli@{socket.gethostname()}"
+
+
+def node_signer(home: Path | None) -> Signer | None:
+    paths = NodePaths(home or default_home())
+    return SoftwareSigner.from_home(paths.home) if paths.sign_key.exists() else None
+
+
+def audit_chain(store: SqlStore, home: Path | None) -> AuditChain:
+    return AuditChain(AuditLog(store.engine), signer=node_signer(home))
