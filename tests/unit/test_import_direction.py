@@ -18,6 +18,7 @@ SRC = Path(__file__).parents[2] / "src" / "ctop_node"
 RANKS: dict[str, int] = {
     "errors": 0,
     "i18n": 1,
+    "files": 1,
     "model": 1,
     "tc": 2,
     "rules": 3,
