@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from cddl_verifier import Validator
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.trust import export_trust
 from ctop_node.store.schema import inbox
-from tests.e2e.conftest import Pair, start
+from tests.e2e.conftest import Pair, changed, records_for, start
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "foreign_peer.py"
@@ -79,3 +80,25 @@ def test_a_foreign_client_exchanges_with_a_node(nodes: Pair, tmp_path: Path) -> 
         for raw in (row.message, row.answer):
             result = schema.validate(raw, require_deterministic=True)
             assert result.valid, result.errors
+
+
+def test_what_two_running_nodes_exchange_validates(pair: Pair, record_dict: dict[str, Any]) -> None:
+    """The real sender's messages and the real receiver's answers, as both databases keep
+    them, match the first rule of ctop.cddl."""
+    recs = records_for(record_dict, 3, prefix="CDDL")
+    pair.ingest(pair.kz, recs)
+    pair.ingest(pair.kz, [changed(recs[0], 2)])
+    pair.wait_drained()
+    sent = pair.outbox_rows()
+    assert len(sent) == 4 and {r.state for r in sent} == {"delivered"}
+    with pair.engine(pair.cn).connect() as conn:
+        received = list(conn.execute(select(inbox.c.message, inbox.c.answer)))
+    assert {r.message for r in received} == {r.message for r in sent}
+    schema = Validator(ROOT / "docs" / "protocol" / "ctop.cddl")
+    for raw in [
+        *(r.message for r in sent),
+        *(r.answer for r in sent),
+        *(r.answer for r in received),
+    ]:
+        result = schema.validate(raw, require_deterministic=True)
+        assert result.valid, result.errors
