@@ -24,7 +24,7 @@ from cddl_verifier import Validator
 from starlette.applications import Starlette
 
 from ctop_node.crypto.cose import decode_sign1
-from ctop_node.crypto.encryption import decrypt
+from ctop_node.crypto.encryption import HPKE_SUITE_NAME, INFO_LABEL, decrypt
 from ctop_node.crypto.envelope import open_
 from ctop_node.lock.codec import open_payload
 from ctop_node.lock.frames import split
@@ -114,6 +114,12 @@ def control_result_message(kz: Home, record_id: str) -> bytes:
 
 def test_the_first_rule_is_the_sealed_message(schema: Validator) -> None:
     assert schema.default_root_type == "sealed-message"
+
+
+def test_the_documented_hpke_label_is_the_one_the_code_uses(schema: Validator) -> None:
+    check(schema, "hpke-info-label", cbor2.dumps(INFO_LABEL))
+    refuse(schema, "hpke-info-label", cbor2.dumps(INFO_LABEL[:-1]))
+    assert f"{HPKE_SUITE_NAME}" in CDDL.read_text("utf-8")
 
 
 def test_online_messages_of_every_type_and_their_answers(
