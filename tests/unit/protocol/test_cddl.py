@@ -206,17 +206,18 @@ def test_altered_messages_do_not_validate(
     refuse(schema, "record", record)
 
 
-@pytest.mark.parametrize("mode", ["full", "digest"])
+@pytest.mark.parametrize(("mode", "version"), [("full", 1), ("digest", 1), ("full", 2)])
 def test_lock_image_payload_log_frames_and_the_kept_answer(
     kz_cn_homes: tuple[Home, Home],
     store: SqlStore,
     schema: Validator,
     record_dict: dict[str, Any],
     mode: str,
+    version: int,
 ) -> None:
     kz, cn = kz_cn_homes
     carrier = carrier_ca()
-    image = write_lock(carrier, kz, record_dict, mode=mode)
+    image = write_lock(carrier, kz, record_dict, mode=mode, version=version)
     check(schema, "lock-image", image, deterministic=True)
     payload = read_image(image).payload
     assert payload is not None
