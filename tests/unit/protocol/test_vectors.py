@@ -18,6 +18,7 @@ from typing import Any
 import cbor2
 import orjson
 import pytest
+from cddl_verifier import Validator
 from cryptography import x509
 from cryptography.hazmat.primitives import hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, x25519
@@ -188,3 +189,24 @@ def test_expected_answers_are_what_the_receiver_answers(store: SqlStore) -> None
             assert (got["code"], got["field"]) == (want["code"], want["field"])
         checked += 1
     assert checked == 5
+
+
+RULES = {
+    "CONSIGNMENT": "record",
+    "AMENDMENT": "record",
+    "CANCELLATION": "cancellation",
+    "CONTROL_RESULT": "control-result",
+    "RECEIPT": "receipt",
+    "REJECTION": "rejection",
+}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_vector_matches_the_cddl(name: str) -> None:
+    schema = Validator(VECTORS.parent / "ctop.cddl")
+    doc = json.loads((VECTORS / f"{name}.json").read_text())
+    result = schema.validate((VECTORS / f"{name}.cbor").read_bytes(), require_deterministic=True)
+    assert result.valid, result.errors
+    if doc["expected_answer"] is None or doc["expected_answer"]["status"] == "receipt":
+        payload = schema.validate(json.loads(doc["plaintext"]), root_type=RULES[doc["type"]])
+        assert payload.valid, payload.errors
