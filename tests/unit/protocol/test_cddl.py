@@ -237,7 +237,7 @@ def test_lock_image_payload_log_frames_and_the_kept_answer(
     reader: LockReader = cn_lock_reader(cn, store, carrier)
     result = reader.read(image, reader_id="CN-R1")
     if mode == "full":
-        stored = reader.inbox.answer_for(lock_message_id(result.lock_id, result.payload_id))
+        stored = Inbox(store.engine).answer_for(lock_message_id(result.lock_id, result.payload_id))
         assert stored is not None
         check(schema, "sealed-message", stored.answer, deterministic=True)
         answer = open_(stored.answer, kz.trust(), kz.decryptor, "KZ")
