@@ -2,7 +2,8 @@
 
 It imports nothing from ctop-node: cryptography (Ed25519, X25519, HPKE, X.509), cbor2 and
 httpx. Playing the sending Party, it sends a CONSIGNMENT, an AMENDMENT and a CANCELLATION
-of one record and a record with a currency not in ISO 4217 to a CTOP node, verifies each
+of one record, then an AMENDMENT of the cancelled record and a record with a currency not in
+ISO 4217 (both must be rejected with their documented codes) to a CTOP node, verifies each
 signed answer (docs/protocol/online.md, "What the sender does with the answers") and prints
 what came back. Exit status 0 when every answer is the one the protocol says.
 
@@ -205,6 +206,8 @@ def run(peer: Peer) -> tuple[list[dict[str, Any]], bool]:
     v1 = sample_record(rid, peer.party, peer.peer)
     v2 = json.loads(json.dumps(v1))
     v2["transport_document"]["number"] = "SMGS-26-0004243"
+    v3 = json.loads(json.dumps(v1))
+    v3["transport_document"]["number"] = "SMGS-26-0004244"
     bad = json.loads(json.dumps(v1))
     bad["record_id"] = rid + "-BAD"
     bad["goods"][0]["currency"] = "ZZZ"
@@ -221,6 +224,14 @@ def run(peer: Peer) -> tuple[list[dict[str, Any]], bool]:
             "applied",
         ),
         (
+            "amendment after cancellation",
+            "AMENDMENT",
+            v3,
+            {"record_id": rid, "version": 3},
+            "rejection",
+            "exchange.cancelled",
+        ),
+        (
             "bad currency",
             "CONSIGNMENT",
             bad,
@@ -232,7 +243,7 @@ def run(peer: Peer) -> tuple[list[dict[str, Any]], bool]:
     report, ok = [], True
     for name, mtype, payload, fields, status, detail in steps:  # one batch each: in order
         [result] = peer.send([peer.seal(mtype, canonical(payload), **fields)])
-        got = result.get("receipt_status") or "applied" if status == "receipt" else result["code"]
+        got = result.get("receipt_status") if status == "receipt" else result["code"]
         passed = result["status"] == status and got == detail
         ok &= passed
         report.append(

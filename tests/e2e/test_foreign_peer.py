@@ -1,7 +1,8 @@
 """examples/foreign_peer.py, a client written from docs/protocol/ alone (cryptography, cbor2,
 httpx; nothing of ctop-node), exchanges with a real ctop-node over mutual TLS: consignment,
-amendment and cancellation are receipted, a bad currency is rejected with its documented
-code, and every message stored on both sides validates against docs/protocol/ctop.cddl."""
+amendment and cancellation are receipted (signed status applied), an amendment of the
+cancelled record and a bad currency are rejected with their documented codes, and every
+message stored on both sides validates against docs/protocol/ctop.cddl."""
 
 from __future__ import annotations
 
@@ -59,11 +60,14 @@ def test_a_foreign_client_exchanges_with_a_node(nodes: Pair, tmp_path: Path) -> 
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     steps = {s["step"]: s for s in report["steps"]}
-    assert [s["passed"] for s in report["steps"]] == [True] * 4, report
+    assert [s["passed"] for s in report["steps"]] == [True] * 5, report
+    assert [s["receipt_status"] for s in report["steps"][:3]] == ["applied"] * 3
+    assert steps["amendment after cancellation"]["code"] == "exchange.cancelled"
     assert steps["bad currency"]["code"] == "record.code_list.currency"
     assert report["peer"]["party"] == "CN"
 
-    # What CN stored: the three versions and the rejected record, each with its signed answer.
+    # What CN stored: two versions, the cancellation, the refused amendment and the rejected
+    # record, each with its signed answer.
     query = select(inbox.c.type, inbox.c.state, inbox.c.message, inbox.c.answer).order_by(
         inbox.c.received_at
     )
@@ -73,6 +77,7 @@ def test_a_foreign_client_exchanges_with_a_node(nodes: Pair, tmp_path: Path) -> 
         ("CONSIGNMENT", "applied"),
         ("AMENDMENT", "applied"),
         ("CANCELLATION", "applied"),
+        ("AMENDMENT", "rejected"),
         ("CONSIGNMENT", "rejected"),
     ]
     schema = Validator(ROOT / "docs" / "protocol" / "ctop.cddl")

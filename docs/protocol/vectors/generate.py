@@ -318,7 +318,8 @@ def _answer_payload(spec: Spec, sealed: dict[str, bytes], names: dict[str, str])
         payload: Receipt | Rejection = Receipt(
             message_id=spec.header.correlation_id or "",
             message_digest=message_digest(answered),
-            stored_at=spec.header.created_at - dt.timedelta(microseconds=1000),
+            status="applied",
+            stored_at=spec.header.created_at - dt.timedelta(seconds=1),
         )
     else:
         payload = Rejection(

@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from ctop_node.crypto.cose import decode_sign1
 from ctop_node.crypto.encryption import HPKE_SUITE_NAME, INFO_LABEL, decrypt
 from ctop_node.crypto.envelope import open_
+from ctop_node.exchange.receive import Receiver
 from ctop_node.lock.codec import open_payload
 from ctop_node.lock.frames import split
 from ctop_node.lock.header import parse_payload
@@ -35,11 +36,10 @@ from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import ControlResult, Discrepancy, MessageType
 from ctop_node.online.endpoint import CBOR, HEALTH_PATH, MESSAGES_PATH, peer_app
 from ctop_node.online.http_client import encode_batch
-from ctop_node.online.receiver import Receiver
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
 from tests._homes import Home
-from tests.unit.lock._channel import carrier_ca, cn_lock_reader, write_lock
+from tests.unit.lock._channel import NONCE, carrier_ca, cn_lock_reader, write_lock
 from tests.unit.online._peers import (
     amended,
     cancellation_message,
@@ -235,7 +235,7 @@ def test_lock_image_payload_log_frames_and_the_kept_answer(
     for frame in split(image):
         check(schema, "lock-frame", frame, deterministic=True)
     reader: LockReader = cn_lock_reader(cn, store, carrier)
-    result = reader.read(image, reader_id="CN-R1")
+    result = reader.read(image, reader_id="CN-R1", nonce=NONCE)
     if mode == "full":
         stored = Inbox(store.engine).answer_for(lock_message_id(result.lock_id, result.payload_id))
         assert stored is not None

@@ -13,9 +13,9 @@ import pytest
 from starlette.applications import Starlette
 
 from ctop_node.errors import StorageError
-from ctop_node.online import codes
+from ctop_node.exchange import codes
+from ctop_node.exchange.receive import ItemResult, Receiver
 from ctop_node.online.endpoint import CBOR, MESSAGES_PATH, peer_app
-from ctop_node.online.receiver import ItemResult, Receiver
 
 
 class _Receiver(Receiver):
