@@ -144,6 +144,33 @@ _TABLE: tuple[CodeInfo, ...] = (
     ),
 )
 
+
+@dataclass(frozen=True, slots=True)
+class RequestError:
+    """An error of a whole request to the peer endpoint: no message of it was looked at."""
+
+    code: str
+    http: int
+    description: str
+
+
+# JSON body {"code", "message"}; any non-200 means nothing is known about any message.
+REQUEST_ERRORS: tuple[RequestError, ...] = (
+    RequestError(
+        "exchange.bad_batch",
+        400,
+        "The body is not exactly one CBOR array of byte strings (one sealed message each).",
+    ),
+    RequestError("exchange.too_large", 413, "The body exceeds 16 MiB; the rest is not read."),
+    RequestError("exchange.too_many_messages", 413, "The batch holds more than 500 messages."),
+    RequestError("exchange.content_type", 415, "The content type is not application/cbor."),
+    RequestError(
+        "store.unavailable",
+        503,
+        "The receiving database is unavailable; nothing of the batch was stored. Retry later.",
+    ),
+)
+
 CODES: dict[str, CodeInfo] = {c.code: c for c in _TABLE}
 SECURITY = "S"
 
@@ -182,6 +209,20 @@ def render_markdown() -> str:
     ]
     for c in sorted(_TABLE, key=lambda c: (c.klass == SECURITY, c.klass, c.code)):
         lines.append(f"| {c.klass} | `{c.code}` | {c.description} |")
+    lines += [
+        "",
+        "## Whole-request errors",
+        "",
+        "`POST /ctop/v1/messages` answers these with the HTTP status below and a JSON body "
+        '`{"code": ..., "message": ...}`; no message of the batch was looked at or stored, '
+        "so the sender keeps every message and retries the same bytes "
+        "(docs/protocol/online.md).",
+        "",
+        "| HTTP | Code | Meaning |",
+        "|---|---|---|",
+    ]
+    for r in REQUEST_ERRORS:
+        lines.append(f"| {r.http} | `{r.code}` | {r.description} |")
     return "\n".join(lines) + "\n"
 
 
