@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "peer",
     "status",
     "lock",
+    "conformance",
 )
 
 for _name in COMMAND_MODULES:
