@@ -140,4 +140,3 @@ def forge_signature(sent: Sent) -> Sent:
 
 def truncate(sent: Sent, cut: int = 7) -> Sent:
     return Sent(sent.message_id, sent.raw[:-cut])
-
