@@ -199,5 +199,10 @@ def _got(item: dict[str, Any]) -> str:
 
 
 def _excerpt(body: bytes, limit: int = 160) -> str:
-    text = body[:limit].decode("utf-8", "replace")
-    return text + ("..." if len(body) > limit else "")
+    """The start of a body: as text when it is UTF-8, else in hex (CBOR, say)."""
+    head = body[:limit]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = "0x" + head[: limit // 2].hex()
+    return text + ("..." if len(body) > len(head) else "")

@@ -4,7 +4,8 @@ Peer port (mutual TLS, the kit home's TLS certificate): the real ctop-node peer 
 receiver (:func:`ctop_node.online.server.build_receiver`), so it answers exactly as the spec
 says, on the kit home's own database.
 
-Control port (plain HTTP, bind it to loopback; it is the simulator's internal port)::
+Control port (plain HTTP without authentication, so always bound to 127.0.0.1: it is the
+simulator's internal port)::
 
     GET  /conformance/v1/scenarios              the scenarios: number, name, sends, expects
     POST /conformance/v1/scenarios/{id}/run     play scenario {id} (number or name) toward the
@@ -127,7 +128,7 @@ class Simulator:
             control = _Server(
                 uvicorn.Config(
                     self.control_app(store),
-                    host=host,
+                    host="127.0.0.1",
                     port=control_port,
                     lifespan="off",
                     log_level="warning",

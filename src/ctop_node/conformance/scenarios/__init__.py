@@ -35,3 +35,12 @@ def select(wanted: list[str] | None) -> list[Scenario]:
             raise KeyError(w)
         chosen.append(scenario)
     return chosen
+
+
+def markdown_table() -> str:
+    """The scenario table of docs/conformance.md (a test keeps the two equal)."""
+    lines = ["| # | Scenario | The kit sends | The spec says comes back |", "|---|---|---|---|"]
+    for s in ALL:
+        needs = f" (needs `--{s.needs.replace('_', '-')}`)" if s.needs else ""
+        lines.append(f"| {s.number} | `{s.name}`{needs} | {s.sends} | {s.expects} |")
+    return "\n".join(lines) + "\n"
