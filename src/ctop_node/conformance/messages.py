@@ -56,6 +56,7 @@ class Sealer:
         skew: timedelta = timedelta(0),
         signer: str = "node",
         plaintext: bool = False,
+        wrong_key: bool = False,
     ) -> Sent:
         head = EnvelopeHeader.new(
             mtype,
@@ -69,6 +70,10 @@ class Sealer:
         if message_id is not None:
             head = dataclasses.replace(head, message_id=message_id)
         key = None if plaintext else self.kit.recipient_key(self.peer)
+        if key is not None and wrong_key:
+            # Our own encryption key under the peer's name: the peer holds no key to open it.
+            own = self.kit.recipient_key(self.party)
+            key = dataclasses.replace(own, party=self.peer)
         raw = seal(head, payload, self.kit.signer(signer), key, plaintext=plaintext)
         return Sent(head.message_id, raw)
 
@@ -76,10 +81,17 @@ class Sealer:
         mtype = MessageType.CONSIGNMENT if version == 1 else MessageType.AMENDMENT
         return self.seal(mtype, body, record_id=data["record_id"], version=version, **options)
 
-    def cancellation(self, record_id: str, version: int, **options: Any) -> Sent:
-        """CANCELLATION of ``version``: the header and the payload both name it."""
+    def cancellation(
+        self, record_id: str, version: int, *, payload_version: int | None = None, **options: Any
+    ) -> Sent:
+        """CANCELLATION of ``version``: the header and the payload both name it (unless
+        ``payload_version`` makes the payload name another one)."""
         payload = canonical_bytes(
-            Cancellation(record_id=record_id, version=version, reason="conformance kit")
+            Cancellation(
+                record_id=record_id,
+                version=payload_version or version,
+                reason="conformance kit",
+            )
         )
         return self.seal(
             MessageType.CANCELLATION, payload, record_id=record_id, version=version, **options

@@ -14,6 +14,7 @@ UNKNOWN_TC = "tc.unknown_version"
 UNEXPECTED_TYPE = "exchange.unexpected_type"
 WRONG_ROUTE = "exchange.wrong_route"
 CHECK_DIGIT = "record.container.check_digit"
+HEADER = "exchange.header"  # the header does not match the payload
 
 # Security refusals (class S): item status "refused", no signed answer.
 BAD_SIGNATURE = "crypto.bad_signature"

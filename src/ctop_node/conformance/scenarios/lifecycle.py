@@ -49,14 +49,15 @@ SCENARIOS = (
         4,
         "amendment_after_cancellation",
         "CONSIGNMENT v1, CANCELLATION of v1, then AMENDMENT v2",
-        f"the AMENDMENT is refused with REJECTION {spec.CANCELLED}, not a silent revival",
+        f"the AMENDMENT is refused with REJECTION {spec.CANCELLED} at header.version, "
+        "not a silent revival",
         (
             _v(1),
             _cancel(1),
             Step(
                 "AMENDMENT v2 of the cancelled record 1",
                 lambda ctx: batch(ctx.version(2)),
-                (rejection(spec.CANCELLED),),
+                (rejection(spec.CANCELLED, "header.version"),),
             ),
         ),
     ),
@@ -71,7 +72,36 @@ SCENARIOS = (
         6,
         "cancel_unreceived_version",
         "CONSIGNMENT v1, then a CANCELLATION naming v2, which was never sent",
-        f"REJECTION {spec.CANCEL_UNRECEIVED}",
-        (_v(1), _cancel(2, (spec.CANCEL_UNRECEIVED, None))),
+        f"REJECTION {spec.CANCEL_UNRECEIVED} at header.version",
+        (_v(1), _cancel(2, (spec.CANCEL_UNRECEIVED, "header.version"))),
+    ),
+    Scenario(
+        37,
+        "cancellation_twice",
+        "CONSIGNMENT v1, CANCELLATION of v1, then the same cancellation under a new message id",
+        "RECEIPTs: applied, applied, then duplicate (nothing changes)",
+        (
+            _v(1),
+            _cancel(1),
+            Step(
+                "CANCELLATION of v1 again, new message id",
+                lambda ctx: batch(ctx.sealer.cancellation(ctx.record_id(), 1)),
+                (receipt("duplicate"),),
+            ),
+        ),
+    ),
+    Scenario(
+        38,
+        "cancellation_versions_differ",
+        "CONSIGNMENT v1, then a CANCELLATION whose header names v1 and whose payload names v2",
+        f"REJECTION {spec.HEADER} at header.version",
+        (
+            _v(1),
+            Step(
+                "CANCELLATION: header v1, payload v2",
+                lambda ctx: batch(ctx.sealer.cancellation(ctx.record_id(), 1, payload_version=2)),
+                (rejection(spec.HEADER, "header.version"),),
+            ),
+        ),
     ),
 )

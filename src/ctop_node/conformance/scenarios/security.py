@@ -116,4 +116,12 @@ SCENARIOS = (
         spec.PLAINTEXT,
         lambda ctx: _v1(ctx, plaintext=True),
     ),
+    _security(
+        39,
+        "encrypted_to_wrong_key",
+        "CONSIGNMENT v1 encrypted to a key that is not the peer's encryption key (rkid names "
+        "the kit's own), correctly signed",
+        spec.DECRYPT,
+        lambda ctx: _v1(ctx, wrong_key=True),
+    ),
 )
