@@ -128,7 +128,7 @@ class Runner:
 
     def play(self, scenario: Scenario, client: PeerClient) -> Outcome:
         if scenario.needs and scenario.needs not in self.options:
-            note = f"skipped: needs --{scenario.needs.replace('_', '-')}"
+            note = f"needs --{scenario.needs.replace('_', '-')}"
             return Outcome(scenario, "skipped", note=note)
         ctx = Context(
             Sealer(self.kit, self.party, self.peer),
