@@ -44,6 +44,8 @@ class Reply:
                 reply.items = items
             else:
                 reply.error = f"the answer is a CBOR {type(items).__name__}, not an array"
+        elif response.status_code == 200:
+            reply.error = f"an answer of content-type {ctype!r}, not {CBOR}"
         elif ctype == "application/json":
             try:
                 data = orjson.loads(response.content)

@@ -130,7 +130,7 @@ class Judge:
         if expect.status == "receipt":
             problems += _receipt(payload, sent, expect)
         else:
-            problems += _rejection(payload, item, expect)
+            problems += _rejection(payload, item, sent, expect)
         return problems
 
     def _envelope(self, opened: OpenedMessage, sent: Sent, expect: Expect) -> list[str]:
@@ -165,7 +165,12 @@ def _receipt(payload: dict[str, Any], sent: Sent, expect: Expect) -> list[str]:
     return problems
 
 
-def _rejection(payload: dict[str, Any], item: dict[str, Any], expect: Expect) -> list[str]:
+def _rejection(
+    payload: dict[str, Any], item: dict[str, Any], sent: Sent, expect: Expect
+) -> list[str]:
+    digest = payload.get("message_digest")
+    if digest is not None and digest != sent.digest:
+        return [f"the rejection names digest {digest!r}, the bytes we sent have {sent.digest}"]
     errors = payload.get("errors")
     if not isinstance(errors, list) or not errors:
         return ["the signed REJECTION names no errors"]

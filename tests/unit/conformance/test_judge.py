@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import cbor2
+import httpx
 import orjson
 import pytest
 
@@ -145,4 +146,27 @@ def test_status_refusal_and_whole_request_mismatches(kit_pair: KitPair) -> None:
     ok = Reply(200, bytes(cbor2.dumps([])), items=[])
     assert _judge(kit_pair, ok, sent, whole(413, "exchange.too_large")) == [
         "expected HTTP 413 exchange.too_large, got HTTP 200 0x80"
+    ]
+
+
+def test_a_rejection_of_other_bytes_is_named(kit_pair: KitPair) -> None:
+    sent = _sent(kit_pair)
+    error = {"code": "exchange.cancelled", "field": "header.version", "message": "cancelled"}
+    payload = {"message_id": sent.message_id, "message_digest": "1" * 64, "errors": [error]}
+    answer = _answer(kit_pair, sent, MessageType.REJECTION, payload)
+    item = _item("rejection", answer, "exchange.cancelled")
+    problems = _judge(kit_pair, _reply(item), sent, rejection("exchange.cancelled"))
+    assert problems == [
+        f"the rejection names digest '{'1' * 64}', the bytes we sent have {sent.digest}"
+    ]
+
+
+def test_a_200_answer_that_is_not_cbor_is_named(kit_pair: KitPair) -> None:
+    response = httpx.Response(200, content=b"[]", headers={"content-type": "application/json"})
+    reply = Reply.of(response)
+    assert reply.items is None
+    problems = _judge(kit_pair, reply, _sent(kit_pair), receipt())
+    assert problems == [
+        "expected a CBOR array of answers, got an answer of content-type "
+        "'application/json', not application/cbor"
     ]
