@@ -18,11 +18,8 @@ A run answers with the same JSON as ``conformance run --json``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import signal
-from collections.abc import Generator
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +36,7 @@ from ctop_node.conformance.kit import KitHome
 from ctop_node.conformance.runner import Report, Runner
 from ctop_node.errors import CtopError
 from ctop_node.online.endpoint import peer_app
-from ctop_node.online.server import build_receiver, peer_tls_files, uvicorn_config
+from ctop_node.online.server import build_receiver, peer_tls_files, run_peer_server
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
 
@@ -119,13 +116,14 @@ class Simulator:
         )
 
     def serve(self, host: str, peer_port: int, control_port: int) -> None:
-        """Both ports until SIGINT/SIGTERM."""
+        """Both ports until SIGINT/SIGTERM: the peer port is the node's own mutual-TLS server
+        (:func:`run_peer_server`, in the main thread, which owns the signals); the control
+        port runs beside it in a thread and stops with it."""
         config = self.kit.config
         tls = peer_tls_files(self.kit.home)
         with open_store(config.db_url) as store:
             receiver = build_receiver(self.kit.home, config.party, store)
-            peer = _Server(uvicorn_config(peer_app(receiver), host, peer_port, tls))
-            control = _Server(
+            control = uvicorn.Server(
                 uvicorn.Config(
                     self.control_app(store),
                     host="127.0.0.1",
@@ -135,10 +133,16 @@ class Simulator:
                     access_log=False,
                 )
             )
+            thread = threading.Thread(target=control.run, name="conformance-control", daemon=True)
+            thread.start()
             log.info(
                 "simulator %s: peer port %s, control port %s", config.party, peer_port, control_port
             )
-            asyncio.run(_serve_all(peer, control))
+            try:
+                run_peer_server(peer_app(receiver), host, peer_port, tls)
+            finally:
+                control.should_exit = True
+                thread.join(timeout=10)
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -154,26 +158,3 @@ async def _json(request: Request) -> dict[str, Any]:
 
 def _problem(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"code": code, "message": message}, status_code=status)
-
-
-class _Server(uvicorn.Server):
-    """Signals are handled once for both servers (uvicorn's own would re-raise them)."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
-
-
-async def _serve_all(*servers: uvicorn.Server) -> None:
-    loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        for s in servers:
-            s.should_exit = True
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop)
-    tasks = [asyncio.create_task(s.serve()) for s in servers]
-    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    stop()
-    await asyncio.gather(*tasks, return_exceptions=True)
