@@ -15,6 +15,7 @@ import argparse
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 
@@ -34,8 +35,10 @@ FAULTS = ("skip-signature", "revive-cancelled")
 class ForgetsCancellations(Receiver):
     """Answers a valid CANCELLATION with a signed RECEIPT without storing it."""
 
-    def _prepare(self, raw: bytes, channel: str) -> ItemResult | tuple[InboxMessage, AnswerFactory]:
-        prepared = super()._prepare(raw, channel)
+    def _prepare(
+        self, raw: bytes, channel: str, *rest: Any
+    ) -> ItemResult | tuple[InboxMessage, AnswerFactory]:
+        prepared = super()._prepare(raw, channel, *rest)
         if isinstance(prepared, tuple):
             msg, factory = prepared
             if msg.type == "CANCELLATION" and not msg.errors:
