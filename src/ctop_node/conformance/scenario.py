@@ -42,6 +42,9 @@ def batch(*messages: Sent) -> Request:
     return Request(tuple(messages))
 
 
+THIRD_PARTIES = ("RU", "UZ", "MN")
+
+
 @dataclass
 class Context:
     """What the steps of one scenario share: the sealer, ids, the messages sent so far."""
@@ -60,6 +63,11 @@ class Context:
     @property
     def peer(self) -> str:
         return self.sealer.peer
+
+    @property
+    def third_party(self) -> str:
+        """A valid Party code that is neither the kit's nor the peer's."""
+        return next(p for p in THIRD_PARTIES if p not in (self.party, self.peer))
 
     def record_id(self, n: int = 1) -> str:
         return f"{self.party}-CONF-{self.run_tag}-{self.number:02d}-{n}"

@@ -83,10 +83,10 @@ SCENARIOS = (
     _rule(
         34,
         "wrong_route",
-        "CONSIGNMENT v1 whose route ends in a third country and never reaches the peer",
+        "CONSIGNMENT v1 whose route ends in a third country (e.g. RU) and never reaches the peer",
         spec.WRONG_ROUTE,
         "$.route",
-        lambda ctx: _raw_v1(ctx, records.with_route(ctx.record(), "RU")),
+        lambda ctx: _raw_v1(ctx, records.with_route(ctx.record(), ctx.third_party)),
     ),
     _rule(
         35,

@@ -10,8 +10,6 @@ from ctop_node.conformance.judge import receipt, refused
 from ctop_node.conformance.messages import Sent
 from ctop_node.conformance.scenario import Context, Scenario, Step, batch
 
-OTHER_PARTY = "RU"  # a valid Party code that is neither the kit's nor the peer's
-
 
 def _v1(ctx: Context, **options: object) -> Sent:
     data = ctx.record()
@@ -84,9 +82,9 @@ SCENARIOS = (
     _security(
         18,
         "wrong_recipient",
-        f"CONSIGNMENT v1 whose signed header names {OTHER_PARTY} as recipient",
+        "CONSIGNMENT v1 whose signed header names a third Party (e.g. RU) as recipient",
         spec.WRONG_RECIPIENT,
-        lambda ctx: ctx.sealer.resigned(_v1(ctx), {"recipient": OTHER_PARTY}),
+        lambda ctx: ctx.sealer.resigned(_v1(ctx), {"recipient": ctx.third_party}),
     ),
     _security(
         19,
@@ -105,9 +103,9 @@ SCENARIOS = (
     _security(
         21,
         "sender_not_signer",
-        f"CONSIGNMENT v1 whose signed header names {OTHER_PARTY} as sender",
+        "CONSIGNMENT v1 whose signed header names a third Party (e.g. RU) as sender",
         spec.SENDER_MISMATCH,
-        lambda ctx: ctx.sealer.resigned(_v1(ctx), {"sender": OTHER_PARTY}),
+        lambda ctx: ctx.sealer.resigned(_v1(ctx), {"sender": ctx.third_party}),
     ),
     _security(
         22,
