@@ -19,6 +19,10 @@ Figures on stdout, progress on stderr. Every count is read from the two nodes' d
    everything is delivered, split into the wait for KZ's retry (backoff after the outage,
    up to 60 s with full jitter) and the drain itself (first record stored -> all stored).
 5. peak RSS (VmHWM) of both node processes.
+6. signed receipts (same run, this process, one core): per message, CN seals a RECEIPT
+   (Ed25519 sign + HPKE encrypt) and KZ opens it (verify + decrypt + payload check); as a
+   share of the two nodes' CPU at the end-to-end rate, and what one signed receipt per
+   batch of 500 would save (the v1 decision is one signed receipt per message).
 """
 
 from __future__ import annotations
@@ -51,7 +55,7 @@ from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.localnet import LocalNode, create_nodes, stop_all
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import MessageType
+from ctop_node.model.messages import MessageType, Receipt
 from ctop_node.model.record import Consignment
 from ctop_node.rules.routing import reaches_after
 from ctop_node.sample import generate
@@ -203,6 +207,36 @@ def baseline(kz: LocalNode, cn: LocalNode, recs: list[dict[str, Any]], tmp: Path
     return len(bodies) / took
 
 
+# -- 6. receipts ------------------------------------------------------------------------------
+
+
+def receipt_cost(kz: LocalNode, cn: LocalNode, n: int) -> float:
+    """Seconds of one core per signed receipt: sealed by CN, opened and checked by KZ."""
+    signer = SoftwareSigner.from_home(cn.home)
+    to_kz = BundleTrustStore.from_home(cn.home).recipient_key("KZ")
+    trust, dec = BundleTrustStore.from_home(kz.home), SoftwareDecryptor.from_home(kz.home)
+    start = time.perf_counter()
+    for i in range(n):
+        head = EnvelopeHeader.new(
+            MessageType.RECEIPT,
+            sender="CN",
+            recipient="KZ",
+            tc_version="1",
+            record_id=f"R{i}",
+            version=1,
+            correlation_id="00000000-0000-4000-8000-000000000000",
+        )
+        receipt = Receipt(
+            message_id=head.correlation_id or "",
+            message_digest="0" * 64,
+            status="applied",
+            stored_at=head.created_at,
+        )
+        raw = seal(head, canonical_bytes(receipt), signer, to_kz)
+        Receipt.model_validate_json(open_(raw, trust, dec, "KZ").payload)
+    return (time.perf_counter() - start) / n
+
+
 # -- 2. end to end ----------------------------------------------------------------------------
 
 
@@ -345,6 +379,17 @@ def main() -> None:
             print(
                 f"end to end (ingest -> ... -> receipt back)    {e2e:10,.0f} records/s"
                 f"   ratio to baseline: {e2e / base:4.2f}   (POSTs alone {posts:,.0f}/s)"
+            )
+            per_receipt = receipt_cost(kz, cn, min(2_000, args.records))
+            cores = 2  # one process per node, each CPU-bound (docs/performance.md)
+            share = per_receipt * e2e / cores
+            batch_share = share / CHUNK
+            print(
+                f"signed receipts: {per_receipt * 1e6:,.0f} us per message (seal at CN + open "
+                f"at KZ, one core) = {share:.0%} of the two nodes' CPU at {e2e:,.0f} records/s;"
+                f" one receipt per batch of {CHUNK} would cost {batch_share:.2%}: end to end"
+                f" at most {e2e / (1 - share + batch_share):,.0f} records/s"
+                f" (ratio {e2e / (1 - share + batch_share) / base:4.2f})"
             )
             if not args.skip_latency:
                 err.log(f"latency at {args.rate}/s for {args.seconds:.0f} s")

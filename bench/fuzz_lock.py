@@ -59,7 +59,9 @@ def _setup(work: Path) -> tuple[Any, ...]:
     device.write_payload(payload, now=now - timedelta(minutes=50))
     device.seal(now=now - timedelta(minutes=40))
     device.record(EventCode.POSITION, position_data(43.2, 76.9), now=now - timedelta(minutes=30))
-    image = device.read_by_authority("CN-R1", now=now - timedelta(minutes=1))
+    image = device.read_by_authority(
+        "CN-R1", nonce="fuzz-reading-nonce-01", now=now - timedelta(minutes=1)
+    )
     return image, payload, ca.certificate, cn_trust, SoftwareDecryptor.from_home(work / "CN")
 
 

@@ -26,10 +26,10 @@ from tests._homes import Home, make_pair
 from tests.unit.online._peers import record_message
 
 from ctop_node.crypto.envelope import EnvelopeHeader, open_, seal
+from ctop_node.exchange.receive import Receiver
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import MessageType
 from ctop_node.model.record import Consignment
-from ctop_node.online.receiver import Receiver
 from ctop_node.rules.routing import reaches_after
 from ctop_node.sample import generate
 from ctop_node.store import open_store

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,11 +56,19 @@ class LocalNode:
     def config(self) -> NodeConfig:
         return NodeConfig.load(self.home)
 
-    def start(self, *, log: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def start(
+        self,
+        *,
+        log: Path | None = None,
+        env: dict[str, str] | None = None,
+        module: Sequence[str] = ("ctop_node", "serve"),
+    ) -> None:
+        """Start ``python -m <module...> --home HOME`` (default ``ctop_node serve``; tests
+        start their own entry point with injected faults)."""
         log = log or self.home / "serve.log"
         with log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "ctop_node", "serve", "--home", str(self.home)],
+                [sys.executable, "-m", *module, "--home", str(self.home)],
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, **(env or {})},

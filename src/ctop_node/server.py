@@ -22,7 +22,7 @@ import uvicorn
 from ctop_node.config import NodeConfig
 from ctop_node.errors import ConfigError
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
-from ctop_node.online.endpoint import peer_app
+from ctop_node.online.endpoint import EndpointFaults, peer_app
 from ctop_node.online.factory import sender_from_home
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.server import build_receiver, peer_tls_files, uvicorn_config
@@ -39,9 +39,10 @@ class NodeServer:
     config: NodeConfig
     host: str = "127.0.0.1"
     sender_options: dict[str, Any] | None = None
+    faults: EndpointFaults | None = None  # injected by tests (tests/_faulty_node.py) only
 
     def status(self, store: SqlStore, peers: list[str]) -> dict[str, Any]:
-        status = node_status(store.engine, self.config.party, datetime.now(UTC), peers=peers)
+        status = node_status(store, self.config.party, datetime.now(UTC), peers=peers)
         return {"party": self.config.party, **status}
 
     def run(self) -> None:
@@ -57,8 +58,10 @@ class NodeServer:
         token = ensure_api_token(cfg.home)
         policy = NodePolicy(cfg.party)
 
-        receiver = build_receiver(cfg.home, cfg.party, store)
-        peer_server = _Server(uvicorn_config(peer_app(receiver), self.host, cfg.peer_port, tls))
+        receiver = build_receiver(cfg.home, cfg.party, store, settings=cfg.settings)
+        peer_server = _Server(
+            uvicorn_config(peer_app(receiver, faults=self.faults), self.host, cfg.peer_port, tls)
+        )
         # One store (one connection pool) serves the API, the receiver and the sender.
         pipeline = IngestPipeline(store, Classifier(policy))
         api = api_app(pipeline, token, status=lambda: self.status(store, peers))
@@ -75,7 +78,7 @@ class NodeServer:
             )
         )
         stop = threading.Event()
-        sender = sender_from_home(cfg, store.engine, **(self.sender_options or {}))
+        sender = sender_from_home(cfg, store, **(self.sender_options or {}))
         worker = threading.Thread(
             target=sender.run_forever, args=(stop,), name="ctop-sender", daemon=True
         )

@@ -13,7 +13,7 @@ import ssl
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -110,7 +110,7 @@ class Pair:
     # -- what the databases say -------------------------------------------------------------
 
     def counts(self) -> ExchangeCounts:
-        return exchange_counts(self.engine(self.kz), self.engine(self.cn), "KZ", "CN")
+        return exchange_counts(self.store(self.kz), self.store(self.cn), "KZ", "CN")
 
     def outbox_states(self) -> Counter[str]:
         with self.engine(self.kz).connect() as conn:
@@ -209,9 +209,15 @@ class Pair:
             return client.get(self.cn.peer_url + HEALTH_PATH).status_code == 200
 
 
-def start(*nodes: LocalNode, env: dict[str, str] | None = None) -> None:
+def start(
+    *nodes: LocalNode,
+    env: dict[str, str] | None = None,
+    module: Sequence[str] = ("ctop_node", "serve"),
+) -> None:
+    """Start ``nodes`` (``module``: ``("tests._faulty_node", "--crash-after-commit", "1")``
+    injects faults) and wait until each is ready."""
     for node in nodes:
-        node.start(env=env)
+        node.start(env=env, module=module)
     for node in nodes:
         node.wait_ready(READY_S)
 

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from ctop_node.online._faults import CRASH_AFTER_COMMIT, CRASH_EXIT_CODE
 from ctop_node.store.schema import outbox
+from tests._faults import CRASH_EXIT_CODE
 from tests.e2e.conftest import Pair, changed, records_for, start, wait_until
 
 KILLS = 50
@@ -93,7 +93,8 @@ def test_receiver_killed_after_commit_before_answer_gets_no_duplicate(
     nodes_any_db: Pair, record_dict: dict[str, Any]
 ) -> None:
     pair = nodes_any_db
-    start(pair.cn, env={CRASH_AFTER_COMMIT: "1"})
+    # CN runs the test-only entry point: the same node with a crash injected by parameter.
+    start(pair.cn, module=("tests._faulty_node", "--crash-after-commit", "1"))
     start(pair.kz)
     recs = records_for(record_dict, 40, prefix="CRASH")
     pair.ingest(pair.kz, recs)
@@ -102,7 +103,7 @@ def test_receiver_killed_after_commit_before_answer_gets_no_duplicate(
     wait_until("CN exited after its first commit", lambda: proc.poll() is not None, 60)
     assert pair.cn.stop() == CRASH_EXIT_CODE
     log = (pair.cn.home / "serve.log").read_text("utf-8")
-    assert "exiting after committed batch 1" in log
+    assert "test fault: exiting after committed batch 1" in log
 
     committed = {r.message_id: r.answer for r in pair.inbox_rows()}
     assert committed, "the crash came before anything was committed"
@@ -110,7 +111,7 @@ def test_receiver_killed_after_commit_before_answer_gets_no_duplicate(
     # KZ never saw those answers: the entries are still pending.
     assert all(by_id[mid].state == "pending" and by_id[mid].answer is None for mid in committed)
 
-    start(pair.cn, env={CRASH_AFTER_COMMIT: ""})  # the same node, without the hook
+    start(pair.cn)  # the same node, as production runs it
     pair.wait_drained()
     _assert_exact(pair, 40)
     by_id = {r.message_id: r for r in pair.outbox_rows()}

@@ -71,7 +71,7 @@ def test_link_cut_locks_read_then_link_back_reconciles(
     for lock in locks:
         read = json.loads(cli("lock", "read", lock, "--home", pair.cn.home, "--json"))
         assert read["inbox_state"] == "applied"
-    counts = verdict_counts(pair.engine(pair.cn))
+    counts = verdict_counts(pair.store(pair.cn))
     assert (counts["LOCK_ONLY"], counts["TAMPERED"], counts["ONLINE_ONLY"]) == (2, 1, 0)
 
     start(pair.cn)  # the link is back; KZ's sender finds out by itself
@@ -88,7 +88,7 @@ def test_link_cut_locks_read_then_link_back_reconciles(
             select(records.c.record_id, func.count()).group_by(records.c.record_id)
         ).all()
     assert sorted(n for _, n in stored) == [1, 1, 1, 1]  # one record each, no duplicate
-    assert verdict_counts(pair.engine(pair.cn)) == {
+    assert verdict_counts(pair.store(pair.cn)) == {
         "MATCH": 2,
         "MISMATCH": 0,
         "TAMPERED": 1,

@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "peer",
     "status",
     "lock",
+    "cancel",
     "conformance",
 )
 

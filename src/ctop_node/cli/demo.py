@@ -125,7 +125,7 @@ def demo(
                     open_store(a.db_url, migrate=False) as sa,
                     open_store(b.db_url, migrate=False) as sb,
                 ):
-                    flows.append(exchange_counts(sa.engine, sb.engine, a.party, b.party))
+                    flows.append(exchange_counts(sa, sb, a.party, b.party))
         for key in (
             "sent",
             "delivered",

@@ -6,7 +6,7 @@ Carrier: ``carrier-ca``, ``provision``. Departure customs: ``pending``, ``write`
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -14,8 +14,7 @@ import typer
 
 from ctop_node.cli._common import HomeOpt, JsonOpt, console, err_console, print_json
 from ctop_node.config import NodeConfig
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import LockError, UsageError
 from ctop_node.i18n import _
 from ctop_node.lock.carrier import CarrierCA, load_carrier, save_carrier
@@ -150,7 +149,7 @@ def event(
             raise UsageError(_("position needs --lat and --lon"))
         device.record(EventCode.POSITION, position_data(lat, lon))
     elif kind == "read":
-        device.read_by_authority(_need(reader, "--reader"))
+        device.read_by_authority(_need(reader, "--reader"), nonce=LockReader.challenge())
     elif kind in EVENTS:
         device.record(EVENTS[kind], {} if pct is None else {"pct": pct})
     else:
@@ -178,6 +177,14 @@ def read(
         list[Path] | None, typer.Option("--carrier-ca", help="Extra trusted carrier CA (PEM).")
     ] = None,
     reader: Annotated[str, typer.Option("--reader", help="This reader's ID.")] = "",
+    nonce: Annotated[
+        str | None,
+        typer.Option(
+            "--nonce",
+            help="The fresh challenge the reader sent the lock, when the image was pulled "
+            "by another device (default: this command challenges the simulated lock).",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Arrival customs: verify a lock and store its record through the inbox."""
@@ -190,20 +197,31 @@ def read(
         data = file.read_bytes()
     except OSError as exc:
         raise LockError(f"cannot read {file}: {exc}", code="lock.file.io") from exc
-    if file.with_name(file.name + ".key").exists():
-        # The simulator's device is at hand: have it sign the authority reading, as a real
-        # reader asks the lock to before pulling the image.
-        data = LockDevice.load(file).read_by_authority(reader_id)
+    if nonce is None:
+        if not file.with_name(file.name + ".key").exists():
+            raise UsageError(
+                _(
+                    "lock read: give --nonce (the challenge the reader sent the lock), or keep "
+                    "the simulated lock's key next to its image so this command can challenge it"
+                )
+            )
+        # The simulator's device is at hand: send it a fresh challenge and have it sign its
+        # authority reading over it, as a real reader does before pulling the image.
+        nonce = LockReader.challenge()
+        data = LockDevice.load(file).read_by_authority(reader_id, nonce=nonce)
         file.write_bytes(data)
+    skew = timedelta(seconds=float(config.settings.get("lock_expiry_skew_s", 600)))
+    keys = node_keys(config.home)
     with open_store(config.db_url) as store:
         result = LockReader(
             config.party,
-            store.engine,
-            SoftwareSigner.from_home(config.home),
-            SoftwareDecryptor.from_home(config.home),
-            BundleTrustStore.from_home(config.home),
+            store,
+            keys.signer,
+            keys.decryptor,
+            keys.trust,
             cas,
-        ).read(data, reader_id=reader_id, at=datetime.now(UTC))
+            expiry_skew=skew,
+        ).read(data, reader_id=reader_id, nonce=nonce, at=datetime.now(UTC))
     if as_json:
         print_json(result.as_dict())
     else:
@@ -230,7 +248,7 @@ def pending(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     """Departure customs: record versions to write to smart locks (carrier wish or fallback)."""
     config = NodeConfig.load(home)
     with open_store(config.db_url) as store:
-        items = pending_locks(store.engine, now=datetime.now(UTC), fallback=fallback_after(config))
+        items = pending_locks(store, now=datetime.now(UTC), fallback=fallback_after(config))
     if as_json:
         print_json({"pending": [i.as_dict() for i in items]})
         return

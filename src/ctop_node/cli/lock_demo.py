@@ -21,8 +21,7 @@ import httpx
 import orjson
 
 from ctop_node.config import NodeConfig
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import CtopError
 from ctop_node.i18n import _
 from ctop_node.localnet import LocalNode, create_nodes, stop_all
@@ -37,7 +36,6 @@ from ctop_node.lock.reconcile import verdict_counts
 from ctop_node.lock.writer import write_record
 from ctop_node.sample import generate
 from ctop_node.store import open_store
-from ctop_node.store.outbox import Outbox
 
 
 def _train(seed: int) -> list[dict[str, Any]]:
@@ -93,11 +91,11 @@ def run_lock_demo(
         recs = _train(seed)
         ingested = _post(kz, recs)
         with open_store(kz.db_url, migrate=False) as kz_store:
-            box = Outbox(kz_store.engine)
+            box = kz_store.outbox_queue
             _wait(
                 "KZ notices CN is down", lambda: box.circuit("CN").consecutive_failures > 0, timeout
             )
-            todo = pending_locks(kz_store.engine, now=datetime.now(UTC), fallback=timedelta(0))
+            todo = pending_locks(kz_store, now=datetime.now(UTC), fallback=timedelta(0))
             carrier = CarrierCA.create("KTZ Express lock CA")
             save_carrier(carrier, base / "carrier")
             locks: list[Path] = []
@@ -135,20 +133,22 @@ def run_lock_demo(
         carried = base / "carried"
         carried.mkdir()
         with open_store(cn.db_url) as cn_store:
+            keys = node_keys(cn.home)
             reader = LockReader(
                 "CN",
-                cn_store.engine,
-                SoftwareSigner.from_home(cn.home),
-                SoftwareDecryptor.from_home(cn.home),
-                BundleTrustStore.from_home(cn.home),
+                cn_store,
+                keys.signer,
+                keys.decryptor,
+                keys.trust,
                 trusted_carriers(cn.home),
             )
             for lock in locks:
                 device = LockDevice.load(lock)
-                image = device.read_by_authority("CN-KHORGOS-R1")
+                nonce = reader.challenge()
+                image = device.read_by_authority("CN-KHORGOS-R1", nonce=nonce)
                 (carried / lock.name).write_bytes(image)
-                reader.read(image, reader_id="CN-KHORGOS-R1")
-            before = verdict_counts(cn_store.engine)
+                reader.read(image, reader_id="CN-KHORGOS-R1", nonce=nonce)
+            before = verdict_counts(cn_store)
         say(
             _("CN read {n} locks while the link was down: {counts}").format(
                 n=len(locks), counts=_fmt(before)
@@ -157,11 +157,11 @@ def run_lock_demo(
         cn.start()
         cn.wait_ready()
         with open_store(kz.db_url, migrate=False) as kz_store:
-            box = Outbox(kz_store.engine)
+            box = kz_store.outbox_queue
             _wait("KZ's outbox drained", lambda: box.counts().get("pending", 0) == 0, timeout)
             delivered = box.counts().get("delivered", 0)
         with open_store(cn.db_url, migrate=False) as cn_store:
-            after = verdict_counts(cn_store.engine)
+            after = verdict_counts(cn_store)
         say(
             _(
                 "Link back: {delivered} online copies delivered with signed receipts; "

@@ -58,6 +58,7 @@ def _summary(row: RecordRow) -> dict[str, Any]:
         "tc_version": row.tc_version,
         "digest": row.digest,
         "outcome": row.outcome,
+        "state": row.state,
         "reason": row.reason,
         "detail": row.detail,
         "created_at": row.created_at.isoformat(),
@@ -101,12 +102,14 @@ def list_records(
     table = Table(title=_("Records"))
     # Record ids are long and must be readable whole: fold them rather than cut them.
     table.add_column(_("Record"), overflow="fold", min_width=12)
-    for header in (_("Ver."), _("Origin"), _("Outcome")):
+    for header in (_("Ver."), _("Origin"), _("Outcome"), _("Rec. state")):
         table.add_column(header, no_wrap=True)
     table.add_column(_("Reason"), overflow="fold", min_width=8)
     table.add_column(_("Stored (UTC)"), min_width=10)
     for r in rows:
-        table.add_row(r.record_id, str(r.version), _origin(r), r.outcome, r.reason, _when(r))
+        table.add_row(
+            r.record_id, str(r.version), _origin(r), r.outcome, r.state or "-", r.reason, _when(r)
+        )
     console.print(table)
     for party in sorted({r.origin_party for r in rows if r.direction == "in"}):
         console.print(_restriction_note(party), highlight=False)
@@ -139,9 +142,12 @@ def show(
         versions = store.versions(record_id, origin_party=origin)
         # Received records: which channel(s) brought each version, and whether they agree.
         recon = reconcile(
-            store.engine,
+            store,
             [(v.origin_party, v.record_id, v.version) for v in versions if v.direction == "in"],
         )
+        # Our records: each version and cancellation per peer, with its outbox state.
+        ours = [v for v in versions if v.direction == "out"]
+        deliveries = store.deliveries(record_id, origin_party=ours[0].origin_party) if ours else []
     if not versions:
         raise RecordError(
             _("record {record_id} is not stored here").format(record_id=record_id),
@@ -167,6 +173,8 @@ def show(
                 "record_id": record_id,
                 "versions": [_summary(v) for v in versions],
                 "version": chosen.version,
+                "state": chosen.state,
+                "deliveries": deliveries,
                 "reconciliation": {str(k[2]): r.as_dict() for k, r in recon.items()},
                 "body": chosen.body,
             }
@@ -184,6 +192,15 @@ def show(
     console.print(table)
     if chosen.direction == "in":
         console.print(_restriction_note(chosen.origin_party), highlight=False)
+    if chosen.state is not None:
+        console.print(_("Record state: {state}").format(state=chosen.state), highlight=False)
+    for d in deliveries:
+        console.print(
+            _("To {peer}: {kind} of version {version}: {state}").format(
+                peer=d["peer"], kind=d["kind"], version=d["version"], state=d["state"]
+            ),
+            highlight=False,
+        )
     console.print(
         _("Version {version} of {count}, origin {origin}, digest {digest}").format(
             version=chosen.version,

@@ -92,6 +92,13 @@ def _show(data: dict[str, Any]) -> None:
         ).format(**t),
         highlight=False,
     )
+    if t.get("withdrawn"):
+        console.print(
+            _("Withdrawn before delivery (never sent): {withdrawn}").format(
+                withdrawn=t["withdrawn"]
+            ),
+            highlight=False,
+        )
 
 
 def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
@@ -99,7 +106,7 @@ def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
     home = home or default_home()
     party, peers = _configured(home)
     with _open(home, db) as store:
-        data = node_status(store.engine, party, datetime.now(UTC), peers=peers)
+        data = node_status(store, party, datetime.now(UTC), peers=peers)
     if as_json:
         print_json(data)
     else:

@@ -33,7 +33,7 @@ from typing import Any
 
 import cbor2
 
-from ctop_node.crypto.cose import MAX_MESSAGE_BYTES, sign1, strict_loads, verify1
+from ctop_node.crypto.cose import MAX_MESSAGE_BYTES, decode_sign1, sign1, strict_loads, verify1
 from ctop_node.crypto.encryption import HPKE_SUITE_NAME, decrypt, encrypt_to
 from ctop_node.crypto.errors import (
     DecryptFailed,
@@ -312,3 +312,12 @@ def open_(
         raw=data,
         encrypted=enc != PLAINTEXT,
     )
+
+
+def peek_header(data: bytes) -> EnvelopeHeader:
+    """The header of a sealed message WITHOUT checking signature or certificate: only for
+    messages we sealed ourselves and kept (e.g. to see how old a stored message is)."""
+    _header_bytes, fields, _body = _split(decode_sign1(data).payload)
+    fields.pop("enc")
+    fields.pop("rkid")
+    return EnvelopeHeader.from_map(fields)

@@ -32,6 +32,7 @@ class IngestSummary:
     counts: Counter[str] = field(default_factory=Counter)
     new_versions: int = 0
     unchanged: int = 0
+    held: int = 0  # new versions of records cancelled before: stored, not sent
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_dropped: int = 0
 
@@ -50,6 +51,7 @@ class IngestSummary:
             **{kind.value: self.counts.get(kind.value, 0) for kind in OutcomeKind},
             "new_versions": self.new_versions,
             "unchanged": self.unchanged,
+            "not_sent_cancelled": self.held,
             "errors": self.errors,
             "errors_not_listed": self.errors_dropped,
         }
@@ -63,6 +65,7 @@ class IngestSummary:
         self.counts.update(other.counts)
         self.new_versions += other.new_versions
         self.unchanged += other.unchanged
+        self.held += other.held
         room = max(0, MAX_KEPT_ERRORS - len(self.errors))
         self.errors.extend(other.errors[:room])
         self.errors_dropped += other.errors_dropped + max(0, len(other.errors) - room)
@@ -183,3 +186,5 @@ class IngestPipeline:
                 summary.unchanged += 1
             elif result.version is not None:
                 summary.new_versions += 1
+            if result.held:
+                summary.held += 1

@@ -205,9 +205,13 @@ class LockDevice:
         self._event(EventCode.OPENED, {"reader_id": reader_id}, now)
         self.state = LockState.OPENED
 
-    def read_by_authority(self, reader_id: str, *, now: datetime | None = None) -> bytes:
-        """A reader pulls the image; the device first logs (and signs) the reading."""
-        self._event(EventCode.READ_BY_AUTHORITY, {"reader_id": reader_id}, now)
+    def read_by_authority(
+        self, reader_id: str, *, nonce: str, now: datetime | None = None
+    ) -> bytes:
+        """A reader pulls the image: the device first logs (and signs, chained to the whole
+        log) the reading over the reader's fresh ``nonce``, so the reader can tell this
+        image from a truncated or older copy."""
+        self._event(EventCode.READ_BY_AUTHORITY, {"reader_id": reader_id, "nonce": nonce}, now)
         return self.image().to_bytes()
 
     def record(

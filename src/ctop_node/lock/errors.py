@@ -4,13 +4,15 @@ LockError                   (ctop_node.errors)  lock
 ├── CborError               lock.cbor.*         trailing, depth, size, duplicate_key,
 │                                               malformed, type, noncanonical
 ├── LogError                lock.log.*          broken_chain, counter, signature,
-│                                               reordered, device_cert, malformed
+│                                               reordered, device_cert, malformed,
+│                                               unconfirmed (no reading over the nonce)
 ├── StateError              lock.state          transition not allowed in this state
 ├── ReplayError             lock.replay.*       wrong_lock, counter, expired, payload_id
 ├── FrameError              lock.frame.*        bad frame, wrong transfer, incomplete
 ├── CapacityError           lock.capacity       payload larger than the lock holds
 ├── LockFileError           lock.file.*         not a lock image, unreadable, I/O
-└── PayloadError            lock.payload.*      payload cannot be opened or is not ours
+└── PayloadError            lock.payload.*      payload cannot be opened, is not ours,
+                                                or expired
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ class EventCode(IntEnum):
     # ctop-node
     SEALED = 16  # ISO 18185 "sealed"
     OPENED = 17  # ISO 18185 "opened": authorised unseal, with the reader ID
-    READ_BY_AUTHORITY = 18  # a customs reader pulled the lock image (reader ID)
+    READ_BY_AUTHORITY = 18  # a customs reader pulled the lock image (reader ID, its nonce)
     POSITION = 19  # GNSS fix, micro-degrees
     PAYLOAD_WRITTEN = 20  # departure customs wrote a payload (payload ID)
     ERASED = 21  # payload erased after the trip
@@ -67,7 +67,7 @@ def position_data(lat: float | str, lon: float | str) -> dict[str, int]:
 
 _REQUIRED: dict[EventCode, tuple[str, ...]] = {
     EventCode.OPENED: ("reader_id",),
-    EventCode.READ_BY_AUTHORITY: ("reader_id",),
+    EventCode.READ_BY_AUTHORITY: ("reader_id", "nonce"),
     EventCode.POSITION: ("lat_e6", "lon_e6"),
     EventCode.PAYLOAD_WRITTEN: ("payload_id",),
 }

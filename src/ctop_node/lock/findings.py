@@ -1,16 +1,17 @@
 """What the arrival officer must know about a lock's journey: pure checks over verified events.
 
-The log is already verified (chain, signatures, device certificate); these checks say whether
-the container may have been entered between the departure sealing and the authority reading:
+The log is already verified (chain, signatures, device certificate, and it ends with this
+reading's ``READ_BY_AUTHORITY`` over the reader's nonce); these checks say whether the
+container may have been entered between the departure sealing and the reading:
 
 - ``lock.never_sealed``: no sealing after the payload was written;
-- ``lock.opened_before_reading``: an opening (ISO 18185 "opened") before the authority reading;
+- ``lock.opened_before_reading``: an opening (ISO 18185 "opened") before the first authority
+  reading (an opening after it is arrival customs' own, authorised action);
 - ``lock.tamper``: a tamper alarm (EAEU 01 sealing element broken, 02 housing broken,
-  07 unauthorised action) after the sealing;
+  07 unauthorised action) after the sealing, up to this reading;
 - ``lock.undeclared``: the lock is not a ``smart_lock_id`` declared in the record.
 
-Events after the last authority reading (``READ_BY_AUTHORITY``: the arrival reader asks the
-device for it) are arrival customs' own actions and are not findings.
+A lock read twice gives two readings; the reconciliation takes the worst of them.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def event_dict(e: VerifiedEvent) -> dict[str, Any]:
 
 
 def journey(events: Sequence[VerifiedEvent], payload_id: str) -> list[VerifiedEvent]:
-    """Events from the writing of ``payload_id`` up to the last authority reading."""
+    """Events from the writing of ``payload_id`` up to this reading (the end of the log)."""
     start = next(
         (
             i
@@ -47,13 +48,7 @@ def journey(events: Sequence[VerifiedEvent], payload_id: str) -> list[VerifiedEv
         ),
         None,
     )
-    if start is None:
-        return []
-    end = max(
-        (i for i, e in enumerate(events) if e.code == EventCode.READ_BY_AUTHORITY and i > start),
-        default=len(events) - 1,
-    )
-    return list(events[start : end + 1])
+    return [] if start is None else list(events[start:])
 
 
 def findings_of(
@@ -69,11 +64,13 @@ def findings_of(
     if sealed_at is None:
         found.append(Finding("lock.never_sealed", f"lock {lock_id} was not sealed after writing"))
     after = trip[sealed_at + 1 :] if sealed_at is not None else trip
-    opened = [e.counter for e in after if e.code == EventCode.OPENED]
+    first_reading = next(
+        (i for i, e in enumerate(after) if e.code == EventCode.READ_BY_AUTHORITY), len(after)
+    )
+    openings = [e for e in after[:first_reading] if e.code == EventCode.OPENED]
+    opened = [e.counter for e in openings]
     if opened:
-        readers = sorted(
-            {str(e.data.get("reader_id")) for e in after if e.code == EventCode.OPENED}
-        )
+        readers = sorted({str(e.data.get("reader_id")) for e in openings})
         found.append(
             Finding(
                 "lock.opened_before_reading",

@@ -69,10 +69,17 @@ class LockImage:
         )
 
     def verify(
-        self, trusted_cas: Sequence[x509.Certificate], *, at: datetime | None = None
+        self,
+        trusted_cas: Sequence[x509.Certificate],
+        *,
+        at: datetime | None = None,
+        nonce: str | None = None,
     ) -> list[VerifiedEvent]:
-        """Verify the event log and that the claimed state is the one the events lead to."""
-        events = verify_log(self.lock_id, self.log, self.certificate, trusted_cas, at=at)
+        """Verify the event log (ending with the authority reading over ``nonce`` when
+        given) and that the claimed state is the one the events lead to."""
+        events = verify_log(
+            self.lock_id, self.log, self.certificate, trusted_cas, at=at, nonce=nonce
+        )
         derived = state_of(events)
         if derived != self.state:
             raise LockFileError(

@@ -19,16 +19,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import and_, select
-from sqlalchemy.engine import Engine
-
 from ctop_node.config import NodeConfig
 from ctop_node.lock.findings import declared_locks
-from ctop_node.store._errors import translated
-from ctop_node.store.lockreads import LockReads
-from ctop_node.store.outbox import Outbox, PeerStatus
-from ctop_node.store.schema import outbox, records
+from ctop_node.store import SqlStore
+from ctop_node.store.outbox import PeerStatus
 
 DEFAULT_FALLBACK_AFTER_S = 1800
 
@@ -74,41 +68,26 @@ def failing(status: PeerStatus | None, now: datetime) -> bool:
 
 
 def pending_locks(
-    engine: Engine, *, now: datetime, fallback: timedelta, limit: int = 10_000
+    store: SqlStore, *, now: datetime, fallback: timedelta, limit: int = 10_000
 ) -> list[PendingLock]:
-    stmt = (
-        select(
-            records.c.record_id,
-            records.c.version,
-            records.c.body,
-            outbox.c.peer_party,
-            outbox.c.state,
-            outbox.c.created_at,
-        )
-        .join(outbox, outbox.c.record_pk == records.c.id)
-        .where(and_(records.c.direction == "out", outbox.c.state.in_(("pending", "delivered"))))
-        .order_by(outbox.c.id)
-        .limit(limit)
-    )
-    with translated("list records for smart locks"), engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    statuses = Outbox(engine).peer_statuses()
-    written = LockReads(engine).written([(r.record_id, r.version, r.peer_party) for r in rows])
+    rows = store.lock_candidates(limit=limit)
+    statuses = store.outbox_queue.peer_statuses()
+    written = store.lock_reads.written([(r.record_id, r.version, r.peer_party) for r in rows])
     out: list[PendingLock] = []
     for r in rows:
         if (r.record_id, r.version, r.peer_party) in written:
             continue
-        body = orjson.loads(r.body)
+        body = r.body
         channel = str(body.get("channel") or "online")
         crossing = (body.get("train") or {}).get("planned_crossing_at")
         if channel in ("lock", "both"):
             reason, detail = f"carrier:{channel}", f"the carrier asked for the {channel} channel"
-        elif r.state == "pending":
+        elif r.outbox_state == "pending":
             status = statuses.get(r.peer_party)
             if status is None or not failing(status, now):
                 continue
             # Down since the last success, or (never reached) since we began trying this entry.
-            down_from = status.last_success_at or r.created_at
+            down_from = status.last_success_at or r.queued_at
             if now - down_from < fallback or not _before(crossing, now):
                 continue
             reason = "fallback"
@@ -130,7 +109,7 @@ def pending_locks(
                     str(c.get("number")) for c in body.get("containers") or [] if c.get("number")
                 ),
                 crossing_at=crossing,
-                outbox_state=r.state,
+                outbox_state=r.outbox_state,
             )
         )
     return out

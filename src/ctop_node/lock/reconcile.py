@@ -23,16 +23,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.engine import Engine
-
-from ctop_node.store._errors import translated
-from ctop_node.store.lockreads import LockRead, LockReads
-from ctop_node.store.schema import inbox
-
-# Inbox states in which a message did carry the record version (not a rejected one).
-_CARRIED = ("applied", "waiting", "duplicate", "mismatch")
-_RECORD_TYPES = ("CONSIGNMENT", "AMENDMENT")
+from ctop_node.store import SqlStore
+from ctop_node.store.interfaces import VersionKey
+from ctop_node.store.lockreads import LockRead
 
 
 class ChannelVerdict(StrEnum):
@@ -76,7 +69,7 @@ class Reconciliation:
         }
 
 
-Key = tuple[str, str, int]
+Key = VersionKey
 
 
 def verdict_of(online: Sequence[str], reads: Sequence[LockRead]) -> ChannelVerdict:
@@ -86,28 +79,6 @@ def verdict_of(online: Sequence[str], reads: Sequence[LockRead]) -> ChannelVerdi
     if online and lock:
         return ChannelVerdict.MATCH if set(online) == lock else ChannelVerdict.MISMATCH
     return ChannelVerdict.LOCK_ONLY if lock else ChannelVerdict.ONLINE_ONLY
-
-
-def _online_digests(engine: Engine, keys: Sequence[Key] | None) -> dict[Key, list[str]]:
-    stmt = select(inbox.c.sender_party, inbox.c.record_id, inbox.c.version, inbox.c.payload_digest)
-    stmt = stmt.where(
-        inbox.c.channel == "online",
-        inbox.c.type.in_(_RECORD_TYPES),
-        inbox.c.state.in_(_CARRIED),
-    )
-    if keys is not None:
-        if not keys:
-            return {}
-        stmt = stmt.where(
-            tuple_(inbox.c.sender_party, inbox.c.record_id, inbox.c.version).in_(list(keys))
-        )
-    out: dict[Key, list[str]] = {}
-    with translated("read the inbox"), engine.connect() as conn:
-        for party, rid, version, digest in conn.execute(stmt.order_by(inbox.c.received_at)):
-            found = out.setdefault((party, rid, version), [])
-            if digest not in found:
-                found.append(digest)
-    return out
 
 
 def _build(key: Key, online: list[str], reads: list[LockRead]) -> Reconciliation:
@@ -126,29 +97,29 @@ def _build(key: Key, online: list[str], reads: list[LockRead]) -> Reconciliation
     )
 
 
-def reconcile(engine: Engine, keys: Sequence[Key]) -> dict[Key, Reconciliation]:
+def reconcile(store: SqlStore, keys: Sequence[Key]) -> dict[Key, Reconciliation]:
     """The reconciliation of each (sender, record_id, version) that arrived by any channel."""
-    online = _online_digests(engine, keys)
-    reads = LockReads(engine).for_versions(keys)
+    online = store.online_digests(keys)
+    reads = store.lock_reads.for_versions(keys)
     return {
         k: _build(k, online.get(k, []), reads.get(k, [])) for k in keys if k in online or k in reads
     }
 
 
 def reconcile_one(
-    engine: Engine, sender: str, record_id: str, version: int
+    store: SqlStore, sender: str, record_id: str, version: int
 ) -> Reconciliation | None:
-    return reconcile(engine, [(sender, record_id, version)]).get((sender, record_id, version))
+    return reconcile(store, [(sender, record_id, version)]).get((sender, record_id, version))
 
 
-def reconcile_all(engine: Engine) -> list[Reconciliation]:
+def reconcile_all(store: SqlStore) -> list[Reconciliation]:
     """Every received record version (both channels): for reports and the demo."""
-    online = _online_digests(engine, None)
-    keys = sorted(set(online) | set(LockReads(engine).versions_read()))
-    reads = LockReads(engine).for_versions(keys)
+    online = store.online_digests(None)
+    keys = sorted(set(online) | set(store.lock_reads.versions_read()))
+    reads = store.lock_reads.for_versions(keys)
     return [_build(k, online.get(k, []), reads.get(k, [])) for k in keys]
 
 
-def verdict_counts(engine: Engine) -> dict[str, int]:
-    counts = Counter(r.verdict.value for r in reconcile_all(engine))
+def verdict_counts(store: SqlStore) -> dict[str, int]:
+    counts = Counter(r.verdict.value for r in reconcile_all(store))
     return {v.value: counts.get(v.value, 0) for v in ChannelVerdict}

@@ -11,9 +11,14 @@ cannot hide itself from the check. Checks, in order, for each entry:
   (a counter lower than the previous one         -> ``lock.log.reordered``)
 - times never go back                            -> ``lock.log.reordered``
 - hash(prev || event) equals the stored hash     -> ``lock.log.broken_chain``
+- given the reader's ``nonce``: the last event is the device's authority reading over that
+  nonce                                          -> ``lock.log.unconfirmed``
 
-Truncation of the newest events cannot be seen from the log alone; the arrival reader asks
-the device for a fresh ``read_by_authority`` event, which the device signs at reading time.
+Truncation of the newest events cannot be seen from the log alone: a copy of the image with
+an event and everything after it removed is a valid, shorter log. So the arrival reader
+sends the device a fresh nonce, the device appends a ``READ_BY_AUTHORITY`` event over it
+(signed and chained to everything before it) and only then hands out the image; a log that
+does not end with that event is a truncated or an old copy.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from cryptography.x509.oid import NameOID
 from ctop_node.lock import _chain, cbor
 from ctop_node.lock.errors import CborError, LogError
 
+# The authority-reading event code as the verifier sees it (it does not import the writer).
+_READ_BY_AUTHORITY = 18
+
 
 @dataclass(frozen=True, slots=True)
 class VerifiedEvent:
@@ -47,8 +55,11 @@ def verify_log(
     trusted_cas: Sequence[x509.Certificate],
     *,
     at: datetime | None = None,
+    nonce: str | None = None,
 ) -> list[VerifiedEvent]:
-    """Verify the whole log of ``lock_id``; return its events or raise ``LogError``."""
+    """Verify the whole log of ``lock_id``; return its events or raise ``LogError``. With
+    ``nonce`` (the reader's fresh challenge) the log must end with the device's authority
+    reading over it."""
     at = at or datetime.now(UTC)
     parsed = [_parse_entry(i, e) for i, e in enumerate(entries, start=1)]
     times = [t for _, _, _, (_, t, _, _) in parsed]
@@ -102,6 +113,14 @@ def verify_log(
             )
         events.append(VerifiedEvent(counter, datetime.fromtimestamp(time, UTC), code, data))
         prev_hash, prev_counter, prev_time = entry_hash, counter, time
+    if nonce is not None:
+        last = events[-1] if events else None
+        if last is None or last.code != _READ_BY_AUTHORITY or last.data.get("nonce") != nonce:
+            raise LogError(
+                f"the log of lock {lock_id} does not end with the device's signed authority "
+                "reading over this reader's challenge: a truncated log or an old copy",
+                code="lock.log.unconfirmed",
+            )
     return events
 
 

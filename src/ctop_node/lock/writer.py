@@ -13,20 +13,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import orjson
-from sqlalchemy import select
 
 from ctop_node.config import NodeConfig
-from ctop_node.crypto.software import SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import CryptoError, RecordError
 from ctop_node.lock.codec import encode_payload
 from ctop_node.lock.device import LockDevice
 from ctop_node.lock.errors import PayloadError
 from ctop_node.lock.findings import declared_locks
 from ctop_node.store import SqlStore
-from ctop_node.store._errors import translated
-from ctop_node.store.lockreads import LockReads, LockWrite
-from ctop_node.store.schema import outbox, records
+from ctop_node.store.lockreads import LockWrite
 
 DEFAULT_VALID_DAYS = 30
 
@@ -57,20 +53,6 @@ class WriteResult:
         }
 
 
-def _peers(store: SqlStore, record_id: str, version: int, origin: str) -> list[str]:
-    stmt = (
-        select(outbox.c.peer_party)
-        .join(records, records.c.id == outbox.c.record_pk)
-        .where(
-            records.c.record_id == record_id,
-            records.c.version == version,
-            records.c.origin_party == origin,
-        )
-    )
-    with translated("read the outbox"), store.engine.connect() as conn:
-        return sorted({r[0] for r in conn.execute(stmt)})
-
-
 def write_record(
     config: NodeConfig,
     store: SqlStore,
@@ -90,7 +72,7 @@ def write_record(
         raise RecordError(
             f"record {record_id} of {config.party} is not stored here", code="record.not_found"
         )
-    peers = _peers(store, record_id, row.version, config.party)
+    peers = store.peers_of(record_id, row.version, origin_party=config.party)
     if peer is None:
         if len(peers) != 1:
             raise RecordError(
@@ -105,8 +87,8 @@ def write_record(
         )
     device = LockDevice.load(lock_path)
     try:
-        signer = SoftwareSigner.from_home(config.home)
-        recipient = BundleTrustStore.from_home(config.home).recipient_key(peer)
+        keys = node_keys(config.home)
+        signer, recipient = keys.signer, keys.trust.recipient_key(peer)
     except CryptoError as exc:
         raise PayloadError(f"cannot seal for {peer}: {exc.message}", code=exc.code) from exc
     counter = max(int(now.timestamp() * 1000), device.replay_counter + 1)
@@ -126,7 +108,7 @@ def write_record(
     header = device.write_payload(payload, now=now)
     device.seal(now=now)
     device.save()
-    LockReads(store.engine).add_write(
+    store.lock_reads.add_write(
         LockWrite(
             record_id=record_id,
             version=row.version,

@@ -6,10 +6,20 @@ business payloads that the technical conditions publish as JSON Schema.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from ctop_node.model.record import Country, RecordId, Text
 
@@ -25,6 +35,37 @@ class MessageType(StrEnum):
 
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
+# Every time in an exchange payload: RFC 3339, UTC, second precision, "Z" (one form, so
+# two implementations write byte-identical payloads for the same instant).
+UTC_TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+_UTC_TIME = re.compile(UTC_TIME_PATTERN)
+UTC_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def utc_time(value: datetime) -> str:
+    """``value`` in the payload time form (fractions of a second are cut, not rounded)."""
+    if value.tzinfo is None:
+        raise ValueError("a payload time must carry an offset")
+    return value.astimezone(UTC).strftime(UTC_TIME_FORMAT)
+
+
+def _parse_utc_time(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("a payload time must carry an offset")
+        return value.astimezone(UTC).replace(microsecond=0)
+    if not isinstance(value, str) or not _UTC_TIME.match(value):
+        raise ValueError("must be an RFC 3339 UTC time with seconds and Z: 2026-01-31T08:15:00Z")
+    return datetime.strptime(value, UTC_TIME_FORMAT).replace(tzinfo=UTC)
+
+
+UtcTime = Annotated[
+    datetime,
+    BeforeValidator(_parse_utc_time),
+    PlainSerializer(utc_time, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": UTC_TIME_PATTERN}),
+]
+
 
 class _Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -36,12 +77,22 @@ class Cancellation(_Payload):
     reason: Text
 
 
+ReceiptStatus = Literal["applied", "waiting", "duplicate"]
+
+
 class Receipt(_Payload):
-    """Technical acknowledgement: the receiver durably stored a valid message."""
+    """Technical acknowledgement: the receiver durably stored a valid message.
+
+    ``status`` says what storing it did, under the receiver's signature: ``applied`` (the
+    record version or cancellation took effect), ``waiting`` (stored; an earlier version
+    of the record is missing, it is applied when that arrives), ``duplicate`` (the same
+    content was already stored under another message id: nothing changed). One receipt is
+    signed per message: each is standalone evidence for one record."""
 
     message_id: str
     message_digest: Digest
-    stored_at: AwareDatetime
+    status: ReceiptStatus
+    stored_at: UtcTime
 
 
 class RejectionError(_Payload):
@@ -69,7 +120,7 @@ class ControlResult(_Payload):
 
     record_id: RecordId
     version: Annotated[int, Field(ge=1)]
-    arrived_at: AwareDatetime | None = None
+    arrived_at: UtcTime | None = None
     seal_status: Literal["intact", "broken", "missing", "not_checked"] = "not_checked"
     discrepancies: list[Discrepancy] = Field(default_factory=list)
     released: bool = False

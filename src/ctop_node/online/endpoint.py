@@ -12,14 +12,15 @@ handled in a worker thread (database and signatures are blocking work). Identity
 taken from TLS (uvicorn does not pass the client certificate on): every message is
 authenticated by its own signature in the receiver.
 
-Test hook: ``CTOP_FAULT_CRASH_AFTER_COMMIT=<n>`` in the environment of the process makes it
-exit (137) after the n-th committed batch, before answering (:mod:`._faults`; off by default).
+``faults`` (:class:`EndpointFaults`) is the seam through which tests inject process faults at
+the worst moment (after the commit, before the answer); production passes none, and nothing
+is read from the environment.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import cbor2
 from starlette.applications import Starlette
@@ -31,8 +32,7 @@ from starlette.routing import Route
 from ctop_node.crypto.cose import strict_loads
 from ctop_node.crypto.errors import MalformedMessage
 from ctop_node.errors import StorageError
-from ctop_node.online._faults import CrashAfterCommit
-from ctop_node.online.receiver import ItemResult, Receiver
+from ctop_node.exchange.receive import ItemResult, Receiver
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,14 @@ _BATCH_DEPTH = 2  # an array of byte strings; anything deeper is not a batch
 
 class _TooLarge(Exception):
     pass
+
+
+class EndpointFaults(Protocol):
+    """Faults a test injects into the endpoint (``tests/_faults.py``)."""
+
+    def batch_committed(self) -> None:
+        """Called once a batch is committed, before its answer is written."""
+        ...
 
 
 def _problem(status: int, code: str, message: str) -> JSONResponse:
@@ -70,8 +78,9 @@ def _item(result: ItemResult) -> dict[str, Any]:
     return {
         "status": result.status,
         "answer": result.answer,
-        "code": result.code,
-        "message": result.message,
+        # A missing value is null on the wire, never "" (a receipt has no code).
+        "code": result.code or None,
+        "message": result.message or None,
     }
 
 
@@ -80,11 +89,9 @@ def peer_app(
     *,
     max_body: int = MAX_BODY,
     max_messages: int = MAX_MESSAGES,
-    faults: CrashAfterCommit | None = None,
+    faults: EndpointFaults | None = None,
 ) -> Starlette:
-    """The ASGI app of the peer port, answering for ``receiver``. ``faults`` is a test hook
-    (default: read from the environment once, here; off unless set, see ``_faults``)."""
-    crash = faults if faults is not None else CrashAfterCommit.from_env()
+    """The ASGI app of the peer port, answering for ``receiver``. ``faults``: tests only."""
 
     async def messages(request: Request) -> Response:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -108,7 +115,8 @@ def peer_app(
         except StorageError as exc:
             log.error("database unavailable: %s", exc.code)
             return _problem(503, exc.code, "the receiving database is unavailable; retry later")
-        crash.batch_committed()  # test hook: committed, answer not written yet
+        if faults is not None:
+            faults.batch_committed()  # committed, answer not written yet
         return Response(bytes(cbor2.dumps([_item(r) for r in results])), media_type=CBOR)
 
     async def health(request: Request) -> Response:

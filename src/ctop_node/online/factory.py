@@ -2,7 +2,7 @@
 
 config = NodeConfig.load(home)
 store = open_store(config.db_url)
-sender = sender_from_home(config, store.engine)        # HttpTransport inside
+sender = sender_from_home(config, store)               # HttpTransport inside
 thread = threading.Thread(target=sender.run_forever, args=(stop,), daemon=True)
 ...
 stop.set(); thread.join(); sender.transport.close()
@@ -14,18 +14,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.engine import Engine
-
 from ctop_node.config import NodeConfig
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.online.backoff import CircuitPolicy
 from ctop_node.online.http_client import MAX_BATCH_MESSAGES, HttpTransport
 from ctop_node.online.interfaces import Transport
 from ctop_node.online.peers import PeerConfig
-from ctop_node.online.sender import Sender
-from ctop_node.store.outbox import Outbox
+from ctop_node.online.sender import RESEAL_AFTER, Sender
+from ctop_node.store import SqlStore
 
 DEFAULT_HTTP_TIMEOUT_S = 15.0
 
@@ -39,17 +36,16 @@ def http_transport(home: Path, *, timeout: float = DEFAULT_HTTP_TIMEOUT_S) -> Ht
 
 def sender_from_home(
     config: NodeConfig,
-    engine: Engine,
+    store: SqlStore,
     *,
     transport: Transport | None = None,
     **options: Any,
 ) -> Sender:
     """A :class:`Sender` with the node's keys and trust store; ``options`` go to
-    ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock, pipelined)."""
+    ``Sender`` (batch_size, backoff, circuit, max_attempts, rng, clock)."""
     home = config.home
     settings = config.settings
-    # A running node overlaps sealing, sending and judging (Sender.drain) in full batches.
-    options.setdefault("pipelined", True)
+    # A running node drains in full batches (sealing, sending and judging overlap).
     options.setdefault("batch_size", MAX_BATCH_MESSAGES)
     # Operators tune outage detection in node.json; a silent partition is noticed after
     # one HTTP timeout, so the default is far below a batch's worst case of 30 s.
@@ -60,13 +56,18 @@ def sender_from_home(
             open_for=timedelta(seconds=float(settings.get("circuit_open_s", 10))),
         ),
     )
+    # Kept sealed bytes older than this are sealed anew: the peer judges created_at
+    # against its clock (clock_skew_s there, 600 s by default): keep this well below it.
+    reseal = settings.get("reseal_after_s", RESEAL_AFTER.total_seconds())
+    options.setdefault("reseal_after", timedelta(seconds=float(reseal)))
     timeout = float(settings.get("http_timeout_s", DEFAULT_HTTP_TIMEOUT_S))
+    keys = node_keys(home)
     return Sender(
         config.party,
-        Outbox(engine),
+        store.outbox_queue,
         transport or http_transport(home, timeout=timeout),
-        SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
+        keys.signer,
+        keys.decryptor,
+        keys.trust,
         **options,
     )

@@ -18,12 +18,13 @@ Every one of them is retriable: the sender keeps the batch and tries again later
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ctop_node.errors import TransportError
 
-AnswerStatus = Literal["receipt", "rejection", "refused"]
-ANSWER_STATUSES: tuple[AnswerStatus, ...] = ("receipt", "rejection", "refused")
+# The answer statuses belong to the receive path; the sender's contract names them too.
+from ctop_node.exchange.receive import ANSWER_STATUSES as ANSWER_STATUSES
+from ctop_node.exchange.receive import AnswerStatus as AnswerStatus
 
 
 class PeerUnreachable(TransportError):

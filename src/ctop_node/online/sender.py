@@ -1,13 +1,17 @@
-"""The sender worker: drains the outbox to every peer, one batch per peer per pass.
+"""The sender worker: drains the outbox to every peer with ONE algorithm, :meth:`Sender.drain`
+(what the running node does, and what every test drives, also through :meth:`run_once`).
 
-Per pass and peer (all state is in the database, so a restarted sender resumes exactly
+Per peer and batch (all state is in the database, so a restarted sender resumes exactly
 where the last one stopped):
 
 1. skip the peer while its circuit is open;
 2. take the due entries (``Outbox.due``: oldest first, versions never overtake each other);
 3. seal the entries not sealed yet (CONSIGNMENT for version 1, AMENDMENT above; payload =
-   the stored canonical record body, encrypted to the peer) and commit message id + bytes
-   BEFORE sending, so that every retry sends the very same message;
+   the stored canonical record body, encrypted to the peer; CANCELLATION for a
+   cancellation entry) and commit message id + bytes BEFORE sending, so that every retry
+   sends the very same message, while it is young enough for the peer's clock-skew check
+   (``reseal_after``): an older one is sealed anew under a new message id, which the peer
+   recognises by its content (``duplicate``) if the old one did arrive;
 4. send the batch; a whole-batch ``TransportError`` counts against the peer's circuit and
    puts every entry back with an exponential, jittered delay;
 5. judge each answer: delivered only on a RECEIPT that opens with our trust store, is signed
@@ -15,23 +19,27 @@ where the last one stopped):
    our exact bytes; a valid REJECTION is final and kept for the sending officer; anything
    else (refused, an answer that does not verify) is retried later, or is dead when
    retrying cannot help (:data:`NON_RETRIABLE`).
+
+Sealing batch n+1, sending batch n and judging batch n-1 overlap (see :meth:`Sender.drain`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
 
-from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, seal
+from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, peek_header, seal
 from ctop_node.crypto.interfaces import Decryptor, RecipientKey, Signer, TrustStore
 from ctop_node.errors import CryptoError, CtopError, StorageError, TransportError
-from ctop_node.model.messages import MessageType, Receipt, Rejection
+from ctop_node.model.canonical import canonical_bytes
+from ctop_node.model.messages import Cancellation, MessageType, Receipt, Rejection
 from ctop_node.online._send_report import PeerReport, SendReport
 from ctop_node.online.backoff import Backoff, CircuitPolicy
 from ctop_node.online.interfaces import DeliveryAnswer, ProtocolViolation, Transport
@@ -56,6 +64,9 @@ NON_RETRIABLE = frozenset(
     }
 )
 BAD_ANSWER = "exchange.bad_answer"
+# A sealed message is sent as it is while younger than this; older, it is sealed again
+# under a new message id (half the receivers' default clock-skew window of 10 minutes).
+RESEAL_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = "outbox.max_attempts"
 
 
@@ -67,6 +78,9 @@ class _BadAnswer(CtopError):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_NEVER = threading.Event()  # a stop that is never set: run_once ends by its batch count
 
 
 class Sender:
@@ -92,7 +106,7 @@ class Sender:
         max_attempts: int | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        pipelined: bool = False,
+        reseal_after: timedelta = RESEAL_AFTER,
     ) -> None:
         self.party = party
         self.outbox = outbox
@@ -106,7 +120,7 @@ class Sender:
         self.max_attempts = max_attempts
         self.rng = rng or random.Random()
         self.clock = clock
-        self.pipelined = pipelined
+        self.reseal_after = reseal_after
         self._executor: ThreadPoolExecutor | None = None
 
     # -- the loop ---------------------------------------------------------------------------
@@ -123,7 +137,7 @@ class Sender:
     def _loop(self, stop: threading.Event, idle_wait: float) -> None:
         while not stop.is_set():
             try:
-                report = self._drain_all(stop) if self.pipelined else self.run_once(self.clock())
+                report = self._drain_all(stop)
             except StorageError as exc:
                 log.warning("sender: database unavailable: %s", exc)
                 stop.wait(max(idle_wait, 1.0))
@@ -138,78 +152,58 @@ class Sender:
             report.peers[peer] = self.drain(peer, stop)
         return report
 
-    def run_once(self, now: datetime | None = None) -> SendReport:
-        """One batch to every peer that has due entries at ``now``."""
+    def run_once(self, now: datetime | None = None, *, max_batches: int = 1) -> SendReport:
+        """:meth:`drain` every peer that has due entries at ``now``, at most ``max_batches``
+        batches each, with the clock held at ``now`` (tests step time this way)."""
         now = now or self.clock()
         report = SendReport(now)
         for peer in self.outbox.peers_due(now):
-            report.peers[peer] = self._pass(peer, now)
+            report.peers[peer] = self.drain(peer, _NEVER, max_batches, now=now)
         return report
 
-    # -- one peer ---------------------------------------------------------------------------
+    # -- the drain --------------------------------------------------------------------------
 
-    def _pass(self, peer: str, now: datetime) -> PeerReport:
-        rep = PeerReport(peer)
-        if not self.outbox.circuit(peer).allows(now):
-            rep.skipped = True
-            return rep
-        items = self.outbox.due(peer, self.batch_size, now)
-        if not items:
-            return rep
-        try:
-            batch, settled = self._seal(peer, items, now, rep)
-        except CryptoError as exc:  # e.g. no encryption key of the peer: the peer's problem
-            self._batch_failed(peer, items, exc, now, rep)
-            return rep
-        if batch:
-            try:
-                answers = self.transport.send(peer, [raw for _, _, raw in batch])
-                if len(answers) != len(batch):
-                    raise ProtocolViolation(f"{len(answers)} answers for {len(batch)} messages")
-            except TransportError as exc:
-                self.outbox.settle(settled)
-                self._batch_failed(peer, [item for item, _, _ in batch], exc, now, rep)
-                return rep
-            rep.sent = len(batch)
-            for (item, mid, raw), answer in zip(batch, answers, strict=True):
-                settled.append(self._judge(peer, item, mid, raw, answer, now))
-            self.outbox.settle(settled, success=(peer, now))  # one transaction
-        else:
-            self.outbox.settle(settled)
-        for s in settled:
-            self._count(rep, s)
-        return rep
-
-    # -- pipelined drain --------------------------------------------------------------------
-
-    def drain(self, peer: str, stop: threading.Event, max_batches: int = 50) -> PeerReport:
+    def drain(
+        self,
+        peer: str,
+        stop: threading.Event,
+        max_batches: int = 50,
+        *,
+        now: datetime | None = None,
+    ) -> PeerReport:
         """Deliver due batches to ``peer`` with sealing, sending and judging overlapped:
         batch n+1 is sealed (and committed) while batch n is at the peer, and batch n is
         judged and settled while n+1 is at the peer. Both nodes' CPUs work at once.
 
-        Order is kept as in :meth:`run_once`: a batch goes only after the previous one came
-        back with every message stored by the peer (no ``refused`` item, no transport
-        error); otherwise the sealed next batch is not sent (it stays pending with its
-        message, re-read by the next pass) and the failure is handled as in a pass.
-        Returns after ``max_batches`` batches, when nothing more is due, or on ``stop``.
+        Order is kept: a batch goes only after the previous one came back with every message
+        stored by the peer (no ``refused`` item, no transport error); otherwise the sealed
+        next batch is not sent (it stays pending with its message, re-read by the next
+        drain) and the failure is handled: a whole-batch failure counts against the peer's
+        circuit and puts the batch back with a backoff; each refused or unverifiable answer
+        is retried later or dead. Returns after ``max_batches`` batches, when nothing more is
+        due, or on ``stop``. ``now`` holds the clock for this drain (tests).
         """
+        clock = self.clock if now is None else (lambda: now)
         rep = PeerReport(peer)
         pool = self._pool()
         flight: tuple[list[tuple[OutboxItem, str, bytes]], Future[list[DeliveryAnswer]]] | None
         flight = None
         cursor = 0  # entries up to this id are in flight or being settled
-        for _ in range(max_batches):
-            now = self.clock()
+        for batch_no in range(max_batches):
+            at = clock()
             nxt: list[tuple[OutboxItem, str, bytes]] = []
-            if not stop.is_set() and self.outbox.circuit(peer).allows(now):
-                items = self.outbox.due(peer, self.batch_size, now, after=cursor)
+            allowed = self.outbox.circuit(peer).allows(at)
+            if batch_no == 0 and not allowed:
+                rep.skipped = True
+            if not stop.is_set() and allowed:
+                items = self.outbox.due(peer, self.batch_size, at, after=cursor)
                 if items:
                     try:
-                        nxt, dead = self._seal(peer, items, now, rep)
-                    except CryptoError as exc:
+                        nxt, dead = self._seal(peer, items, at, rep)
+                    except CryptoError as exc:  # e.g. no encryption key of the peer
                         if flight is not None:
-                            self._land(peer, *flight, rep)
-                        self._batch_failed(peer, items, exc, now, rep)
+                            self._land(peer, *flight, rep, clock())
+                        self._batch_failed(peer, items, exc, at, rep)
                         return rep
                     if dead:
                         self.outbox.settle(dead)
@@ -230,11 +224,11 @@ class Sender:
             flight = None
             if nxt and clean:
                 flight = (nxt, pool.submit(self._send, peer, nxt))
-            self._settle_flight(peer, sent, answers, rep)
+            self._settle_flight(peer, sent, answers, rep, clock())
             if not clean:
-                return rep  # a retry is due later; the next pass re-reads in order
+                return rep  # a retry is due later; the next drain re-reads in order
         if flight is not None:
-            self._land(peer, *flight, rep)
+            self._land(peer, *flight, rep, clock())
         return rep
 
     def _pool(self) -> ThreadPoolExecutor:
@@ -263,8 +257,9 @@ class Sender:
         sent: list[tuple[OutboxItem, str, bytes]],
         future: Future[list[DeliveryAnswer]],
         rep: PeerReport,
+        now: datetime,
     ) -> None:
-        self._settle_flight(peer, sent, self._answers(future, len(sent)), rep)
+        self._settle_flight(peer, sent, self._answers(future, len(sent)), rep, now)
 
     def _settle_flight(
         self,
@@ -272,8 +267,8 @@ class Sender:
         sent: list[tuple[OutboxItem, str, bytes]],
         answers: list[DeliveryAnswer] | TransportError,
         rep: PeerReport,
+        now: datetime,
     ) -> None:
-        now = self.clock()
         if isinstance(answers, TransportError):
             self._batch_failed(peer, [item for item, _, _ in sent], answers, now, rep)
             return
@@ -299,43 +294,78 @@ class Sender:
         that could not be sealed (dead)."""
         failed: list[Settlement] = []
         fresh: list[tuple[int, str, bytes]] = []
+        stale: list[tuple[int, str, str, bytes]] = []
         key: RecipientKey | None = None
         for item in items:
-            if item.sealed:
+            if item.sealed and not self._stale(item, now):
                 continue
             if key is None:
                 key = self.trust.recipient_key(peer)  # checked once per batch
             try:
-                mid, raw = self._seal_one(peer, item, key)
+                mid, raw = self._seal_one(peer, item, key, now)
             except CryptoError as exc:
                 log.error("sender: cannot seal %s v%s: %s", item.record_id, item.version, exc)
                 failed.append(Dead(item.id, exc.code, exc.message, now))
                 continue
-            fresh.append((item.id, mid, raw))
+            if item.message_id is not None:
+                stale.append((item.id, item.message_id, mid, raw))
+            else:
+                fresh.append((item.id, mid, raw))
         stored = self.outbox.attach(fresh)  # committed before anything goes out
-        rep.sealed = len(fresh)
+        stored.update(self.outbox.reseal(stale))
+        rep.sealed = len(fresh) + len(stale)
         dead = {s.outbox_id for s in failed}
         batch: list[tuple[OutboxItem, str, bytes]] = []
         for item in items:
             if item.id in dead:
                 continue
-            if item.message_id is not None and item.message is not None:
-                batch.append((item, item.message_id, item.message))
-            else:
+            if item.id in stored:
                 mid, raw = stored[item.id]
                 batch.append((item, mid, raw))
+            else:
+                assert item.message_id is not None and item.message is not None
+                batch.append((item, item.message_id, item.message))
         return batch, failed
 
-    def _seal_one(self, peer: str, item: OutboxItem, key: RecipientKey) -> tuple[str, bytes]:
+    def _stale(self, item: OutboxItem, now: datetime) -> bool:
+        """A sealed message older than ``reseal_after``: the peer would refuse its
+        ``created_at`` (clock skew, default 10 minutes), so it is sealed anew under a new
+        message id before it is sent again (after an outage, say)."""
+        if item.message is None:
+            return False
+        try:
+            created = peek_header(item.message).created_at
+        except CryptoError:
+            return True  # unreadable bytes of ours: seal again
+        return now - created > self.reseal_after
+
+    def _seal_one(
+        self, peer: str, item: OutboxItem, key: RecipientKey, now: datetime
+    ) -> tuple[str, bytes]:
+        if item.cancellation:
+            # The header and the payload name the version cancelled (one the peer holds).
+            mtype = MessageType.CANCELLATION
+            payload = canonical_bytes(
+                Cancellation(
+                    record_id=item.record_id,
+                    version=item.version,
+                    reason=item.reason or "cancelled by the sending customs",
+                )
+            )
+        else:
+            mtype = MessageType.CONSIGNMENT if item.version == 1 else MessageType.AMENDMENT
+            payload = item.body
         header = EnvelopeHeader.new(
-            MessageType.CONSIGNMENT if item.version == 1 else MessageType.AMENDMENT,
+            mtype,
             sender=self.party,
             recipient=peer,
             tc_version=str(item.tc_version),
             record_id=item.record_id,
             version=item.version,
         )
-        return header.message_id, seal(header, item.body, self.signer, key)
+        # Sealed at the sender's clock: the peer judges created_at against its own.
+        header = dataclasses.replace(header, created_at=now)
+        return header.message_id, seal(header, payload, self.signer, key)
 
     def _batch_failed(
         self,

@@ -13,22 +13,23 @@ from __future__ import annotations
 import argparse
 import logging
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
 
 from ctop_node.config import NodeConfig
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.errors import ConfigError, CtopError
+from ctop_node.exchange.checks import DEFAULT_MAX_SKEW
+from ctop_node.exchange.receive import Receiver
 from ctop_node.online.endpoint import peer_app
-from ctop_node.online.receiver import Receiver
 from ctop_node.store import SqlStore, open_store
-from ctop_node.store.inbox import Inbox
 
 PEER_CA_BUNDLE = "peer-ca-bundle.pem"
 
@@ -57,14 +58,31 @@ def peer_tls_files(home: Path) -> TlsFiles:
     return TlsFiles(paths.tls_cert, paths.tls_key, bundle)
 
 
-def build_receiver(home: Path, party: str, store: SqlStore) -> Receiver:
-    """A receiver with the node's software keys and its trust bundles."""
+def clock_skew(settings: Mapping[str, Any]) -> timedelta:
+    """``clock_skew_s`` of node.json: how far an online message's ``created_at`` may be
+    from our clock, either way (default 600 s)."""
+    raw = settings.get("clock_skew_s", DEFAULT_MAX_SKEW.total_seconds())
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < raw <= 86_400:
+        raise ConfigError(
+            f"node.json clock_skew_s must be a number of seconds in 1..86400, not {raw!r}",
+            code="config.clock_skew",
+        )
+    return timedelta(seconds=raw)
+
+
+def build_receiver(
+    home: Path, party: str, store: SqlStore, *, settings: Mapping[str, Any] | None = None
+) -> Receiver:
+    """A receiver with the node's key set; ``settings`` (the node.json) give the clock
+    skew it accepts."""
+    keys = node_keys(home)
     return Receiver(
         party,
-        Inbox(store.engine),
-        SoftwareSigner.from_home(home),
-        SoftwareDecryptor.from_home(home),
-        BundleTrustStore.from_home(home),
+        store.inbox,
+        keys.signer,
+        keys.decryptor,
+        keys.trust,
+        max_skew=clock_skew(settings or {}),
     )
 
 
@@ -105,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port = args.port if args.port is not None else config.peer_port
         tls = peer_tls_files(args.home)
         with open_store(config.db_url) as store:
-            app = peer_app(build_receiver(args.home, config.party, store))
+            app = peer_app(build_receiver(args.home, config.party, store, settings=config.settings))
             run_peer_server(app, args.host, port, tls)
     except CtopError as exc:
         logging.getLogger(__name__).error("%s", exc)

@@ -8,11 +8,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from ctop_node.store import SqlStore
 
-from ctop_node.store.outbox import Outbox
-
-STATES = ("pending", "delivered", "rejected", "dead")
+STATES = ("pending", "delivered", "rejected", "dead", "withdrawn")
 
 
 def _iso(at: datetime | None) -> str | None:
@@ -20,7 +18,7 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def node_status(
-    engine: Engine,
+    store: SqlStore,
     party: str,
     now: datetime,
     *,
@@ -28,7 +26,7 @@ def node_status(
     rejections: int = 20,
 ) -> dict[str, Any]:
     """A JSON-ready summary. ``peers`` adds configured peers that have no traffic yet."""
-    box = Outbox(engine)
+    box = store.outbox_queue
     circuits = box.peer_statuses()
     names = sorted(set(peers) | set(circuits) | set(box.peers()))
     per_peer: dict[str, Any] = {}
@@ -49,6 +47,7 @@ def node_status(
             "delivered": counts["delivered"],
             "rejected": counts["rejected"],
             "dead": counts["dead"],
+            "withdrawn": counts["withdrawn"],  # taken back before delivery, never sent
         }
     totals = box.counts()
     recent = box.rejections(rejections, states=("rejected", "dead"))
@@ -63,6 +62,7 @@ def node_status(
                 "version": r["version"],
                 "peer": r["peer"],
                 "state": r["state"],
+                "kind": r["kind"],
                 "code": r["code"],
                 "message": r["message"],
                 "message_id": r["message_id"],

@@ -8,10 +8,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
-
-from ctop_node.store.schema import outbox, records
+from ctop_node.store import SqlStore
 
 
 @dataclass(frozen=True)
@@ -34,20 +31,10 @@ class ExchangeCounts:
 
 
 def exchange_counts(
-    sender_engine: Engine, receiver_engine: Engine, sender: str, receiver: str
+    sender_store: SqlStore, receiver_store: SqlStore, sender: str, receiver: str
 ) -> ExchangeCounts:
-    with sender_engine.connect() as conn:
-        sent_rows = conn.execute(
-            select(records.c.record_id, records.c.version, records.c.digest, outbox.c.state)
-            .join(outbox, outbox.c.record_pk == records.c.id)
-            .where(outbox.c.peer_party == receiver)
-        ).all()
-    with receiver_engine.connect() as conn:
-        rows = conn.execute(
-            select(records.c.record_id, records.c.version, records.c.digest).where(
-                records.c.origin_party == sender, records.c.direction == "in"
-            )
-        ).all()
+    sent_rows = sender_store.sent_versions(receiver)
+    rows = receiver_store.received_versions(sender)
     states: Counter[str] = Counter(r.state for r in sent_rows)
     queued = {(r.record_id, r.version): r.digest for r in sent_rows if r.state != "rejected"}
     acknowledged = {(r.record_id, r.version) for r in sent_rows if r.state == "delivered"}

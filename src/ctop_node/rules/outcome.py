@@ -1,17 +1,10 @@
-"""The five outcomes every record read by ingest ends in, each with its reason."""
+"""The decision on a record read by ingest: one of the five outcomes, with its reason."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-
-class OutcomeKind(StrEnum):
-    TO_SEND = "to_send"
-    NOT_APPLICABLE = "not_applicable"  # Art.2: not exported from us, or no peer on the route
-    EXCLUDED = "excluded"  # Art.2: personal-use goods, international postal items
-    REFUSED = "refused"  # Art.6: state secrets are never exchanged
-    REJECTED = "rejected"  # the technical conditions are not met
+from ctop_node.model.outcome import OutcomeKind as OutcomeKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from ctop_node.errors import UsageError
+from ctop_node.model.outcome import OutcomeKind
 from ctop_node.model.reference import KZ_CN_2021
-from ctop_node.rules.outcome import OutcomeKind
 from ctop_node.sample import _ids
 from ctop_node.sample._faults import inject
 from ctop_node.sample._goods import goods_items, kg, pick_commodities

@@ -32,7 +32,7 @@ def _errors_of(raw: str | None) -> tuple[RejectionError, ...]:
 # Statements built once, executed with parameters: building them per call (and their cache
 # keys over the bytes values) cost more than the database work.
 _SET_INBOX = update(inbox).where(inbox.c.message_id == bindparam("b_id"))
-_HEAD = select(record_heads.c.latest_version).where(
+_HEAD = select(record_heads.c.latest_version, record_heads.c.outcome).where(
     record_heads.c.origin_party == bindparam("b_origin"),
     record_heads.c.record_id == bindparam("b_rid"),
 )

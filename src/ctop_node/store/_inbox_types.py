@@ -63,9 +63,11 @@ class StoredAnswer:
     payload_digest: str
     errors: tuple[RejectionError, ...] = ()
 
-    def answers(self, message_digest: str, payload_digest: str) -> bool:
-        """True when a message with these digests is a replay of the stored one."""
-        return message_digest == self.message_digest or payload_digest == self.payload_digest
+    def answers(self, message_digest: str) -> bool:
+        """True when a message with this digest is a replay of the stored one: the very
+        same bytes. Other bytes under a used id (even with the same payload) are a
+        REJECTION ``exchange.duplicate_message_id`` naming the digest of what came."""
+        return message_digest == self.message_digest
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,10 +21,18 @@ class OutboxItem:
     body: bytes  # canonical record body = the payload of CONSIGNMENT/AMENDMENT
     message_id: str | None
     message: bytes | None
+    # "record": send the version (CONSIGNMENT / AMENDMENT); "cancellation": send a
+    # CANCELLATION naming ``version`` as the version cancelled, for ``reason``.
+    kind: str = "record"
+    reason: str | None = None
 
     @property
     def sealed(self) -> bool:
         return self.message is not None
+
+    @property
+    def cancellation(self) -> bool:
+        return self.kind == "cancellation"
 
 
 @dataclass(frozen=True, slots=True)

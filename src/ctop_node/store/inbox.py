@@ -3,12 +3,16 @@
 One call of :meth:`Inbox.accept` is one transaction that:
 
 1. inserts the inbox row keyed by ``message_id`` (``ON CONFLICT DO NOTHING``); when the id is
-   already there, the stored original answer is returned (a replay) or, for a different
-   payload under the same id, a REJECTION ``exchange.duplicate_message_id`` that is not stored;
+   already there, the stored original answer is returned when the bytes are the same (a
+   replay), else a REJECTION ``exchange.duplicate_message_id`` that names the digest of the
+   bytes that came and is not stored (other bytes under a used id, even with the same
+   payload, are never taken as a replay: the answer must name what was received);
 2. decides: version n of a record is applied when n == 1 or n-1 is applied, else it waits;
    a version already applied (or waiting) under another message id is a ``duplicate`` when
    the digests agree and a ``mismatch`` (REJECTION ``exchange.out_of_sequence``) otherwise;
 3. applies the version (a ``records`` row, direction 'in') and every waiting successor;
+   a version above the applied one of a record cancelled by its sender is a REJECTION
+   ``exchange.cancelled``; a CANCELLATION must name a version that was applied;
 4. has the caller seal the answer (``answer_factory``) and stores it with the row, so a
    replay gets byte-identical answers and the answer never exists without its row.
 
@@ -339,7 +343,7 @@ class Inbox:
     def _again(self, conn: Connection, msg: InboxMessage, factory: AnswerFactory) -> InboxResult:
         stored = self._stored(conn, msg.message_id)
         assert stored is not None  # the insert conflicted on this id, rows are never deleted
-        if stored.answers(msg.message_digest, msg.payload_digest):
+        if stored.answers(msg.message_digest):
             verdict = Verdict(stored.answer_type, stored.state, stored.errors)
             return InboxResult(stored.answer, verdict, replayed=True)
         error = RejectionError(
@@ -361,8 +365,17 @@ class Inbox:
             return Verdict("RECEIPT", "applied"), ()  # e.g. CONTROL_RESULT: stored, no effect
         assert msg.record_id is not None and msg.version is not None and msg.body is not None
         key = {"b_origin": msg.sender_party, "b_rid": msg.record_id}
-        head = conn.execute(_HEAD, key).scalar_one_or_none()
-        latest = int(head or 0)
+        head = conn.execute(_HEAD, key).one_or_none()
+        latest = int(head.latest_version) if head is not None else 0
+        if head is not None and head.outcome == CANCELLED and msg.version > latest:
+            # A cancelled record is not revived by a later version.
+            error = RejectionError(
+                code="exchange.cancelled",
+                field="header.version",
+                message=f"record {msg.record_id} was cancelled at version {latest}; "
+                f"version {msg.version} is not accepted",
+            )
+            return Verdict("REJECTION", "rejected", (error,)), ()
         if msg.version <= latest:
             digest = conn.execute(_VERSION_DIGEST, {**key, "b_version": msg.version}).scalar_one()
             if digest == msg.payload_digest:
@@ -456,20 +469,28 @@ class Inbox:
             version += 1
 
     def _cancel(self, conn: Connection, msg: InboxMessage, now: datetime) -> Verdict:
-        done = conn.execute(
-            _SET_HEAD,
-            {
-                "b_origin": msg.sender_party,
-                "b_rid": msg.record_id,
-                "outcome": CANCELLED,
-                "updated_at": now,
-            },
-        )
-        if done.rowcount == 1:
-            return Verdict("RECEIPT", "applied")
-        error = RejectionError(
-            code="exchange.unknown_record",
-            field="$.record_id",
-            message=f"record {msg.record_id} of {msg.sender_party} is unknown here",
-        )
-        return Verdict("REJECTION", "rejected", (error,))
+        """A CANCELLATION names (header and payload) the version it cancels: one we have
+        applied. A version never received (above the applied one, or of an unknown record)
+        is a rejection; a record already cancelled answers ``duplicate``."""
+        key = {"b_origin": msg.sender_party, "b_rid": msg.record_id}
+        head = conn.execute(_HEAD, key).one_or_none()
+        if head is None:
+            error = RejectionError(
+                code="exchange.unknown_record",
+                field="$.record_id",
+                message=f"record {msg.record_id} of {msg.sender_party} is unknown here",
+            )
+            return Verdict("REJECTION", "rejected", (error,))
+        latest = int(head.latest_version)
+        if msg.version is None or msg.version > latest:
+            error = RejectionError(
+                code="exchange.unknown_version",
+                field="header.version",
+                message=f"record {msg.record_id}: version {msg.version} was never received "
+                f"here (the latest received is {latest})",
+            )
+            return Verdict("REJECTION", "rejected", (error,))
+        if head.outcome == CANCELLED:
+            return Verdict("RECEIPT", "duplicate")
+        conn.execute(_SET_HEAD, {**key, "outcome": CANCELLED, "updated_at": now})
+        return Verdict("RECEIPT", "applied")

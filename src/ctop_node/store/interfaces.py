@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ctop_node.errors import FieldError
+from ctop_node.model.outcome import OutcomeKind
 from ctop_node.model.record import Consignment
-from ctop_node.rules.outcome import OutcomeKind
+from ctop_node.store._cancel import Withdrawal
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +44,7 @@ class StoredResult:
     record_id: str | None
     version: int | None  # version now stored for the record (None when nothing was stored)
     unchanged: bool  # an identical record was already the latest version: nothing written
+    held: bool = False  # stored, but not queued: the record was cancelled before this version
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ class RecordRow:
     detail: str
     created_at: datetime
     body: dict[str, Any] = field(default_factory=dict)
+    # The record's state (its head): the latest version's outcome, or ``cancelled``.
+    state: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,41 @@ class OutboxRow:
     created_at: datetime
 
 
+# (sender Party, record_id, version): one received record version, whatever the channel.
+VersionKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class LockCandidate:
+    """A record version of ours with a live outbox entry for a peer: it may go on a lock."""
+
+    record_id: str
+    version: int
+    peer_party: str
+    outbox_state: str  # "pending" | "delivered"
+    queued_at: datetime  # when the outbox entry was made
+    body: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class SentVersion:
+    """One outbox entry for a peer, with the digest of the record version it carries."""
+
+    record_id: str
+    version: int
+    digest: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedVersion:
+    """One stored record version received from a peer."""
+
+    record_id: str
+    version: int
+    digest: str
+
+
 class RecordStore(Protocol):
     url: str
 
@@ -80,6 +119,12 @@ class RecordStore(Protocol):
         """Store a batch in one transaction: every entry's outcome in the ingest log, each
         accepted record as a new version unless identical to the latest, and an outbox entry
         per peer for each new ``to_send`` version (transactional outbox)."""
+        ...
+
+    def cancel_record(
+        self, record_id: str, reason: str, *, origin_party: str, now: datetime | None = None
+    ) -> Withdrawal:
+        """Cancel our record at every peer: withdraw pending versions, queue CANCELLATIONs."""
         ...
 
     def get_record(self, record_id: str, version: int | None = None) -> RecordRow | None: ...
@@ -93,5 +138,29 @@ class RecordStore(Protocol):
     def outcome_counts(self) -> dict[str, int]: ...
 
     def outbox(self, *, state: str | None = None, limit: int = 100) -> list[OutboxRow]: ...
+
+    # -- what the channels and reports ask (they write no SQL of their own) ---------------
+
+    def lock_candidates(self, *, limit: int = 10_000) -> list[LockCandidate]:
+        """Our record versions whose outbox entry is pending or delivered, oldest first."""
+        ...
+
+    def peers_of(self, record_id: str, version: int, *, origin_party: str) -> list[str]:
+        """The Parties a record version of ``origin_party`` is queued for."""
+        ...
+
+    def sent_versions(self, peer: str) -> list[SentVersion]:
+        """Every outbox entry for ``peer`` with its version's digest."""
+        ...
+
+    def received_versions(self, origin_party: str) -> list[ReceivedVersion]:
+        """Every record version stored as received from ``origin_party``."""
+        ...
+
+    def online_digests(
+        self, keys: Sequence[VersionKey] | None = None
+    ) -> dict[VersionKey, list[str]]:
+        """The distinct payload digests that arrived online per received version."""
+        ...
 
     def close(self) -> None: ...

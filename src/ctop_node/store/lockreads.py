@@ -1,8 +1,9 @@
 """The smart-lock channel's tables: lock reads at arrival, lock writes at departure.
 
 A lock read is stored only once the lock image, its device log and the customs signature
-were verified; refused reads store nothing. Storing is idempotent on (lock ID, payload ID):
-reading the same lock twice keeps the first reading. The record itself goes through the
+were verified; refused reads store nothing. Every reading is kept (a second reading of a lock
+may show what the first did not; the reconciliation takes the worst); storing the very same
+image twice is idempotent (on lock ID and image digest). The record itself goes through the
 inbox (:class:`ctop_node.store.inbox.Inbox`) like an online message; the read row is written
 after it, so a crash in between is healed by reading the lock again (the inbox answers the
 replay, the read row is then added).
@@ -10,6 +11,7 @@ replay, the read row is then added).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +41,7 @@ class LockRead:
     reader_id: str
     read_at: datetime
     message_id: str | None = None
+    nonce: str | None = None  # the reader's challenge the device signed its reading over
     findings: tuple[dict[str, str], ...] = ()  # {code, message}
     events: tuple[dict[str, Any], ...] = ()  # {n, t, c, d}: the verified device events
     image: bytes = field(default=b"", repr=False)
@@ -76,12 +79,13 @@ def _read_of(r: Any) -> LockRead:
         reader_id=r.reader_id,
         read_at=r.read_at,
         message_id=r.message_id,
+        nonce=r.nonce,
         findings=tuple(orjson.loads(r.findings)),
         events=tuple(orjson.loads(r.events)),
     )
 
 
-_READ_COLUMNS = [c for c in lock_reads.c if c.name not in ("id", "image")]
+_READ_COLUMNS = [c for c in lock_reads.c if c.name not in ("id", "image", "image_digest")]
 
 
 class LockReads:
@@ -94,7 +98,7 @@ class LockReads:
     # -- arrival ---------------------------------------------------------------------------
 
     def add(self, read: LockRead) -> bool:
-        """Store a verified read; False when this lock's payload was read before."""
+        """Store a verified reading; False when this very image was stored before."""
         row = {
             "lock_id": read.lock_id,
             "payload_id": read.payload_id,
@@ -112,11 +116,13 @@ class LockReads:
             "reader_id": read.reader_id,
             "image": read.image,
             "read_at": read.read_at,
+            "nonce": read.nonce,
+            "image_digest": hashlib.sha256(read.image).hexdigest(),
         }
         stmt = (
             self._ins(lock_reads)
             .values(row)
-            .on_conflict_do_nothing(index_elements=["lock_id", "payload_id"])
+            .on_conflict_do_nothing(index_elements=["lock_id", "image_digest"])
             .returning(lock_reads.c.id)
         )
         with translated("store a lock read"), self.engine.begin() as conn:

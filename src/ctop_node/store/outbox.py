@@ -57,6 +57,8 @@ _ITEM_COLUMNS = (
     outbox.c.attempts,
     outbox.c.message_id,
     outbox.c.message,
+    outbox.c.kind,
+    outbox.c.reason,
     records.c.tc_version,
     records.c.digest,
     records.c.body,
@@ -246,6 +248,29 @@ class Outbox:
                     stored[int(oid)] = (str(mid), bytes(msg))
         return stored
 
+    def reseal(
+        self, resealed: Sequence[tuple[int, str, str, bytes]]
+    ) -> dict[int, tuple[str, bytes]]:
+        """Replace ``(outbox_id, old message id, new message id, new bytes)`` of pending
+        entries whose sealed message grew too old for the peer's clock-skew check; returns
+        what is stored for each id afterwards. The receiver recognises the content under
+        the new id (a ``duplicate`` receipt when the old message did arrive)."""
+        if not resealed:
+            return {}
+        stmt = (
+            update(outbox)
+            .where(outbox.c.id == _b("id"), outbox.c.message_id == _b("old"), _PENDING)
+            .values(message_id=_b("mid"), message=_b("msg"))
+        )
+        params = [{"b_id": o, "b_old": old, "b_mid": m, "b_msg": b} for o, old, m, b in resealed]
+        ids = [r[0] for r in resealed]
+        with self._writing("store resealed messages") as conn:
+            conn.execute(stmt, params)
+            sel = select(outbox.c.id, outbox.c.message_id, outbox.c.message).where(
+                outbox.c.id.in_(ids)
+            )
+            return {int(o): (str(m), bytes(b)) for o, m, b in conn.execute(sel)}
+
     def attach_message(self, outbox_id: int, message_id: str, sealed: bytes) -> tuple[str, bytes]:
         return self.attach([(outbox_id, message_id, sealed)])[outbox_id]
 
@@ -320,13 +345,14 @@ class Outbox:
         return value
 
     def counts(self, peer: str | None = None) -> dict[str, int]:
-        """Entries per state (pending, delivered, rejected, dead)."""
+        """Entries per state (pending, delivered, rejected, dead, withdrawn)."""
         stmt = select(outbox.c.state, func.count()).group_by(outbox.c.state)
         if peer is not None:
             stmt = stmt.where(outbox.c.peer_party == peer)
         with translated("count the outbox"), self.engine.connect() as conn:
             found = {str(s): int(n) for s, n in conn.execute(stmt)}
-        return {s: found.get(s, 0) for s in ("pending", "delivered", "rejected", "dead")} | found
+        states = ("pending", "delivered", "rejected", "dead", "withdrawn")
+        return {s: found.get(s, 0) for s in states} | found
 
     def rejections(
         self, limit: int = 20, *, states: Sequence[str] = ("rejected",)
@@ -339,6 +365,7 @@ class Outbox:
                 outbox.c.version,
                 outbox.c.peer_party,
                 outbox.c.state,
+                outbox.c.kind,
                 outbox.c.message_id,
                 outbox.c.answer_code,
                 outbox.c.last_error,
@@ -356,6 +383,7 @@ class Outbox:
                     "version": int(r.version),
                     "peer": r.peer_party,
                     "state": r.state,
+                    "kind": r.kind,  # "record", or "cancellation" of that version
                     "message_id": r.message_id,
                     "code": r.answer_code,
                     "message": r.last_error,
@@ -416,4 +444,6 @@ def _item(r: Any) -> OutboxItem:
         body=bytes(r.body),
         message_id=r.message_id,
         message=None if r.message is None else bytes(r.message),
+        kind=r.kind,
+        reason=r.reason,
     )

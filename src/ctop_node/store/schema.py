@@ -44,7 +44,12 @@ metadata = MetaData(naming_convention=NAMING_CONVENTION)
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
 DIRECTIONS = ("out", "in")
-OUTBOX_STATES = ("pending", "delivered", "rejected", "dead")
+# withdrawn: a pending version taken back before it was delivered (a later version was
+# refused under Art.6 or is not applicable, or the record was cancelled); never sent again.
+OUTBOX_STATES = ("pending", "delivered", "rejected", "dead", "withdrawn")
+# record: a record version (CONSIGNMENT / AMENDMENT); cancellation: a CANCELLATION naming
+# the version of ``record_pk`` as the one cancelled.
+OUTBOX_KINDS = ("record", "cancellation")
 # applied: the record version is in ``records``; waiting: parked until its predecessor is
 # applied; rejected: answered with a REJECTION; duplicate: the same record version came
 # under another message id with the same digest; mismatch: ... with a different digest.
@@ -152,8 +157,13 @@ outbox = Table(
     Column("answer", LargeBinary, nullable=True),  # the peer's signed RECEIPT/REJECTION
     Column("answer_code", String(64), nullable=True),
     Column("sent_at", UtcDateTime, nullable=True),
-    UniqueConstraint("record_pk", "peer_party"),
-    CheckConstraint("state IN ('pending', 'delivered', 'rejected', 'dead')", name="state"),
+    Column("kind", String(16), nullable=False, server_default="record"),
+    Column("reason", Text, nullable=True),  # why a cancellation was sent
+    UniqueConstraint("record_pk", "peer_party", "kind"),
+    CheckConstraint(
+        "state IN ('pending', 'delivered', 'rejected', 'dead', 'withdrawn')", name="state"
+    ),
+    CheckConstraint("kind IN ('record', 'cancellation')", name="kind"),
     Index(None, "state", "next_attempt_at"),
 )
 
@@ -223,9 +233,13 @@ lock_reads = Table(
     Column("reader_id", String(64), nullable=False),
     Column("image", LargeBinary, nullable=False),  # the image as read: evidence
     Column("read_at", UtcDateTime, nullable=False),
-    UniqueConstraint("lock_id", "payload_id"),
+    # Every reading is kept (the verdict takes the worst); the same image stored once.
+    Column("nonce", String(64), nullable=True),  # the reader's challenge the device signed
+    Column("image_digest", String(64), nullable=True),  # SHA-256 hex of ``image``
+    UniqueConstraint("lock_id", "image_digest"),
     CheckConstraint("mode IN ('full', 'digest')", name="mode"),
     Index(None, "sender_party", "record_id", "version"),
+    Index(None, "lock_id", "payload_id"),
 )
 
 # One row per payload written to a lock at the departure node: what `lock pending` no longer

@@ -19,8 +19,10 @@ import orjson
 from sqlalchemy import Row, Select, and_, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 
-from ctop_node.errors import StorageError
-from ctop_node.rules.outcome import OutcomeKind
+from ctop_node.errors import RecordError, StorageError
+from ctop_node.model.outcome import OutcomeKind
+from ctop_node.store._cancel import CANCELLED, Withdrawal, withdraw_and_cancel
+from ctop_node.store._channel_sql import ChannelQueries
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
 from ctop_node.store.interfaces import (
@@ -35,6 +37,16 @@ from ctop_node.store.schema import DIRECTIONS, ingest_log, outbox, record_heads,
 # Outcomes whose record body is kept. Refused (Art.6) bodies are never stored, whatever
 # the caller passes; rejected records did not pass the technical conditions.
 STORED_OUTCOMES = frozenset({OutcomeKind.TO_SEND, OutcomeKind.NOT_APPLICABLE, OutcomeKind.EXCLUDED})
+
+# Outcomes of a new version that stop the record's exchange: earlier versions still pending
+# are withdrawn and delivered ones cancelled (issue 8 finding 13). REFUSED bodies are not
+# stored, so a refusal is matched on the ingest entry's record id.
+STOPS_EXCHANGE = frozenset({OutcomeKind.NOT_APPLICABLE, OutcomeKind.EXCLUDED, OutcomeKind.REFUSED})
+
+# A new version of a record we cancelled: stored (the clearance system's data is kept), not
+# queued for any peer.
+HELD_REASON = "record.cancelled"
+HELD_DETAIL = "kept, not sent: the record was cancelled before this version"
 
 # Record ids per "IN (...)" lookup: far below SQLite's and PostgreSQL's parameter limits.
 _LOOKUP_CHUNK = 1000
@@ -86,8 +98,10 @@ def _check_digest(accepted: Accepted, position: str) -> None:
         )
 
 
-class SqlStore:
-    """``RecordStore`` on an SQLAlchemy engine. Use ``ctop_node.store.open_store``."""
+class SqlStore(ChannelQueries):
+    """``RecordStore`` on an SQLAlchemy engine. Use ``ctop_node.store.open_store``. The
+    channels' questions and the exchange's stores (inbox, outbox, lock reads) come from
+    :class:`ChannelQueries`."""
 
     def __init__(self, engine: Engine, url: str) -> None:
         self.engine = engine
@@ -143,9 +157,16 @@ class SqlStore:
         log_rows: list[dict[str, Any]] = []
         record_rows: list[dict[str, Any]] = []
         peers_of_row: list[tuple[str, ...]] = []
+        # Per record id: why its exchange stops, when its last entry in the batch says so.
+        stops: dict[str, tuple[str, bool]] = {}
         for entry in entries:
             accepted = _storable(entry)
             result = StoredResult(entry.record_id, None, False)
+            if entry.record_id is not None and entry.outcome is not OutcomeKind.REJECTED:
+                stops.pop(entry.record_id, None)
+                if entry.outcome in STOPS_EXCHANGE:
+                    refused = entry.outcome is OutcomeKind.REFUSED
+                    stops[entry.record_id] = (entry.reason, refused)
             if accepted is not None:
                 rid = accepted.record.record_id
                 head = heads.get(rid)
@@ -153,10 +174,13 @@ class SqlStore:
                     result = StoredResult(rid, head.version, True)
                 else:
                     version = head.version + 1 if head is not None else 1
+                    # A cancelled record stays cancelled: a later version is kept, never
+                    # sent (the peer would refuse it: exchange.cancelled).
+                    held = head is not None and head.outcome == CANCELLED
                     heads[rid] = _Head(
                         version,
                         accepted.digest,
-                        entry.outcome.value,
+                        CANCELLED if held else entry.outcome.value,
                         in_db=head.in_db if head is not None else False,
                         changed=True,
                     )
@@ -169,15 +193,15 @@ class SqlStore:
                             "tc_version": accepted.tc_version,
                             "digest": accepted.digest,
                             "outcome": entry.outcome.value,
-                            "reason": entry.reason,
-                            "detail": entry.detail,
+                            "reason": HELD_REASON if held else entry.reason,
+                            "detail": HELD_DETAIL if held else entry.detail,
                             "body": accepted.body,
                             "created_at": now,
                         }
                     )
-                    send = entry.outcome is OutcomeKind.TO_SEND
+                    send = entry.outcome is OutcomeKind.TO_SEND and not held
                     peers_of_row.append(entry.peers if send else ())
-                    result = StoredResult(rid, version, False)
+                    result = StoredResult(rid, version, False, held=held)
             results.append(result)
             log_rows.append(
                 {
@@ -214,7 +238,73 @@ class SqlStore:
             ]
             if outbox_rows:
                 conn.execute(outbox.insert(), outbox_rows)
+        queued = self._queued(conn, origin_party, stops) if stops else set()
+        for rid, (reason, refused) in sorted(stops.items()):
+            if rid not in queued:
+                continue  # never queued for a peer: nothing to withdraw or cancel
+            # After the outbox rows of this batch: a version queued before the stop in the
+            # same batch is withdrawn too. The record is cancelled (its later versions kept,
+            # not sent) when a peer may hold a version, or when the stop is a refusal.
+            withdraw_and_cancel(conn, origin_party, rid, reason, now, mark_head=refused)
         return results
+
+    @staticmethod
+    def _queued(conn: Connection, origin_party: str, record_ids: Iterable[str]) -> set[str]:
+        """The record ids of ours that have outbox rows (one query per chunk)."""
+        found: set[str] = set()
+        wanted = sorted(record_ids)
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            stmt = (
+                select(outbox.c.record_id)
+                .join(records, records.c.id == outbox.c.record_pk)
+                .where(records.c.origin_party == origin_party, records.c.direction == "out")
+                .where(outbox.c.record_id.in_(wanted[start : start + _LOOKUP_CHUNK]))
+                .distinct()
+            )
+            found.update(str(r) for r in conn.execute(stmt).scalars())
+        return found
+
+    def cancel_record(
+        self,
+        record_id: str,
+        reason: str,
+        *,
+        origin_party: str,
+        now: datetime | None = None,
+    ) -> Withdrawal:
+        """The clearance system cancels our record ``record_id``: pending versions are
+        withdrawn, every peer that may hold a version gets a CANCELLATION (queued in the
+        outbox), and the record's state becomes ``cancelled``; one transaction.
+
+        ``RecordError``: ``record.not_found`` (no record of ours with that id),
+        ``record.already_cancelled``."""
+        now = now or datetime.now(UTC)
+        with translated("cancel a record"), self.engine.connect() as conn:
+            conn.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(_PG_WRITER_LOCK, {"k": _PG_LOCK_KEY, "party": origin_party})
+                head = conn.execute(
+                    select(record_heads.c.outcome).where(
+                        record_heads.c.origin_party == origin_party,
+                        record_heads.c.record_id == record_id,
+                    )
+                ).scalar_one_or_none()
+                if head is None:
+                    raise RecordError(
+                        f"record {record_id} of {origin_party} is not stored here",
+                        code="record.not_found",
+                        record_id=record_id,
+                    )
+                if head == CANCELLED:
+                    raise RecordError(
+                        f"record {record_id} is already cancelled",
+                        code="record.already_cancelled",
+                        record_id=record_id,
+                    )
+                return withdraw_and_cancel(
+                    conn, origin_party, record_id, reason, now, mark_head=True
+                )
 
     def _load_heads(
         self, conn: Connection, origin_party: str, record_ids: Iterable[str]
@@ -298,7 +388,7 @@ class SqlStore:
     # -- reading -------------------------------------------------------------------------
 
     def _latest(self) -> Select[Any]:
-        return select(*_SUMMARY_COLUMNS).join(
+        return select(*_SUMMARY_COLUMNS, record_heads.c.outcome.label("state")).join(
             record_heads,
             and_(
                 record_heads.c.origin_party == records.c.origin_party,
@@ -330,7 +420,17 @@ class SqlStore:
 
     def versions(self, record_id: str, *, origin_party: str | None = None) -> list[RecordRow]:
         """Every stored version of a record, oldest first, with bodies."""
-        stmt = select(*_SUMMARY_COLUMNS, records.c.body).where(records.c.record_id == record_id)
+        stmt = (
+            select(*_SUMMARY_COLUMNS, records.c.body, record_heads.c.outcome.label("state"))
+            .outerjoin(
+                record_heads,
+                and_(
+                    record_heads.c.origin_party == records.c.origin_party,
+                    record_heads.c.record_id == records.c.record_id,
+                ),
+            )
+            .where(records.c.record_id == record_id)
+        )
         if origin_party is not None:
             stmt = stmt.where(records.c.origin_party == origin_party)
         stmt = stmt.order_by(records.c.origin_party, records.c.version)
@@ -381,6 +481,45 @@ class SqlStore:
         for row in rows:
             row["errors"] = orjson.loads(row["errors"])
         return rows
+
+    def deliveries(self, record_id: str, *, origin_party: str) -> list[dict[str, Any]]:
+        """What the outbox holds for our record ``record_id``, oldest first: each version
+        and cancellation per peer with its state (pending, delivered, rejected, dead,
+        withdrawn), for ``records show``."""
+        stmt = (
+            select(
+                outbox.c.kind,
+                outbox.c.version,
+                outbox.c.peer_party,
+                outbox.c.state,
+                outbox.c.attempts,
+                outbox.c.message_id,
+                outbox.c.answer_code,
+                outbox.c.reason,
+                outbox.c.created_at,
+                outbox.c.delivered_at,
+            )
+            .join(records, records.c.id == outbox.c.record_pk)
+            .where(outbox.c.record_id == record_id)
+            .where(records.c.origin_party == origin_party, records.c.direction == "out")
+            .order_by(outbox.c.id)
+        )
+        with translated("read the deliveries of a record"), self.engine.connect() as conn:
+            return [
+                {
+                    "kind": r.kind,
+                    "version": int(r.version),
+                    "peer": r.peer_party,
+                    "state": r.state,
+                    "attempts": int(r.attempts),
+                    "message_id": r.message_id,
+                    "code": r.answer_code,
+                    "reason": r.reason,
+                    "queued_at": r.created_at,
+                    "settled_at": r.delivered_at,
+                }
+                for r in conn.execute(stmt)
+            ]
 
     def outbox(self, *, state: str | None = None, limit: int = 100) -> list[OutboxRow]:
         """Outbox entries, oldest first."""
@@ -433,4 +572,5 @@ def _to_row(row: Row[Any, *tuple[Any, ...]], *, with_body: bool) -> RecordRow:
         detail=row.detail,
         created_at=row.created_at,
         body=body,
+        state=row._mapping.get("state"),
     )

@@ -15,15 +15,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ctop_node.errors import InputError, UsageError
+from ctop_node.errors import InputError, RecordError, UsageError
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.pipeline import IngestPipeline
 
 TOKEN_FILE = "api-token"
+MAX_REASON = 512  # the ``reason`` of the CANCELLATION payload
+MAX_CANCEL_BODY = 8 * 1024
 MAX_UPLOAD = 1 << 30  # one upload of up to 1 GiB is spooled to disk, never held in memory
 _CONTENT_FORMATS = {
     "application/x-ndjson": "ndjson",
@@ -50,6 +53,23 @@ def ensure_api_token(home: Path) -> str:
 
 def _problem(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status, detail={"code": code, "message": message})
+
+
+def _cancel_reason(body: bytes) -> str:
+    if len(body) > MAX_CANCEL_BODY:
+        raise _problem(
+            413, "api.too_large", f"a cancellation body is at most {MAX_CANCEL_BODY} bytes"
+        )
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise _problem(400, "api.body", 'the body must be JSON: {"reason": "..."}') from exc
+    reason = data.get("reason") if isinstance(data, dict) else None
+    if not isinstance(reason, str) or not 0 < len(reason.strip()) <= MAX_REASON:
+        raise _problem(
+            400, "cancel.reason", f'"reason" must be text of 1 to {MAX_REASON} characters'
+        )
+    return reason.strip()
 
 
 def api_app(
@@ -100,6 +120,28 @@ def api_app(
             except InputError as exc:
                 raise _problem(400, exc.code, exc.message) from exc
         # 200 even with rejections: each record has its outcome; the counts add up.
+        return JSONResponse(result)
+
+    @app.post("/api/v1/records/{record_id}/cancel")
+    async def cancel_record(record_id: str, request: Request) -> JSONResponse:
+        """Cancel one of our records at every peer (JSON body ``{"reason": "..."}``)."""
+        _authorise(request)
+        body = bytearray()
+        async for chunk in request.stream():  # capped while reading, never held whole
+            body += chunk
+            if len(body) > MAX_CANCEL_BODY:
+                break
+        reason = _cancel_reason(bytes(body))
+        party = pipeline.classifier.policy.party
+
+        def work() -> dict[str, Any]:
+            return pipeline.store.cancel_record(record_id, reason, origin_party=party).as_dict()
+
+        try:
+            result = await run_in_threadpool(work)
+        except RecordError as exc:
+            status = 409 if exc.code == "record.already_cancelled" else 404
+            raise _problem(status, exc.code, exc.message) from exc
         return JSONResponse(result)
 
     @app.get("/api/v1/health")

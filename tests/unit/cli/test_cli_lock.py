@@ -14,8 +14,10 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from ctop_node.cli import app
-from ctop_node.errors import LockError
+from ctop_node.errors import LockError, UsageError
 from ctop_node.localnet import LocalNode, create_nodes
+from ctop_node.lock.device import LockDevice
+from ctop_node.lock.reader import LockReader
 
 
 def invoke(*args: str | Path) -> Result:
@@ -137,3 +139,30 @@ def test_online_records_are_not_pending_while_the_peer_is_reachable(
     kz = nodes["KZ"]
     ingest(kz, future_record(record_dict, "online"), tmp_path)
     assert json.loads(ok("lock", "pending", "--home", kz.home, "--json"))["pending"] == []
+
+
+def test_an_image_pulled_by_another_device_is_read_with_its_nonce(
+    nodes: dict[str, LocalNode], tmp_path: Path, record_dict: dict[str, Any]
+) -> None:
+    """The image was pulled by a handheld reader (no device key here) / result: without
+    --nonce the command refuses; with the challenge the handheld sent it reads the lock; an
+    image whose reading is over another challenge is refused (lock.log.unconfirmed)."""
+    kz, cn = nodes["KZ"], nodes["CN"]
+    data = future_record(record_dict)
+    ingest(kz, data, tmp_path)
+    carrier, lock = tmp_path / "carrier", tmp_path / "LOCK-0001.lock"
+    ok("lock", "carrier-ca", "--out", carrier)
+    ok("lock", "provision", "LOCK-0001", "--carrier", carrier, "--out", lock)
+    ok("lock", "write", data["record_id"], "--lock", lock, "--home", kz.home)
+    ok("lock", "trust-carrier", carrier / "carrier-ca.pem", "--home", cn.home)
+    pulled = tmp_path / "pulled.lock"  # what the handheld hands over: the image, no key
+    nonce = LockReader.challenge()
+    pulled.write_bytes(LockDevice.load(lock).read_by_authority("CN-HANDHELD", nonce=nonce))
+
+    refused = invoke("lock", "read", pulled, "--home", cn.home)
+    assert isinstance(refused.exception, UsageError) and "--nonce" in str(refused.exception)
+    other = invoke("lock", "read", pulled, "--home", cn.home, "--nonce", LockReader.challenge())
+    assert isinstance(other.exception, LockError)
+    assert other.exception.code == "lock.log.unconfirmed"
+    read = json.loads(ok("lock", "read", pulled, "--home", cn.home, "--nonce", nonce, "--json"))
+    assert (read["inbox_state"], read["tampered"]) == ("applied", False)

@@ -86,7 +86,13 @@ def test_status_json_and_table(cli: typer.Typer, home: Path, record_dict: dict[s
     assert (cn["outbox_depth"], cn["delivered"], cn["rejected"], cn["circuit"]) == (1, 1, 1, "open")
     assert cn["consecutive_failures"] == 1 and "refused" in cn["last_error"]
     assert cn["oldest_pending_age_s"] >= 0 and cn["last_delivery"] is not None
-    assert data["totals"] == {"pending": 1, "delivered": 1, "rejected": 1, "dead": 0}
+    assert data["totals"] == {
+        "pending": 1,
+        "delivered": 1,
+        "rejected": 1,
+        "dead": 0,
+        "withdrawn": 0,
+    }
     (rej,) = data["rejections"]
     assert (rej["record_id"], rej["version"], rej["code"]) == ("KZ-1", 1, "record.container.mass")
     table = runner.invoke(cli, ["status", "--home", str(home)])

@@ -9,7 +9,7 @@ import pytest
 
 from ctop_node.conformance import scenarios, spec
 from ctop_node.conformance.judge import Expect
-from ctop_node.online.codes import CODES
+from ctop_node.exchange.codes import CODES
 
 DOC = Path(__file__).parents[3] / "docs" / "conformance.md"
 WHOLE_REQUEST = {"exchange.too_large", "exchange.too_many_messages", "exchange.bad_batch"}

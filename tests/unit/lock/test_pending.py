@@ -35,21 +35,21 @@ def test_fallback_after_the_threshold_before_the_train_crosses(
     later = {**record_dict, "record_id": "KZ-551800-2026-000009"}
     gone = ingest(store, later, crossing=NOW - HOUR, channel="online")  # already crossed
     box = Outbox(store.engine)
-    assert pending_locks(store.engine, now=NOW, fallback=HOUR / 2) == []
+    assert pending_locks(store, now=NOW, fallback=HOUR / 2) == []
     box.record_failure("CN", "connection refused", NOW, timedelta(seconds=10))
     # Failing, but not long enough yet.
-    assert pending_locks(store.engine, now=NOW, fallback=HOUR / 2) == []
-    [item] = pending_locks(store.engine, now=NOW + HOUR, fallback=HOUR / 2)
+    assert pending_locks(store, now=NOW, fallback=HOUR / 2) == []
+    [item] = pending_locks(store, now=NOW + HOUR, fallback=HOUR / 2)
     assert (item.record_id, item.reason, item.lock_ids) == (rid, "fallback", ("LOCK-0001",))
     assert gone != item.record_id
     # The peer answers again: no fallback.
     box.record_success("CN", NOW + HOUR)
-    assert pending_locks(store.engine, now=NOW + 2 * HOUR, fallback=HOUR / 2) == []
+    assert pending_locks(store, now=NOW + 2 * HOUR, fallback=HOUR / 2) == []
 
 
 def test_carrier_wish_is_listed_whatever_the_link(
     store: SqlStore, record_dict: dict[str, Any]
 ) -> None:
     ingest(store, record_dict, crossing=NOW + HOUR, channel="both")
-    [item] = pending_locks(store.engine, now=NOW, fallback=HOUR)
+    [item] = pending_locks(store, now=NOW, fallback=HOUR)
     assert (item.reason, item.peer, item.outbox_state) == ("carrier:both", "CN", "pending")

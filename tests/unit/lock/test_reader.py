@@ -16,14 +16,23 @@ from ctop_node.errors import LockError
 from ctop_node.lock import cbor
 from ctop_node.lock.carrier import CarrierCA
 from ctop_node.lock.events import EventCode
-from ctop_node.lock.image import read_image
+from ctop_node.lock.image import LockState, read_image
 from ctop_node.lock.reader import LockReader, ReadResult
 from ctop_node.model.messages import MessageType, Receipt
 from ctop_node.store import SqlStore
 from ctop_node.store.schema import inbox, lock_reads, records
 from tests._homes import Home
 
-from ._channel import Writer, carrier_ca, cn_lock_reader, write_lock, writer
+from ._channel import (
+    NONCE,
+    Writer,
+    carrier_ca,
+    cn_lock_reader,
+    cut_before,
+    write_lock,
+    writer,
+    written_device,
+)
 
 NOW = datetime.now(UTC)
 
@@ -53,7 +62,7 @@ def counts(store: SqlStore) -> tuple[int, int, int]:
 
 
 def read(reader: LockReader, image: bytes) -> ReadResult:
-    return reader.read(image, reader_id="CN-R1")
+    return reader.read(image, reader_id="CN-R1", nonce=NONCE)
 
 
 def refused(reader: LockReader, store: SqlStore, image: bytes) -> LockError:
@@ -84,7 +93,7 @@ def test_a_genuine_lock_is_stored_once_through_the_inbox(
     assert row is not None and row.reason == "lock" and row.digest == result.digest
     assert counts(store) == (1, 1, 1)
     # The stored answer is a RECEIPT signed by CN for KZ, naming the lock copy.
-    stored = reader.inbox.answer_for(result.message_id or "")
+    stored = reader.receiver.inbox.answer_for(result.message_id or "")
     assert stored is not None
     answer = open_(stored.answer, kz.trust(), kz.decryptor, "KZ")
     assert answer.header.type is MessageType.RECEIPT
@@ -234,3 +243,100 @@ def test_digest_mode_is_a_lock_read_without_a_record(
     result = read(reader, lock(mode="digest"))
     assert (result.inbox_state, result.mode, result.message_id) == ("digest", "digest", None)
     assert counts(store) == (0, 0, 1)
+
+
+# -- the reading over a fresh nonce, expiry at reading (issue 8, finding 12) ---------------
+
+
+def test_a_copy_with_the_opening_cut_off_is_refused(
+    kz_cn_homes: tuple[Home, Home],
+    carrier: CarrierCA,
+    reader: LockReader,
+    store: SqlStore,
+    record_dict: dict[str, Any],
+) -> None:
+    """CN reads a lock opened on the way, but is handed a copy whose log ends before the
+    opening / result: refused (lock.log.unconfirmed), nothing stored; the honest image read
+    over the same challenge shows the opening."""
+    device = written_device(carrier, kz_cn_homes[0], record_dict)
+    device.open("SOMEONE", now=datetime.now(UTC) - timedelta(minutes=10))
+    nonce = reader.challenge()
+    honest = device.read_by_authority("CN-R1", nonce=nonce)
+    truncated = cut_before(honest, EventCode.OPENED, LockState.SEALED)
+    with pytest.raises(LockError) as err:
+        reader.read(truncated, reader_id="CN-R1", nonce=nonce)
+    assert err.value.code == "lock.log.unconfirmed"
+    assert counts(store) == (0, 0, 0)
+    result = reader.read(honest, reader_id="CN-R1", nonce=nonce)
+    assert result.tampered and {f.code for f in result.findings} == {"lock.opened_before_reading"}
+
+
+def test_an_earlier_reading_is_not_this_reading(
+    lock: Writer, reader: LockReader, store: SqlStore
+) -> None:
+    """CN challenges a lock and is handed an image read earlier over another nonce / result:
+    refused; a nonce too short to be a challenge is refused too."""
+    old = lock(nonce=reader.challenge())
+    assert reader.challenge() != reader.challenge()
+    with pytest.raises(LockError) as err:
+        reader.read(old, reader_id="CN-R1", nonce=reader.challenge())
+    assert err.value.code == "lock.log.unconfirmed"
+    with pytest.raises(LockError) as err:
+        reader.read(lock(nonce="short"), reader_id="CN-R1", nonce="short")
+    assert err.value.code == "lock.log.unconfirmed"
+    assert counts(store) == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("late", "accepted"),
+    [(timedelta(minutes=5), True), (timedelta(minutes=11), False), (timedelta(days=3), False)],
+)
+def test_expired_payload_is_refused_at_reading(
+    kz_cn_homes: tuple[Home, Home],
+    carrier: CarrierCA,
+    store: SqlStore,
+    record_dict: dict[str, Any],
+    late: timedelta,
+    accepted: bool,
+) -> None:
+    """CN reads a payload ``late`` after its expiry (10 min of clock skew allowed) / result:
+    within the skew it is stored, beyond it refused (lock.payload.expired), nothing stored."""
+    expires = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=1)
+    image = write_lock(carrier, kz_cn_homes[0], record_dict, expires=expires)
+    reader = cn_lock_reader(
+        kz_cn_homes[1],
+        store,
+        carrier,
+        clock=lambda: expires + late,
+        expiry_skew=timedelta(minutes=10),
+    )
+    if accepted:
+        assert reader.read(image, reader_id="CN-R1", nonce=NONCE).inbox_state == "applied"
+        assert counts(store) == (1, 1, 1)
+        return
+    with pytest.raises(LockError) as err:
+        reader.read(image, reader_id="CN-R1", nonce=NONCE)
+    assert err.value.code == "lock.payload.expired"
+    assert counts(store) == (0, 0, 0)
+
+
+def test_an_opening_after_the_first_reading_is_customs_own(
+    kz_cn_homes: tuple[Home, Home],
+    carrier: CarrierCA,
+    reader: LockReader,
+    store: SqlStore,
+    record_dict: dict[str, Any],
+) -> None:
+    """CN reads a lock, opens it for inspection, and reads it again / result: two readings
+    kept, neither with a finding (the opening followed the authority reading)."""
+    device = written_device(carrier, kz_cn_homes[0], record_dict)
+    now = datetime.now(UTC)
+    first = reader.challenge()
+    image = device.read_by_authority("CN-R1", nonce=first, now=now - timedelta(minutes=10))
+    assert not reader.read(image, reader_id="CN-R1", nonce=first).tampered
+    device.open("CN-R1", now=now - timedelta(minutes=5))
+    second = reader.challenge()
+    again = device.read_by_authority("CN-R1", nonce=second, now=now - timedelta(minutes=1))
+    result = reader.read(again, reader_id="CN-R1", nonce=second)
+    assert (result.tampered, result.lock_state, result.new_read) == (False, "opened", True)
+    assert counts(store) == (1, 1, 2)

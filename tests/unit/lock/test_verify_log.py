@@ -28,7 +28,7 @@ def refused(device: LockDevice, log: list[dict[str, Any]], **kw: Any) -> str:
     cert = kw.pop("cert", device.certificate)
     lock_id = kw.pop("lock_id", device.lock_id)
     with pytest.raises(LogError) as info:
-        verify_log(lock_id, log, cert, trusted, at=kw.pop("at", at(700)))
+        verify_log(lock_id, log, cert, trusted, at=kw.pop("at", at(700)), **kw)
     return info.value.code
 
 
@@ -160,3 +160,22 @@ def test_device_certificate_from_an_untrusted_carrier(travelled: LockDevice) -> 
 )
 def test_malformed_entries(travelled: LockDevice, entry: Any) -> None:
     assert refused(travelled, [entry]) == "lock.log.malformed"
+
+
+def test_with_a_nonce_the_log_must_end_with_the_reading_over_it(
+    travelled: LockDevice, carrier: CarrierCA
+) -> None:
+    """A log cut before its newest events is a valid shorter log; only the device's reading
+    over the reader's fresh nonce, as the last event, shows that nothing was cut off."""
+    cas = [carrier.certificate]
+    nonce = "a-fresh-challenge-0001"
+    travelled.read_by_authority("CN-R1", nonce=nonce, now=at(650))
+    log = entries(travelled)
+    events = verify_log("LOCK-0001", log, travelled.certificate, cas, at=at(700), nonce=nonce)
+    assert events[-1].code == EventCode.READ_BY_AUTHORITY
+    assert events[-1].data == {"reader_id": "CN-R1", "nonce": nonce}
+    # The same log is valid without the reading, and with another nonce it is not this one.
+    assert len(verify_log("LOCK-0001", log[:-1], travelled.certificate, cas, at=at(700))) == 6
+    assert refused(travelled, log[:-1], nonce=nonce) == "lock.log.unconfirmed"
+    assert refused(travelled, log[:-2], nonce=nonce) == "lock.log.unconfirmed"
+    assert refused(travelled, log, nonce="another-challenge-01") == "lock.log.unconfirmed"

@@ -102,6 +102,7 @@ class FakePeer:
         payload = Receipt(
             message_id=opened.header.message_id,
             message_digest=digest or message_digest(raw),
+            status="applied",
             stored_at=datetime.now(UTC),
         )
         return self.seal_answer(opened, MessageType.RECEIPT, canonical_bytes(payload))

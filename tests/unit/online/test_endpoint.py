@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from starlette.applications import Starlette
 
 from ctop_node.errors import StorageError
+from ctop_node.exchange.receive import Receiver
 from ctop_node.online.endpoint import CBOR, HEALTH_PATH, MESSAGES_PATH, peer_app
 from ctop_node.online.http_client import decode_answers
-from ctop_node.online.receiver import Receiver
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox
 from tests._homes import Home, make_pair
@@ -84,6 +84,9 @@ def test_batch_gets_one_answer_per_message_in_order(
         ("receipt", ""),
     ]
     assert answers[1].answer is None and answers[0].answer and answers[2].answer
+    # On the wire a missing value is null, never "": a receipt carries no code.
+    raw = cbor2.loads(response.content)
+    assert raw[0]["code"] is None and raw[1]["code"] == "crypto.malformed"
 
 
 def test_wrong_content_type(app: Starlette) -> None:

@@ -15,7 +15,7 @@ def test_sender_settings_come_from_node_json(tmp_path: Path) -> None:
     nodes = create_nodes(tmp_path)
     kz = nodes["KZ"]
     with open_store(sqlite_url(kz.home)) as store:
-        default = sender_from_home(kz.config, store.engine)
+        default = sender_from_home(kz.config, store)
         assert default.circuit.open_for == timedelta(seconds=10)
         assert default.transport._timeout.read == DEFAULT_HTTP_TIMEOUT_S  # type: ignore[attr-defined]
         default.transport.close()
@@ -25,7 +25,7 @@ def test_sender_settings_come_from_node_json(tmp_path: Path) -> None:
             "circuit_failures": 5,
             "http_timeout_s": 4,
         }
-        tuned = sender_from_home(write_node_config(kz.home, settings), store.engine)
+        tuned = sender_from_home(write_node_config(kz.home, settings), store)
         assert tuned.circuit.open_for == timedelta(seconds=2.5)
         assert tuned.circuit.failures_to_open == 5
         assert tuned.transport._timeout.read == 4  # type: ignore[attr-defined]

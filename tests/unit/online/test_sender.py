@@ -1,6 +1,7 @@
 """Sender with real keys (KZ sends to CN) and an in-memory peer: delivered only on a valid
 signed receipt, rejections kept, circuit and backoff under outage, crash between seal and
-send, per-record version order. The clock is passed to ``run_once``; nothing sleeps."""
+send, per-record version order. The tests drive the one drain algorithm (``run_once`` is
+``drain`` with the clock held at a given time); nothing sleeps."""
 
 from __future__ import annotations
 
@@ -137,6 +138,7 @@ def test_receipt_signed_by_an_unknown_key_is_not_delivery(
         payload = Receipt(
             message_id=opened.header.message_id,
             message_digest=message_digest(raw),
+            status="applied",
             stored_at=datetime.now(UTC),
         )
         forged = peer.seal_answer(
@@ -158,6 +160,7 @@ def test_receipt_from_another_party_is_not_delivery(
         payload = Receipt(
             message_id=opened.header.message_id,
             message_digest=message_digest(raw),
+            status="applied",
             stored_at=datetime.now(UTC),
         )
         forged = peer.seal_answer(
@@ -176,6 +179,7 @@ def test_receipt_for_another_message_is_not_delivery(
         payload = Receipt(
             message_id=opened.header.message_id,
             message_digest=message_digest(raw),
+            status="applied",
             stored_at=datetime.now(UTC),
         )
         other = "00000000-0000-4000-8000-000000000000"

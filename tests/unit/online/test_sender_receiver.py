@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from ctop_node.exchange.receive import Receiver
 from ctop_node.online.interfaces import DeliveryAnswer
-from ctop_node.online.receiver import Receiver
 from ctop_node.online.sender import Sender
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.inbox import Inbox

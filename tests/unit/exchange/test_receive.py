@@ -16,13 +16,12 @@ import pytest
 from ctop_node.crypto.cose import decode_sign1, sign1
 from ctop_node.crypto.envelope import OpenedMessage, open_
 from ctop_node.crypto.interfaces import Signer
+from ctop_node.exchange.receive import Incoming, ItemResult, Receiver
 from ctop_node.model.messages import MessageType, Receipt, Rejection
-from ctop_node.online.receiver import ItemResult, Receiver
 from ctop_node.store import SqlStore
 from ctop_node.store.inbox import Inbox
 from tests._homes import Home, make_home
-
-from ._peers import (
+from tests.unit.online._peers import (
     amended,
     cancellation_message,
     new_id,
@@ -280,10 +279,10 @@ def test_a_failure_inside_one_item_refuses_only_that_item(
     real = receiver._seal_answer
     broken = {"KZ-OTHER-1"}
 
-    def flaky(opened: OpenedMessage, *args: Any) -> Any:
-        if opened.header.record_id in broken:
+    def flaky(msg: Incoming, *args: Any) -> Any:
+        if msg.fields.record_id in broken:
             raise RuntimeError("boom")
-        return real(opened, *args)
+        return real(msg, *args)
 
     # Sealing the first answer fails inside the batch transaction: its savepoint is rolled
     # back (no inbox row, no record), the second message is stored and answered.

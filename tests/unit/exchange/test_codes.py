@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ctop_node.crypto import errors as crypto_errors
 from ctop_node.errors import CryptoError
-from ctop_node.online import codes
+from ctop_node.exchange import codes
 
 DOC = Path(__file__).parents[3] / "docs" / "rejection-codes.md"
 SRC = Path(codes.__file__).parents[1]
@@ -16,7 +16,7 @@ SRC = Path(codes.__file__).parents[1]
 
 def test_doc_is_generated_from_the_table() -> None:
     assert DOC.read_text("utf-8") == codes.render_markdown(), (
-        "regenerate: python -m ctop_node.online.codes > docs/rejection-codes.md"
+        "regenerate: python -m ctop_node.exchange.codes > docs/rejection-codes.md"
     )
 
 
@@ -59,7 +59,8 @@ def test_every_code_the_exchange_and_model_raise_is_listed() -> None:
     found = set()
     receiving = [
         SRC / "exchange" / "checks.py",
-        SRC / "online" / "receiver.py",
+        SRC / "exchange" / "receive.py",
+        SRC / "lock" / "reader.py",
         SRC / "store" / "inbox.py",
     ]
     for path in [*SRC.glob("model/*.py"), *SRC.glob("tc/*.py"), *receiving]:
@@ -67,7 +68,7 @@ def test_every_code_the_exchange_and_model_raise_is_listed() -> None:
     # Ingest-side codes that never reach a peer answer.
     ingest_only = {"record.refused", "record.not_found", "record.version_not_found"}
     missing = sorted(c for c in found - ingest_only if c not in codes.CODES)
-    assert missing == [], f"add these codes to online/codes.py: {missing}"
+    assert missing == [], f"add these codes to exchange/codes.py: {missing}"
 
 
 def test_unlisted_code_falls_back_to_its_prefix() -> None:

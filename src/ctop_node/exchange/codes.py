@@ -54,6 +54,12 @@ _TABLE: tuple[CodeInfo, ...] = (
     CodeInfo("record.code_list.currency", "13", "Not an ISO 4217 currency code."),
     CodeInfo("record.goods.hs_chapter", "13", "The HS chapter does not exist."),
     CodeInfo("tc.unknown_version", "13", "The technical-conditions version is not accepted."),
+    CodeInfo(
+        "exchange.tc_not_agreed",
+        "13",
+        "The technical-conditions version is known but not named by an agreement in force "
+        "between the sending and the receiving Party.",
+    ),
     # -- 14: data type -------------------------------------------------------------------
     CodeInfo("record.type", "14", "A data element has the wrong type (e.g. text for a number)."),
     CodeInfo("exchange.payload", "14", "The payload is not the JSON the message type requires."),
@@ -85,6 +91,17 @@ _TABLE: tuple[CodeInfo, ...] = (
         "15",
         "CONSIGNMENT must carry version 1 and AMENDMENT a version above 1.",
     ),
+    CodeInfo(
+        "exchange.clock_skew",
+        "15",
+        "header.created_at is further from the receiver's clock than the agreed skew "
+        "(online channel; default 10 minutes either way).",
+    ),
+    CodeInfo(
+        "exchange.cancelled",
+        "15",
+        "The record was cancelled by its sender; no later version is accepted.",
+    ),
     # -- 26 / 90 / 92 / 93 ---------------------------------------------------------------
     CodeInfo(
         "exchange.duplicate_message_id",
@@ -92,6 +109,11 @@ _TABLE: tuple[CodeInfo, ...] = (
         "A different message was already received under this message id.",
     ),
     CodeInfo("exchange.unknown_record", "90", "The record referred to is unknown to the receiver."),
+    CodeInfo(
+        "exchange.unknown_version",
+        "90",
+        "The cancellation names a version of the record the receiver never received.",
+    ),
     CodeInfo(
         "exchange.out_of_sequence",
         "92",
@@ -146,8 +168,8 @@ def render_markdown() -> str:
     lines = [
         "# Rejection codes of the peer endpoint",
         "",
-        "<!-- generated from ctop_node/online/codes.py: "
-        "python -m ctop_node.online.codes > docs/rejection-codes.md -->",
+        "<!-- generated from ctop_node/exchange/codes.py: "
+        "python -m ctop_node.exchange.codes > docs/rejection-codes.md -->",
         "",
         "Every per-message answer names a stable dotted `code`. Its numeric class follows "
         "the EU NCTS numbering (12 missing/format, 13 code list, 14 type, 15 rule, "
