@@ -23,8 +23,8 @@ from ctop_node.config import NodeConfig
 from ctop_node.crypto import cose
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
 from ctop_node.crypto.trust import BundleTrustStore
-from ctop_node.online.endpoint import peer_app
 from ctop_node.exchange.receive import ItemResult, Receiver
+from ctop_node.online.endpoint import peer_app
 from ctop_node.online.server import peer_tls_files, run_peer_server
 from ctop_node.store import open_store
 from ctop_node.store.inbox import AnswerFactory, Inbox, InboxMessage, Verdict
