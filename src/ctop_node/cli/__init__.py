@@ -39,6 +39,7 @@ COMMAND_MODULES = (
     "evidence",
     "purge",
     "atrest",
+    "conformance",
 )
 
 for _name in COMMAND_MODULES:
