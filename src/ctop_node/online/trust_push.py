@@ -108,7 +108,7 @@ class TrustPusher:
         from ctop_node.online.peers import PeerConfig
 
         peers = PeerConfig.load(config.home).parties
-        hours = float(config.settings.get("trust_push_interval_h", 6))
+        hours = config.node.trust_push_interval_h
         return cls(config.home, peers, poster, interval=dt.timedelta(hours=hours))
 
     def _state_path(self, peer: str) -> Path:
