@@ -31,6 +31,7 @@ from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
 from ctop_node.web.api import api_app, ensure_api_token, upload_limit
+from ctop_node.web.health import add_node_probes
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,16 @@ class NodeServer:
         max_upload = self.api_max_upload or upload_limit(cfg.settings)
         api = api_app(
             pipeline, token, status=lambda: self.status(store, peers), max_upload=max_upload
+        )
+        # /healthz, /readyz, /metrics; the sender thread is started below, before serving.
+        add_node_probes(
+            api,
+            token=token,
+            store=store,
+            home=cfg.home,
+            party=cfg.party,
+            peers=peers,
+            sender_alive=lambda: worker.is_alive(),
         )
         api_server = _Server(
             uvicorn.Config(
