@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 import uvicorn
 
+from ctop_node.cli._logging import route_library_logs
 from ctop_node.config import NodeConfig
 from ctop_node.errors import ConfigError
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
@@ -113,6 +115,8 @@ class NodeServer:
             ",".join(peers) or "none",
         )
         try:
+            _check_free(peer_server, api_server)
+            route_library_logs()  # uvicorn set its own handlers when configured above
             asyncio.run(_serve_all(peer_server, api_server))
         finally:
             stop.set()
@@ -144,3 +148,22 @@ async def _serve_all(*servers: uvicorn.Server) -> None:
     await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     stop_all()
     await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _check_free(*servers: uvicorn.Server) -> None:
+    """A port already taken is the operator's to fix: say which, before uvicorn exits with a
+    traceback."""
+    for s in servers:
+        host, port = s.config.host, s.config.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot listen on {host}:{port}: {exc.strerror or exc} (another process "
+                    "holds the port, or the address is not this host's): change peer_port or "
+                    "api_port in node.json, or stop the other process",
+                    code="config.port_in_use",
+                ) from exc

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated
 
 import typer
 
 from ctop_node.cli._common import DbOpt, HomeOpt
+from ctop_node.cli._logging import LogFormat, LogLevel
+from ctop_node.cli._logging import configure as configure_logging
 from ctop_node.config import NodeConfig
 from ctop_node.server import NodeServer
 
@@ -16,7 +17,13 @@ def serve(
     home: HomeOpt = None,
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Address to bind both ports to.")] = "127.0.0.1",
-    log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Least severe level logged.")] = LogLevel.info,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="text, or json: one object per line (time, level, event, code, peer, message_id)."
+        ),
+    ] = LogFormat.text,
     api_max_upload: Annotated[
         int | None,
         typer.Option(
@@ -27,9 +34,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the node: the peer endpoint (mutual TLS), the internal API and the sender."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(log_format, log_level)
     NodeServer(NodeConfig.load(home, db_url=db), host=host, api_max_upload=api_max_upload).run()
 
 
