@@ -37,6 +37,7 @@ COMMAND_MODULES = (
     "status",
     "lock",
     "outbox",
+    "db",
 )
 
 for _name in COMMAND_MODULES:

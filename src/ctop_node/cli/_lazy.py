@@ -45,6 +45,7 @@ LAZY: dict[str, dict[str, str]] = {
     },
     "lock": {"lock": "Smart-lock channel: provision, write, events, read."},
     "outbox": {"outbox": "Outbox repairs: requeue entries that were given up."},
+    "db": {"db": "Database schema: current revision and upgrade."},
 }
 
 

@@ -136,3 +136,23 @@ def test_errors_stay_json_with_json(tmp_path: Path) -> None:
     assert error["code"] == "config.no_party" and str(tmp_path / "none") in error["message"]
     plain = _ctop("outbox", "requeue", "--home", str(tmp_path / "none"))
     assert plain.returncode == 1 and plain.stdout == "" and "config.no_party" in plain.stderr
+
+
+def test_db_current_and_upgrade(home: Path, db_url: str) -> None:
+    from ctop_node.store import migrate
+
+    runner = CliRunner()
+    where = ["--home", str(home), "--db", db_url, "--json"]
+    with open_store(db_url, migrate=False) as store:
+        migrate.upgrade(store.engine, "0002")  # a database left by an older version
+    behind = runner.invoke(app, ["db", "current", *where])
+    head = migrate.head_revision()
+    assert behind.exit_code == 1
+    assert json.loads(behind.stdout) == {"current": "0002", "head": head, "up_to_date": False}
+    up = runner.invoke(app, ["db", "upgrade", *where])
+    assert up.exit_code == 0, up.output
+    assert json.loads(up.stdout) == {"from": "0002", "to": head}
+    now = runner.invoke(app, ["db", "current", *where])
+    assert now.exit_code == 0 and json.loads(now.stdout)["up_to_date"] is True
+    again = runner.invoke(app, ["db", "upgrade", *where])
+    assert json.loads(again.stdout) == {"from": head, "to": head}

@@ -120,3 +120,14 @@ def test_readiness_names_each_reason(tmp_path: Path, kz_cn_homes: tuple[Home, Ho
         path.unlink()
         gone = readiness_problems(ops, kz.home, "KZ", sender_alive=lambda: True, now=now)
         assert len(gone) == 1 and gone[0].startswith("database: ")
+
+
+def test_operations_doc_lists_every_metric(store: SqlStore, kz_cn_homes: tuple[Home, Home]) -> None:
+    import re
+
+    kz, _ = kz_cn_homes
+    text = render(metrics_registry(_collector(store, kz.home, datetime.now(UTC)))).decode()
+    families = {f.name for f in text_string_to_metric_families(text) if f.name.startswith("ctop_")}
+    doc = (Path(__file__).parents[3] / "docs" / "operations.md").read_text("utf-8")
+    listed = {n.removesuffix("_total") for n in re.findall(r"^\| `(ctop_[a-z_]+)`", doc, re.M)}
+    assert families == listed
