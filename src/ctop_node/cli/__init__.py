@@ -38,6 +38,7 @@ COMMAND_MODULES = (
     "lock",
     "outbox",
     "db",
+    "backup",
 )
 
 for _name in COMMAND_MODULES:

@@ -46,6 +46,12 @@ LAZY: dict[str, dict[str, str]] = {
     "lock": {"lock": "Smart-lock channel: provision, write, events, read."},
     "outbox": {"outbox": "Outbox repairs: requeue entries that were given up."},
     "db": {"db": "Database schema: current revision and upgrade."},
+    "backup": {
+        "backup": "Back up the node (home, keys, database) into one file encrypted with a "
+        "passphrase.",
+        "restore": "Restore a backup into a new home; the database goes to --db, else SQLite "
+        "in that home.",
+    },
 }
 
 
