@@ -73,16 +73,6 @@ class NodeServer:
         api = api_app(
             pipeline, token, status=lambda: self.status(store, peers), max_upload=max_upload
         )
-        # /healthz, /readyz, /metrics; the sender thread is started below, before serving.
-        add_node_probes(
-            api,
-            token=token,
-            store=store,
-            home=cfg.home,
-            party=cfg.party,
-            peers=peers,
-            sender_alive=lambda: worker.is_alive(),
-        )
         api_server = _Server(
             uvicorn.Config(
                 api,
@@ -101,6 +91,16 @@ class NodeServer:
             target=sender.run_forever, args=(stop,), name="ctop-sender", daemon=True
         )
         worker.start()
+        # /healthz, /readyz, /metrics on the internal API (routes added before it serves).
+        add_node_probes(
+            api,
+            token=token,
+            store=store,
+            home=cfg.home,
+            party=cfg.party,
+            peers=peers,
+            sender_alive=worker.is_alive,
+        )
         # Push our CRL and certificates to the peers when they change (trust updates).
         pusher = TrustPusher.for_node(cfg, sender.transport)
         if pusher is not None:

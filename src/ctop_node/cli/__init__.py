@@ -35,10 +35,10 @@ COMMAND_MODULES = (
     "pki",
     "peer",
     "status",
-    "lock",
     "outbox",
     "db",
     "backup",
+    "lock",
 )
 
 for _name in COMMAND_MODULES:
