@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import shutil
+import sys
 import tarfile
 import time
 from datetime import UTC, datetime
@@ -215,6 +216,11 @@ def _passphrase(path: Path | None, *, confirm: bool) -> str:
     env = os.environ.get(PASSPHRASE_ENV)
     if env:
         return env
+    if not sys.stdin.isatty():
+        raise UsageError(
+            _("no passphrase: give --passphrase-file or set {env}").format(env=PASSPHRASE_ENV),
+            code="usage.passphrase",
+        )
     return str(typer.prompt(_("Backup passphrase"), hide_input=True, confirmation_prompt=confirm))
 
 
@@ -231,6 +237,7 @@ def backup(
     ctop-node backup --home /var/lib/ctop --out /backup/kz-$(date +%F).ctopbak
     """
     home = home or default_home()
+    NodeConfig.load(home, db_url=db)  # a wrong home fails before the passphrase is asked
     secret = _passphrase(passphrase_file, confirm=True)
     with err_console.status(_("Backing up {path}").format(path=home)):
         manifest = make_backup(home, out, secret, db_url=db)
@@ -263,6 +270,8 @@ def restore_cmd(
 
     Example: ctop-node restore /backup/kz-2026-11-28.ctopbak --home /var/lib/ctop
     """
+    if not file.is_file():
+        raise UsageError(_("no backup file at {path}").format(path=file), code="usage.backup_file")
     secret = _passphrase(passphrase_file, confirm=False)
     try:
         with err_console.status(_("Restoring into {path}").format(path=home)):
