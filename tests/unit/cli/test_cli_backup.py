@@ -129,3 +129,36 @@ def test_nothing_is_restored_from_a_bad_file_or_into_a_used_home(
     assert getattr(cut.exception, "code", "") == "crypto.backup.altered" and not target.exists()
     used = runner.invoke(app, ["restore", str(out), "--home", str(home), *args])
     assert getattr(used.exception, "code", "") == "usage.restore_target"
+
+
+def test_without_a_passphrase_or_a_terminal_it_says_so(
+    tmp_path: Path, sqlite_url: str, record_dict: dict[str, Any]
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    home = _node(tmp_path, sqlite_url, record_dict)
+    env = {k: v for k, v in os.environ.items() if k != "CTOP_BACKUP_PASSPHRASE"}
+    out = tmp_path / "kz.ctopbak"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ctop_node",
+            "backup",
+            "--home",
+            str(home),
+            "--out",
+            str(out),
+            "--json",
+        ],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert json.loads(done.stdout)["error"]["code"] == "usage.passphrase"
+    assert not out.exists()
