@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from typing import Any
 
 import uvicorn
 
+from ctop_node.cli._logging import route_library_logs
 from ctop_node.config import NodeConfig
 from ctop_node.errors import ConfigError
 from ctop_node.files import restrict_home
@@ -45,6 +47,7 @@ from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
 from ctop_node.web.api import api_app, ensure_api_token, upload_limit
+from ctop_node.web.health import add_node_probes
 from ctop_node.web.settings import session_settings
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,16 @@ class NodeServer:
             target=sender.run_forever, args=(stop,), name="ctop-sender", daemon=True
         )
         worker.start()
+        # /healthz, /readyz, /metrics on the internal API (routes added before it serves).
+        add_node_probes(
+            api,
+            token=token,
+            store=store,
+            home=cfg.home,
+            party=cfg.party,
+            peers=peers,
+            sender_alive=worker.is_alive,
+        )
         # Push our CRL and certificates to the peers when they change (trust updates).
         pusher = TrustPusher.for_node(cfg, sender.transport)
         if pusher is not None:
@@ -148,6 +161,8 @@ class NodeServer:
             ",".join(peers) or "none",
         )
         try:
+            _check_free(peer_server, api_server)
+            route_library_logs()  # uvicorn set its own handlers when configured above
             asyncio.run(_serve_all(peer_server, api_server))
         finally:
             stop.set()
@@ -207,3 +222,22 @@ async def _serve_all(*servers: uvicorn.Server) -> None:
     for result in results:  # a bind error is the node's error, not a silent exit
         if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
             raise result
+
+
+def _check_free(*servers: uvicorn.Server) -> None:
+    """A port already taken is the operator's to fix: say which, before uvicorn exits with a
+    traceback."""
+    for s in servers:
+        host, port = s.config.host, s.config.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise ConfigError(
+                    f"cannot listen on {host}:{port}: {exc.strerror or exc} (another process "
+                    "holds the port, or the address is not this host's): change peer_port or "
+                    "api_port in node.json, or stop the other process",
+                    code="config.port_in_use",
+                ) from exc

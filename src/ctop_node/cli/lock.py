@@ -210,7 +210,7 @@ def read(
         nonce = LockReader.challenge()
         data = LockDevice.load(file).read_by_authority(reader_id, nonce=nonce)
         file.write_bytes(data)
-    skew = timedelta(seconds=float(config.settings.get("lock_expiry_skew_s", 600)))
+    skew = timedelta(seconds=config.node.lock_expiry_skew_s)
     keys = node_keys(config.home)
     with open_store(config.db_url) as store:
         result = LockReader(

@@ -10,7 +10,7 @@ from rich.table import Table
 from ctop_node.cli._common import HomeOpt, JsonOpt, console, print_json
 from ctop_node.config import default_home
 from ctop_node.i18n import _
-from ctop_node.online.peers import PeerConfig, add_peer
+from ctop_node.online.peers import PeerConfig, add_peer, remove_peer
 
 peer_app = typer.Typer(help="Peer nodes: endpoints of the other Parties.", no_args_is_help=True)
 
@@ -50,6 +50,35 @@ def list_peers(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     for r in rows:
         table.add_row(str(r["party"]), str(r["url"]), _("yes") if r["trust"] else _("no"))
     console.print(table)
+
+
+@peer_app.command("remove")
+def remove(
+    party: Annotated[str, typer.Argument(help="The peer's Party, e.g. CN.")],
+    home: HomeOpt = None,
+    forget_trust: Annotated[
+        bool,
+        typer.Option(
+            "--forget-trust",
+            help="Also delete its imported trust bundle: its messages are refused from then on.",
+        ),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stop sending to a peer: take it out of node.json.
+
+    Entries queued for it stay in the outbox (sent again once it is added back).
+    Example: ctop-node peer remove CN --home /var/lib/ctop --forget-trust
+    """
+    code = party.upper()
+    found = remove_peer(home or default_home(), code, forget_trust=forget_trust)
+    if as_json:
+        print_json({"party": code, "removed": found, "trust_forgotten": forget_trust})
+        return
+    if found:
+        typer.echo(_("Peer {party} removed from node.json").format(party=code))
+    else:
+        typer.echo(_("{party} was not a peer of this node").format(party=code))
 
 
 def register(app: typer.Typer) -> None:

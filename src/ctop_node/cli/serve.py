@@ -8,13 +8,14 @@ the default applies (docs/security.md, "Peer port" and "Internal API port").
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from ctop_node.cli._common import DbOpt, HomeOpt
+from ctop_node.cli._logging import LogFormat, LogLevel
+from ctop_node.cli._logging import configure as configure_logging
 from ctop_node.config import NodeConfig
 from ctop_node.online.server import PeerLimits
 from ctop_node.server import NodeServer
@@ -50,7 +51,13 @@ def serve(
     keepalive: Annotated[
         float | None, typer.Option(help="Peer port: idle seconds between requests [5].")
     ] = None,
-    log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Least severe level logged.")] = LogLevel.info,
+    log_format: Annotated[
+        LogFormat,
+        typer.Option(
+            help="text, or json: one object per line (time, level, event, code, peer, message_id)."
+        ),
+    ] = LogFormat.text,
     api_max_upload: Annotated[
         int | None,
         typer.Option(
@@ -61,9 +68,7 @@ def serve(
     ] = None,
 ) -> None:
     """Run the node: the peer endpoint (mutual TLS), the internal API and the sender."""
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(log_format, log_level)
     config = NodeConfig.load(home, db_url=db)
     limits = PeerLimits.from_settings(
         config.settings,

@@ -24,12 +24,9 @@ from ctop_node.lock.findings import declared_locks
 from ctop_node.store import SqlStore
 from ctop_node.store.outbox import PeerStatus
 
-DEFAULT_FALLBACK_AFTER_S = 1800
-
 
 def fallback_after(config: NodeConfig) -> timedelta:
-    value = config.settings.get("lock_fallback_after_s", DEFAULT_FALLBACK_AFTER_S)
-    return timedelta(seconds=float(value))
+    return timedelta(seconds=config.node.lock_fallback_after_s)
 
 
 @dataclass(frozen=True, slots=True)

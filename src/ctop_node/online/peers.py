@@ -10,6 +10,7 @@ its trust bundle is imported. Parties are data: a node may have any number of pe
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,8 +118,33 @@ def add_peer(home: Path, party: str, url: str) -> PeerEndpoint:
         raise ConfigError(f"{home / CONFIG_FILE}: peers must be an object", code="config.peer")
     peers[code] = {"url": check_url(url)}
     data["peers"] = dict(sorted(peers.items()))
+    _write(home, data)
+    return PeerEndpoint(peers[code]["url"], NodePaths(home).peer_dir(code) / "ca.pem")
+
+
+def remove_peer(home: Path, party: str, *, forget_trust: bool = False) -> bool:
+    """Take ``party`` out of ``peers`` (other settings kept); with ``forget_trust`` also delete
+    its imported trust bundle, so its messages are refused from then on. False when the
+    Party was no peer (and, with ``forget_trust``, had no bundle either)."""
+    code = _party(party)
+    data = _read(home)
+    peers = data.get("peers") or {}
+    if not isinstance(peers, dict):
+        raise ConfigError(f"{home / CONFIG_FILE}: peers must be an object", code="config.peer")
+    found = peers.pop(code, None) is not None
+    if found:
+        data["peers"] = peers
+        _write(home, data)
+    if forget_trust:
+        bundle = NodePaths(home).peer_dir(code)
+        if bundle.is_dir():
+            shutil.rmtree(bundle)
+            found = True
+    return found
+
+
+def _write(home: Path, data: dict[str, Any]) -> None:
     path = home / CONFIG_FILE
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", "utf-8")
     tmp.replace(path)  # atomically: a crash never leaves half a node.json
-    return PeerEndpoint(peers[code]["url"], NodePaths(home).peer_dir(code) / "ca.pem")

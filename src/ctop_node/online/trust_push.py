@@ -108,7 +108,7 @@ class TrustPusher:
         from ctop_node.online.peers import PeerConfig
 
         peers = PeerConfig.load(config.home).parties
-        hours = float(config.settings.get("trust_push_interval_h", 6))
+        hours = config.node.trust_push_interval_h
         return cls(config.home, peers, poster, interval=dt.timedelta(hours=hours))
 
     def _state_path(self, peer: str) -> Path:
@@ -169,7 +169,12 @@ class TrustPusher:
             update = build_update(self.home, signer, peer, clock=lambda: now)
             answer = self.poster.post_trust(peer, update)
         except CtopError as exc:
-            log.warning("trust update to %s failed: %s", peer, exc.code)
+            log.warning(
+                "trust update to %s failed: %s",
+                peer,
+                exc.code,
+                extra={"peer": peer, "code": exc.code},
+            )
             status = getattr(exc, "status", 0)
             self._save(
                 peer,
@@ -183,7 +188,7 @@ class TrustPusher:
             )
             return PushResult(peer, True, False, str(exc))
         status = str(answer.get("status"))
-        log.info("trust update to %s: %s", peer, status)
+        log.info("trust update to %s: %s", peer, status, extra={"peer": peer})
         self._save(peer, {"digest": digest, "at": now.isoformat(), "ok": True, "error": None})
         return PushResult(peer, True, True, status)
 
