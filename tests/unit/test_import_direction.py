@@ -34,6 +34,7 @@ RANKS: dict[str, int] = {
     "access": 5,
     "reports": 5,
     "cli": 6,
+    "conformance": 6,
     "web": 6,
     "server": 6,
     "localnet": 6,

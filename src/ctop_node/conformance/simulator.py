@@ -38,7 +38,6 @@ from ctop_node.errors import CtopError
 from ctop_node.online.endpoint import peer_app
 from ctop_node.online.server import build_receiver, peer_tls_files, run_peer_server
 from ctop_node.store import SqlStore, open_store
-from ctop_node.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +90,7 @@ class Simulator:
             return await run(request, [str(w) for w in wanted])
 
         async def received(request: Request) -> Response:
-            rows = await run_in_threadpool(Inbox(store.engine).list, limit=1000)
+            rows = await run_in_threadpool(store.inbox.list, limit=1000)
             return JSONResponse(
                 [
                     {

@@ -24,6 +24,7 @@ class _Receiver(Receiver):
 
     def __init__(self, *, down: bool = False) -> None:
         self.party = "CN"
+        self.trust = None  # held in memory: no trust updates on this endpoint
         self.down = down
 
     def handle_batch(self, raws: Sequence[bytes], *, channel: str = "online") -> list[ItemResult]:
