@@ -14,7 +14,8 @@ and the peer rely on, and a message a customs officer can act on.
     ├── StorageError            the database refused or failed
     ├── CryptoError             keys, certificates, signatures, decryption
     ├── TransportError          the peer cannot be reached or answered badly
-    └── LockError               smart-lock payloads, devices and event logs
+    ├── LockError               smart-lock payloads, devices and event logs
+    └── ReportError             evaluation reports, signed manifests, reconciliation
 """
 
 from __future__ import annotations
@@ -136,3 +137,9 @@ class TransportError(CtopError):
 
 class LockError(CtopError):
     code = "lock"
+
+
+class ReportError(CtopError):
+    """A report cannot be made, or a manifest is refused (bad signature, wrong shape)."""
+
+    code = "report.error"

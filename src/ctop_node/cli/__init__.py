@@ -31,6 +31,8 @@ COMMAND_MODULES = (
     "peer",
     "status",
     "lock",
+    "report",
+    "manifest",
 )
 
 for _name in COMMAND_MODULES:

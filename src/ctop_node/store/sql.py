@@ -24,6 +24,7 @@ from ctop_node.model.outcome import OutcomeKind
 from ctop_node.store._channel_sql import ChannelQueries
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
+from ctop_node.store._report_sql import ReportQueries
 from ctop_node.store.interfaces import (
     Accepted,
     IngestEntry,
@@ -87,7 +88,7 @@ def _check_digest(accepted: Accepted, position: str) -> None:
         )
 
 
-class SqlStore(ChannelQueries):
+class SqlStore(ChannelQueries, ReportQueries):
     """``RecordStore`` on an SQLAlchemy engine. Use ``ctop_node.store.open_store``. The
     channels' questions and the exchange's stores (inbox, outbox, lock reads) come from
     :class:`ChannelQueries`."""

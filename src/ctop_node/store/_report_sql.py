@@ -1,0 +1,449 @@
+"""The store's aggregates for the working-group report (Art.5) and the signed manifest.
+
+Every figure is a GROUP BY in the database: the report reads counts and histograms, never
+one row per message, so its memory stays flat at any volume. Durations are grouped into
+buckets (whole seconds under ten minutes, whole minutes above) from which ``reports/``
+reads median, p90 and p99. Fields that live only inside the record (crossing point, planned
+crossing, carrier's channel wish) are read with each database's JSON functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    String,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import TIMESTAMP
+from sqlalchemy.engine import Engine
+
+from ctop_node.store._errors import translated
+from ctop_node.store.schema import inbox, ingest_log, lock_reads, lock_writes, outbox, records
+
+# Under this many seconds a duration keeps its second; above, it is rounded down to a minute.
+_FINE_SECONDS = 600
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One message as the manifest lists it (no record content: ids, versions, digests)."""
+
+    direction: str  # 'out' (we sent) | 'in' (we hold)
+    party: str  # the peer (out) or the sender (in)
+    record_id: str
+    version: int
+    digest: str
+    channel: str  # 'online' | 'lock' | 'both'
+    message_id: str | None
+    at: datetime | None
+
+
+class ReportQueries:
+    """Mixed into :class:`ctop_node.store.sql.SqlStore`."""
+
+    engine: Engine
+
+    # -- dialect helpers ---------------------------------------------------------------------
+
+    @property
+    def _pg(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def _day(self, col: Any) -> ColumnElement[Any]:
+        if self._pg:
+            return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
+        return func.substr(cast(col, String), 1, 10)
+
+    def _json(self, body: Any, *path: str) -> ColumnElement[Any]:
+        """A text field inside a JSON record body (``NULL`` when absent)."""
+        if self._pg:
+            doc = type_coerce(func.convert_from(body, "UTF8"), Text)
+            return cast(cast(doc, JSON), JSON).op("#>>")(literal("{" + ",".join(path) + "}"))
+        return func.json_extract(cast(body, Text), "$." + ".".join(path))
+
+    def _epoch(self, col: Any) -> ColumnElement[Any]:
+        """Seconds since the epoch of a stored time (a column) as a float."""
+        if self._pg:
+            return func.extract("epoch", col)
+        return (func.julianday(col) - 2440587.5) * 86400.0
+
+    def _epoch_text(self, text_col: ColumnElement[Any]) -> ColumnElement[Any]:
+        """Seconds since the epoch of an ISO 8601 text with offset (from the JSON body)."""
+        if self._pg:
+            return func.extract("epoch", cast(text_col, TIMESTAMP(timezone=True)))
+        return (func.julianday(text_col) - 2440587.5) * 86400.0
+
+    @staticmethod
+    def _bucket(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
+        whole = cast(func.round(seconds), BigInteger)
+        return case(
+            (func.abs(whole) < _FINE_SECONDS, whole),
+            else_=cast(whole / 60, BigInteger) * 60,
+        )
+
+    def _rows(self, stmt: Any, action: str) -> list[Any]:
+        with translated(action), self.engine.connect() as conn:
+            return list(conn.execute(stmt))
+
+    # -- volumes -------------------------------------------------------------------------------
+
+    def _lock_written(self) -> ColumnElement[bool]:
+        return exists().where(
+            lock_writes.c.record_id == records.c.record_id,
+            lock_writes.c.version == records.c.version,
+        )
+
+    def report_outbound(self, p: Period) -> list[Any]:
+        """Our record versions stored in the period, grouped by day, crossing point, tc
+        version, outcome and reason, carrier's channel wish, outbox state and answer code, and
+        whether it went online (an outbox entry that reached the peer) and/or by lock."""
+        online = and_(outbox.c.id.is_not(None), outbox.c.state.in_(("delivered", "rejected")))
+        lock = self._lock_written()
+        channel = case(
+            (and_(online, lock), "both"),
+            (online, "online"),
+            (lock, "lock"),
+            else_="none",
+        )
+        cols = (
+            self._day(records.c.created_at).label("day"),
+            self._json(records.c.body, "train", "crossing_point").label("crossing"),
+            records.c.tc_version,
+            records.c.outcome,
+            records.c.reason,
+            func.coalesce(self._json(records.c.body, "channel"), "online").label("wish"),
+            outbox.c.state,
+            outbox.c.answer_code,
+            channel.label("channel"),
+        )
+        stmt = (
+            select(*cols, func.count().label("n"), func.sum(outbox.c.attempts).label("attempts"))
+            .select_from(records.outerjoin(outbox, outbox.c.record_pk == records.c.id))
+            .where(
+                records.c.direction == "out",
+                records.c.created_at >= p.start,
+                records.c.created_at < p.end,
+            )
+            .group_by(*cols)
+        )
+        return self._rows(stmt, "count our records for the report")
+
+    def report_ingest(self, p: Period) -> list[Any]:
+        """Ingest outcomes of the period that never became a stored record (refused at
+        ingest under Art.6, rejected by the technical conditions), by day, outcome, reason."""
+        cols = (self._day(ingest_log.c.at).label("day"), ingest_log.c.outcome, ingest_log.c.reason)
+        stmt = (
+            select(*cols, func.count().label("n"))
+            .where(
+                ingest_log.c.outcome.in_(("refused", "rejected")),
+                ingest_log.c.at >= p.start,
+                ingest_log.c.at < p.end,
+            )
+            .group_by(*cols)
+        )
+        return self._rows(stmt, "count refused records for the report")
+
+    def report_inbound(self, p: Period) -> list[Any]:
+        """Messages received in the period, by day, sender, type, channel, state and answer,
+        with the crossing point of the record version when it is stored."""
+        joined = inbox.outerjoin(
+            records,
+            and_(
+                records.c.origin_party == inbox.c.sender_party,
+                records.c.record_id == inbox.c.record_id,
+                records.c.version == inbox.c.version,
+                records.c.direction == "in",
+            ),
+        )
+        cols = (
+            self._day(inbox.c.received_at).label("day"),
+            inbox.c.sender_party,
+            self._json(records.c.body, "train", "crossing_point").label("crossing"),
+            inbox.c.tc_version,
+            inbox.c.type,
+            inbox.c.channel,
+            inbox.c.state,
+            inbox.c.answer_type,
+        )
+        stmt = (
+            select(*cols, func.count().label("n"))
+            .select_from(joined)
+            .where(inbox.c.received_at >= p.start, inbox.c.received_at < p.end)
+            .group_by(*cols)
+        )
+        return self._rows(stmt, "count received messages for the report")
+
+    # -- timeliness ----------------------------------------------------------------------------
+
+    def report_durations(self, p: Period) -> dict[str, list[tuple[int, int]]]:
+        """Histograms ``[(bucket_seconds, count)]`` of the intervals the report shows."""
+        planned = self._epoch_text(self._json(records.c.body, "train", "planned_crossing_at"))
+        out_where = and_(
+            records.c.direction == "out",
+            records.c.created_at >= p.start,
+            records.c.created_at < p.end,
+        )
+        ob = records.join(outbox, outbox.c.record_pk == records.c.id)
+        delivered = outbox.c.state == "delivered"
+        spans: dict[str, tuple[Any, Any, Any]] = {
+            "clearance_to_sent": (
+                ob,
+                self._epoch(outbox.c.sent_at) - self._epoch(records.c.created_at),
+                and_(out_where, outbox.c.sent_at.is_not(None)),
+            ),
+            "sent_to_receipt": (
+                ob,
+                self._epoch(outbox.c.delivered_at) - self._epoch(outbox.c.sent_at),
+                and_(out_where, delivered, outbox.c.sent_at.is_not(None)),
+            ),
+            "clearance_to_receipt": (
+                ob,
+                self._epoch(outbox.c.delivered_at) - self._epoch(records.c.created_at),
+                and_(out_where, delivered),
+            ),
+            "receipt_to_planned_crossing": (
+                ob,
+                planned - self._epoch(outbox.c.delivered_at),
+                and_(out_where, delivered),
+            ),
+            "queued_to_lock_written": (
+                records.join(
+                    lock_writes,
+                    and_(
+                        lock_writes.c.record_id == records.c.record_id,
+                        lock_writes.c.version == records.c.version,
+                    ),
+                ),
+                self._epoch(lock_writes.c.written_at) - self._epoch(records.c.created_at),
+                out_where,
+            ),
+            "received_to_planned_crossing": (
+                records.join(
+                    inbox,
+                    and_(
+                        inbox.c.sender_party == records.c.origin_party,
+                        inbox.c.record_id == records.c.record_id,
+                        inbox.c.version == records.c.version,
+                    ),
+                ),
+                planned - self._epoch(inbox.c.received_at),
+                and_(
+                    records.c.direction == "in",
+                    inbox.c.answer_type == "RECEIPT",
+                    inbox.c.received_at >= p.start,
+                    inbox.c.received_at < p.end,
+                ),
+            ),
+        }
+        found: dict[str, list[tuple[int, int]]] = {}
+        for name, (source, seconds, where) in spans.items():
+            bucket = self._bucket(seconds).label("bucket")
+            stmt = (
+                select(bucket, func.count())
+                .select_from(source)
+                .where(where, seconds.is_not(None))
+                .group_by(bucket)
+                .order_by(bucket)
+            )
+            found[name] = [(int(b), int(n)) for b, n in self._rows(stmt, "measure " + name)]
+        return found
+
+    # -- reliability ---------------------------------------------------------------------------
+
+    def report_retried(self, p: Period) -> Iterator[tuple[datetime, datetime | None, int]]:
+        """Outbox entries of the period that needed more than one attempt, oldest first:
+        (queued, settled or ``None``, attempts). Streamed: the caller merges them into outage
+        windows without holding them."""
+        stmt = (
+            select(outbox.c.created_at, outbox.c.delivered_at, outbox.c.attempts)
+            .where(
+                outbox.c.attempts > 1,
+                outbox.c.created_at >= p.start,
+                outbox.c.created_at < p.end,
+            )
+            .order_by(outbox.c.created_at)
+        )
+        with translated("read retried outbox entries"), self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(stmt)
+            for queued, settled, attempts in result:
+                yield queued, settled, int(attempts)
+
+    # -- quality -------------------------------------------------------------------------------
+
+    def report_inbound_errors(self, p: Period) -> Iterator[list[dict[str, Any]]]:
+        """The error lists of the messages we rejected in the period (codes and fields only
+        are read by the caller), streamed."""
+        stmt = select(inbox.c.errors).where(
+            inbox.c.answer_type == "REJECTION",
+            inbox.c.errors.is_not(None),
+            inbox.c.received_at >= p.start,
+            inbox.c.received_at < p.end,
+        )
+        with translated("read rejection codes"), self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(stmt)
+            for (errors,) in result:
+                parsed = orjson.loads(errors)
+                yield parsed if isinstance(parsed, list) else []
+
+    def report_versions_per_record(self, p: Period) -> list[Any]:
+        """(direction, versions of a record, records): how often records were amended."""
+        inner = (
+            select(
+                records.c.direction,
+                func.count().label("versions"),
+            )
+            .where(records.c.created_at >= p.start, records.c.created_at < p.end)
+            .group_by(records.c.direction, records.c.origin_party, records.c.record_id)
+            .subquery()
+        )
+        stmt = (
+            select(inner.c.direction, inner.c.versions, func.count())
+            .group_by(inner.c.direction, inner.c.versions)
+            .order_by(inner.c.direction, inner.c.versions)
+        )
+        return self._rows(stmt, "count versions per record")
+
+    def report_lock_reads(self, p: Period) -> Iterator[tuple[bool, bool, list[dict[str, Any]]]]:
+        """(declared, tampered, findings) of every lock reading of the period, streamed."""
+        stmt = select(lock_reads.c.declared, lock_reads.c.tampered, lock_reads.c.findings).where(
+            lock_reads.c.read_at >= p.start, lock_reads.c.read_at < p.end
+        )
+        with translated("read lock readings"), self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(stmt)
+            for declared, tampered, findings in result:
+                parsed = orjson.loads(findings)
+                yield bool(declared), bool(tampered), parsed if isinstance(parsed, list) else []
+
+    def report_lock_written(self, p: Period) -> int:
+        stmt = select(func.count()).where(
+            lock_writes.c.written_at >= p.start, lock_writes.c.written_at < p.end
+        )
+        return int(self._rows(stmt, "count lock writes")[0][0])
+
+    def report_scan_baseline(self) -> int:
+        """A plain COUNT(*) over the inbox and the outbox: the floor any report pays."""
+        a = select(func.count()).select_from(inbox)
+        b = select(func.count()).select_from(outbox)
+        return int(self._rows(a, "count")[0][0]) + int(self._rows(b, "count")[0][0])
+
+    # -- manifest ------------------------------------------------------------------------------
+
+    def manifest_entries(self, p: Period) -> Iterator[ManifestEntry]:
+        """Every record version we sent (outbox entry or lock write) and every one we hold
+        from a peer, in the period, ordered; streamed."""
+        lock = self._lock_written()
+        online = outbox.c.message_id.is_not(None)
+        sent = (
+            select(
+                literal("out").label("direction"),
+                outbox.c.peer_party.label("party"),
+                records.c.record_id,
+                records.c.version,
+                records.c.digest,
+                case(
+                    (and_(online, lock), "both"), (online, "online"), (lock, "lock"), else_="none"
+                ).label("channel"),
+                outbox.c.message_id,
+                func.coalesce(outbox.c.sent_at, outbox.c.created_at).label("at"),
+            )
+            .select_from(records.join(outbox, outbox.c.record_pk == records.c.id))
+            .where(
+                records.c.direction == "out",
+                outbox.c.state != "rejected",
+                or_(online, lock),
+                records.c.created_at >= p.start,
+                records.c.created_at < p.end,
+            )
+        )
+        online_in = exists().where(
+            inbox.c.sender_party == records.c.origin_party,
+            inbox.c.record_id == records.c.record_id,
+            inbox.c.version == records.c.version,
+            inbox.c.channel == "online",
+            inbox.c.answer_type == "RECEIPT",
+        )
+        lock_in = exists().where(
+            lock_reads.c.sender_party == records.c.origin_party,
+            lock_reads.c.record_id == records.c.record_id,
+            lock_reads.c.version == records.c.version,
+        )
+        first_msg = (
+            select(func.min(inbox.c.message_id))
+            .where(
+                inbox.c.sender_party == records.c.origin_party,
+                inbox.c.record_id == records.c.record_id,
+                inbox.c.version == records.c.version,
+                inbox.c.answer_type == "RECEIPT",
+            )
+            .scalar_subquery()
+        )
+        held = select(
+            literal("in").label("direction"),
+            records.c.origin_party.label("party"),
+            records.c.record_id,
+            records.c.version,
+            records.c.digest,
+            case(
+                (and_(online_in, lock_in), "both"),
+                (lock_in, "lock"),
+                else_="online",
+            ).label("channel"),
+            first_msg.label("message_id"),
+            records.c.created_at.label("at"),
+        ).where(
+            records.c.direction == "in",
+            records.c.created_at >= p.start,
+            records.c.created_at < p.end,
+        )
+        stmt = sent.union_all(held).subquery()
+        ordered = select(stmt).order_by(
+            stmt.c.direction, stmt.c.party, stmt.c.record_id, stmt.c.version
+        )
+        with translated("list the manifest"), self.engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=5000).execute(ordered)
+            for r in result:
+                yield ManifestEntry(
+                    direction=r.direction,
+                    party=r.party,
+                    record_id=r.record_id,
+                    version=int(r.version),
+                    digest=r.digest,
+                    channel=r.channel,
+                    message_id=r.message_id,
+                    at=_utc(r.at),
+                )
+
+
+def _utc(value: Any) -> datetime | None:
+    # Through a UNION the column type is lost: SQLite hands back its stored text.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
