@@ -83,7 +83,7 @@ class ReportQueries:
         """A text field inside a JSON record body (``NULL`` when absent)."""
         if self._pg:
             doc = type_coerce(func.convert_from(body, "UTF8"), Text)
-            return cast(cast(doc, JSON), JSON).op("#>>")(literal("{" + ",".join(path) + "}"))
+            return func.json_extract_path_text(cast(doc, JSON), *path)
         return func.json_extract(cast(body, Text), "$." + ".".join(path))
 
     def _epoch(self, col: Any) -> ColumnElement[Any]:
