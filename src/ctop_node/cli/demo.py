@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +50,20 @@ def _drained(nodes: dict[str, LocalNode]) -> bool:
         if status["totals"]["pending"]:
             return False
     return True
+
+
+def _write_reports(nodes: dict[str, LocalNode], home: Path) -> dict[str, str]:
+    """Each Party's evaluation report (HTML) of today's exchange, from its own database."""
+    from ctop_node.cli.report import make_report
+    from ctop_node.reports.render import write_report
+
+    today = datetime.now(UTC).date()
+    written = {}
+    for node in nodes.values():
+        data = make_report(node.home, today, today)
+        (path,) = write_report(data, home / f"report-{node.party.lower()}", "html")
+        written[node.party] = str(path.resolve())
+    return written
 
 
 def demo(
@@ -142,6 +157,7 @@ def demo(
         if lock_report is not None:
             report["lock"] = lock_report
         report["urls"] = {n.party: {"peer": n.peer_url, "api": n.api_url} for n in nodes.values()}
+        report["reports"] = _write_reports(nodes, home)
         if as_json:
             print_json(report)
         else:
@@ -153,6 +169,8 @@ def demo(
                         "{lost} lost"
                     ).format(**f.as_dict())
                 )
+            for path in report["reports"].values():
+                typer.echo(_("Evaluation report of the demo exchange: {path}").format(path=path))
             typer.echo(
                 _(
                     "Exchange finished in {s:.2f} s: {delivered} of {sent} delivered, "

@@ -167,11 +167,12 @@ _STYLE = (
 
 def write_html(report: dict[str, Any], out: Path) -> Path:
     titles = _titles()
+    heading = html.escape(_("Report: CTOP exchange evaluation"))
     parts = [
         "<!DOCTYPE html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(_('Report: CTOP exchange evaluation'))}</title>",
+        f"<title>{heading}</title>",
         f"<style>{_STYLE}</style></head><body>",
-        f"<h1>{html.escape(_('Report: CTOP exchange evaluation'))} {report['party']}</h1>",
+        f"<h1>{heading} {html.escape(report['party'])}</h1>",
         "<p>"
         + html.escape(
             _("Report: period {start} to {end}, aggregates only, no record content").format(
