@@ -19,13 +19,13 @@ from ctop_node.store import Period, SqlStore
 # working group looks into it (customs fallback procedures watch the same share).
 DEFAULT_LOCK_SHARE_THRESHOLD = 0.05
 
+# The outbox keeps one time per settled entry (the answer's), so "sent" and "receipt" are
+# the same instant for a delivered entry: clearance -> receipt is the exchange time.
 INTERVALS = (
-    "clearance_to_sent",
-    "sent_to_receipt",
     "clearance_to_receipt",
     "receipt_to_planned_crossing",
     "queued_to_lock_written",
-    "received_to_planned_crossing",
+    "stored_to_planned_crossing",
 )
 
 
@@ -146,16 +146,12 @@ def build_report(
     tables["volumes_refused"] = vol_ingest
 
     # volumes: what we received
-    vol_in = Table(
-        ["day", "sender", "crossing_point", "tc_version", "type", "channel", "outcome", "messages"]
-    )
+    vol_in = Table(["day", "sender", "tc_version", "type", "channel", "outcome", "messages"])
     by_type: Counter[str] = Counter()
     mismatches = 0
     for r in store.report_inbound(p):
         outcome = _inbound_outcome(r)
-        vol_in.rows.append(
-            [r.day, r.sender_party, r.crossing or "", r.tc_version, r.type, r.channel, outcome, r.n]
-        )
+        vol_in.rows.append([r.day, r.sender_party, r.tc_version, r.type, r.channel, outcome, r.n])
         by_type[str(r.type)] += r.n
         if r.answer_type == "RECEIPT":
             totals["received"] += r.n
@@ -165,6 +161,10 @@ def build_report(
         if r.state == "mismatch":
             mismatches += r.n
     tables["volumes_received"] = vol_in
+    stored_in = Table(["day", "sender", "crossing_point", "tc_version", "records"])
+    for r in store.report_received_records(p):
+        stored_in.rows.append([r.day, r.origin_party, r.crossing or "", r.tc_version, r.n])
+    tables["records_received"] = stored_in
 
     # timeliness
     hists = store.report_durations(p)
@@ -175,14 +175,14 @@ def build_report(
         timeliness.rows.append([name, d["count"], d["median_s"], d["p90_s"], d["p99_s"]])
     tables["timeliness"] = timeliness
     ahead_out = sum(n for b, n in hists.get("receipt_to_planned_crossing", []) if b > 0)
-    ahead_in = sum(n for b, n in hists.get("received_to_planned_crossing", []) if b > 0)
+    ahead_in = sum(n for b, n in hists.get("stored_to_planned_crossing", []) if b > 0)
     before_crossing = {
         "sent_acknowledged_before_crossing": ahead_out,
         "sent_acknowledged": dists["receipt_to_planned_crossing"]["count"],
         "share_sent": _share(ahead_out, dists["receipt_to_planned_crossing"]["count"]),
         "received_before_crossing": ahead_in,
-        "received": dists["received_to_planned_crossing"]["count"],
-        "share_received": _share(ahead_in, dists["received_to_planned_crossing"]["count"]),
+        "received": dists["stored_to_planned_crossing"]["count"],
+        "share_received": _share(ahead_in, dists["stored_to_planned_crossing"]["count"]),
     }
 
     # reliability

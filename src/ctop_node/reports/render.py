@@ -29,6 +29,7 @@ def _titles() -> dict[str, str]:
         "volumes_sent": _("Report: our records by day, crossing point, channel and outcome"),
         "volumes_refused": _("Report: records refused or rejected at ingest"),
         "volumes_received": _("Report: messages received from peers"),
+        "records_received": _("Report: record versions stored from peers by crossing point"),
         "timeliness": _("Report: timeliness (seconds; median, p90, p99)"),
         "outages": _("Report: outage windows of the online channel (retried entries)"),
         "lock_share": _("Report: records that went by smart lock, and why"),

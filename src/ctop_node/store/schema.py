@@ -94,10 +94,30 @@ records = Table(
     # The canonical JSON exactly as digested: bytes, so the digest can always be re-checked.
     Column("body", LargeBinary, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Read by the report without parsing ``body`` (revision 0010); NULL when not a record.
+    Column("crossing_point", String(64), nullable=True),
+    Column("planned_crossing_at", UtcDateTime, nullable=True),
+    Column("channel_wish", String(8), nullable=True),
     UniqueConstraint("origin_party", "record_id", "version"),
     CheckConstraint("version >= 1", name="version_positive"),
     CheckConstraint("direction IN ('out', 'in')", name="direction"),
     CheckConstraint("length(digest) = 64", name="digest_length"),
+    # Covering the report's scans, so they never read the wide rows (the body).
+    Index(
+        "ix_records_report",
+        "direction",
+        "created_at",
+        "tc_version",
+        "outcome",
+        "reason",
+        "crossing_point",
+        "channel_wish",
+        "planned_crossing_at",
+        "origin_party",
+        "record_id",
+        "version",
+        "id",
+    ),
 )
 
 record_heads = Table(
@@ -155,6 +175,18 @@ outbox = Table(
     UniqueConstraint("record_pk", "peer_party"),
     CheckConstraint("state IN ('pending', 'delivered', 'rejected', 'dead')", name="state"),
     Index(None, "state", "next_attempt_at"),
+    # Covering the report's join from records (revision 0010): no read of the sealed bytes.
+    Index(
+        "ix_outbox_report",
+        "record_pk",
+        "state",
+        "answer_code",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "delivered_at",
+        "peer_party",
+    ),
 )
 
 inbox = Table(
@@ -186,6 +218,17 @@ inbox = Table(
     CheckConstraint("channel IN ('online', 'lock')", name="channel"),
     Index(None, "sender_party", "record_id", "version"),
     Index(None, "state"),
+    # Covering the report's scan of received messages (revision 0010).
+    Index(
+        "ix_inbox_report",
+        "received_at",
+        "sender_party",
+        "type",
+        "channel",
+        "state",
+        "answer_type",
+        "tc_version",
+    ),
 )
 
 peer_status = Table(

@@ -24,6 +24,7 @@ from ctop_node.model.outcome import OutcomeKind
 from ctop_node.store._channel_sql import ChannelQueries
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
+from ctop_node.store._facts import facts_of_record
 from ctop_node.store._report_sql import ReportQueries
 from ctop_node.store.interfaces import (
     Accepted,
@@ -178,6 +179,7 @@ class SqlStore(ChannelQueries, ReportQueries):
                             "body": accepted.body,
                             "created_at": now,
                         }
+                        | facts_of_record(accepted.record)
                     )
                     send = entry.outcome is OutcomeKind.TO_SEND
                     peers_of_row.append(entry.peers if send else ())

@@ -25,7 +25,7 @@ OUR_TABLES = {
     "lock_reads",
     "lock_writes",
 }
-HEAD = "0006"
+HEAD = "0010"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:
