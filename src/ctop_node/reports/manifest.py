@@ -100,6 +100,11 @@ def read_manifest(data: bytes, trust: TrustStore, *, at: datetime | None = None)
 
 def load_manifest(path: Path, trust: TrustStore) -> Manifest:
     try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ReportError(
+                f"{path} is larger than {MAX_MANIFEST_BYTES} bytes: not a manifest",
+                code="report.manifest_size",
+            )
         data = path.read_bytes()
     except OSError as exc:
         raise ReportError(f"cannot read {path}: {exc}", code="report.manifest_unreadable") from exc
