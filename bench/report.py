@@ -135,6 +135,7 @@ def populate(url: str, messages: int) -> None:
                         "answer": ANSWER,
                         "answer_code": "record.hs_code" if state == "rejected" else None,
                         "sent_at": at + timedelta(seconds=1),
+                        "planned_crossing_at": facts["planned_crossing_at"],
                     }
                 )
                 if k in (50, 51):

@@ -74,14 +74,8 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 6) if whole else None
 
 
-def _outbound_outcome(r: Any) -> str:
-    if r.outcome != "to_send":
-        return f"{r.outcome}:{r.reason}" if r.reason else str(r.outcome)
-    if r.state is None:
-        return "not_queued"
-    if r.state == "rejected":
-        return f"rejected_by_peer:{r.answer_code or '?'}"
-    return str(r.state)
+def _outbox_outcome(state: str, code: str | None) -> str:
+    return f"rejected_by_peer:{code or '?'}" if state == "rejected" else state
 
 
 def _inbound_outcome(r: Any) -> str:
@@ -120,24 +114,43 @@ def build_report(
     p = period_of(start, end)
     tables: dict[str, Table] = {}
     totals: Counter[str] = Counter()
-
-    # volumes: our records
-    vol_out = Table(["day", "crossing_point", "tc_version", "channel", "outcome", "records"])
-    lock_why: Counter[str] = Counter()
     to_send = 0
+
+    # volumes: our records, the fate of their outbox entries, the channels they took
+    vol_out = Table(
+        ["day", "crossing_point", "tc_version", "outcome", "carrier_channel", "records"]
+    )
     for r in store.report_outbound(p):
-        outcome = _outbound_outcome(r)
-        vol_out.rows.append([r.day, r.crossing or "", r.tc_version, r.channel, outcome, r.n])
-        if r.outcome != "to_send":
+        outcome = f"{r.outcome}:{r.reason}" if r.outcome != "to_send" and r.reason else r.outcome
+        vol_out.rows.append([r.day, r.crossing or "", r.tc_version, outcome, r.wish, r.n])
+        if r.outcome == "to_send":
+            to_send += r.n
+        else:
             totals[str(r.outcome)] += r.n
-            continue
-        to_send += r.n
-        if r.state is not None:
-            totals["sent"] += r.n
-            totals[{"rejected": "rejected_by_peer"}.get(r.state, r.state)] += r.n
-        if r.channel in ("lock", "both"):
-            lock_why["carrier_wish" if r.wish in ("lock", "both") else "online_outage"] += r.n
     tables["volumes_sent"] = vol_out
+
+    vol_box = Table(["day", "peer", "outcome", "entries", "attempts"])
+    online = 0
+    for r in store.report_outbox(p):
+        outcome = _outbox_outcome(r.state, r.answer_code)
+        vol_box.rows.append([r.day, r.peer_party, outcome, r.n, int(r.attempts or 0)])
+        totals["sent"] += r.n
+        totals[{"rejected": "rejected_by_peer"}.get(r.state, r.state)] += r.n
+        if r.state in ("delivered", "rejected"):
+            online += r.n
+    tables["outbox_outcomes"] = vol_box
+
+    lock_why: Counter[str] = Counter()
+    by_channel: Counter[str] = Counter()
+    for r in store.report_lock_channel(p, party):
+        by_channel[r.channel] += r.n
+        lock_why["carrier_wish" if r.wish in ("lock", "both") else "online_outage"] += r.n
+    by_channel["online"] = online - by_channel["both"]
+    by_channel["none"] = max(0, totals["sent"] - online - by_channel["lock"])
+    channels = Table(["channel", "entries"])
+    for ch in ("online", "lock", "both", "none"):
+        channels.rows.append([ch, by_channel[ch]])
+    tables["channels"] = channels
 
     vol_ingest = Table(["day", "outcome", "reason", "records"])
     for r in store.report_ingest(p):
@@ -217,9 +230,9 @@ def build_report(
 
     # quality
     rejections: Counter[tuple[str, str, str]] = Counter()
-    for r in vol_out.rows:
-        if str(r[4]).startswith("rejected_by_peer:"):
-            rejections[("sent", r[4].split(":", 1)[1], "")] += r[5]
+    for r in vol_box.rows:
+        if str(r[2]).startswith("rejected_by_peer:"):
+            rejections[("sent", r[2].split(":", 1)[1], "")] += r[3]
     for errors in store.report_inbound_errors(p):
         for e in errors or [{"code": "?", "field": ""}]:
             rejections[("received", str(e.get("code", "?")), str(e.get("field") or ""))] += 1

@@ -27,6 +27,8 @@ FORMATS = ("html", "json", "csv")
 def _titles() -> dict[str, str]:
     return {
         "volumes_sent": _("Report: our records by day, crossing point, channel and outcome"),
+        "outbox_outcomes": _("Report: outbox entries by day, peer and outcome"),
+        "channels": _("Report: channels the records took"),
         "volumes_refused": _("Report: records refused or rejected at ingest"),
         "volumes_received": _("Report: messages received from peers"),
         "records_received": _("Report: record versions stored from peers by crossing point"),
@@ -105,14 +107,15 @@ def _charts(report: dict[str, Any]) -> list[str]:
 
     outcomes: Counter[str] = Counter()
     for row in tables["volumes_sent"]["rows"]:
-        outcomes[row[4]] += row[-1]
+        if row[3] != "to_send":
+            outcomes[row[3]] += row[-1]
+    for row in tables["outbox_outcomes"]["rows"]:
+        outcomes[row[2]] += row[3]
     charts.append(
         _bar(list(outcomes), list(outcomes.values()), _("Report: outcomes"), horizontal=True)
     )
 
-    channels: Counter[str] = Counter()
-    for row in tables["volumes_sent"]["rows"]:
-        channels[row[3]] += row[-1]
+    channels = {row[0]: row[1] for row in tables["channels"]["rows"]}
     charts.append(_bar(list(channels), list(channels.values()), _("Report: channels")))
 
     fig, ax = plt.subplots(figsize=(7, 3.2))

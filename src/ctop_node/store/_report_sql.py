@@ -108,17 +108,8 @@ class ReportQueries:
         )
 
     def report_outbound(self, p: Period) -> list[Any]:
-        """Our record versions stored in the period, grouped by day, crossing point, tc
-        version, outcome and reason, carrier's channel wish, outbox state and answer code, and
-        whether it went online (an outbox entry that reached the peer) and/or by lock."""
-        online = and_(outbox.c.id.is_not(None), outbox.c.state.in_(("delivered", "rejected")))
-        lock = self._lock_written()
-        channel = case(
-            (and_(online, lock), "both"),
-            (online, "online"),
-            (lock, "lock"),
-            else_="none",
-        )
+        """Our record versions stored in the period, by day, crossing point, tc version,
+        outcome and reason, and the carrier's channel wish (records only: no join)."""
         cols = (
             self._day(records.c.created_at).label("day"),
             records.c.crossing_point.label("crossing"),
@@ -126,13 +117,9 @@ class ReportQueries:
             records.c.outcome,
             records.c.reason,
             func.coalesce(records.c.channel_wish, "online").label("wish"),
-            outbox.c.state,
-            outbox.c.answer_code,
-            channel.label("channel"),
         )
         stmt = (
-            select(*cols, func.count().label("n"), func.sum(outbox.c.attempts).label("attempts"))
-            .select_from(records.outerjoin(outbox, outbox.c.record_pk == records.c.id))
+            select(*cols, func.count().label("n"))
             .where(
                 records.c.direction == "out",
                 records.c.created_at >= p.start,
@@ -141,6 +128,58 @@ class ReportQueries:
             .group_by(*cols)
         )
         return self._rows(stmt, "count our records for the report")
+
+    def report_outbox(self, p: Period) -> list[Any]:
+        """Outbox entries queued in the period (queued in the transaction that stored the
+        record), by day, peer, state and answer code, with their attempts (outbox only)."""
+        cols = (
+            self._day(outbox.c.created_at).label("day"),
+            outbox.c.peer_party,
+            outbox.c.state,
+            outbox.c.answer_code,
+        )
+        stmt = (
+            select(*cols, func.count().label("n"), func.sum(outbox.c.attempts).label("attempts"))
+            .where(outbox.c.created_at >= p.start, outbox.c.created_at < p.end)
+            .group_by(*cols)
+        )
+        return self._rows(stmt, "count outbox entries for the report")
+
+    def report_lock_channel(self, p: Period, party: str) -> list[Any]:
+        """Our record versions of the period written to a lock, by the carrier's channel wish
+        and whether an online copy reached the peer too (few rows: driven by lock_writes)."""
+        online = outbox.c.state.in_(("delivered", "rejected"))
+        cols = (
+            func.coalesce(records.c.channel_wish, "online").label("wish"),
+            case((online, "both"), else_="lock").label("channel"),
+        )
+        written = (
+            select(lock_writes.c.record_id, lock_writes.c.version, lock_writes.c.peer_party)
+            .distinct()
+            .subquery()
+        )
+        stmt = (
+            select(*cols, func.count().label("n"))
+            .select_from(
+                written.join(
+                    records,
+                    and_(
+                        records.c.origin_party == party,
+                        records.c.record_id == written.c.record_id,
+                        records.c.version == written.c.version,
+                    ),
+                ).outerjoin(
+                    outbox,
+                    and_(
+                        outbox.c.record_pk == records.c.id,
+                        outbox.c.peer_party == written.c.peer_party,
+                    ),
+                )
+            )
+            .where(records.c.created_at >= p.start, records.c.created_at < p.end)
+            .group_by(*cols)
+        )
+        return self._rows(stmt, "count lock deliveries for the report")
 
     def report_ingest(self, p: Period) -> list[Any]:
         """Ingest outcomes of the period that never became a stored record (refused at
@@ -205,20 +244,24 @@ class ReportQueries:
             records.c.created_at >= p.start,
             records.c.created_at < p.end,
         )
-        ob = records.join(outbox, outbox.c.record_pk == records.c.id)
         delivered = outbox.c.state == "delivered"
         has_plan = records.c.planned_crossing_at.is_not(None)
         spans: dict[str, tuple[Any, Any, Any, int]] = {
-            "clearance_to_receipt": (
-                ob,
-                self._epoch(outbox.c.delivered_at) - self._epoch(records.c.created_at),
-                and_(out_where, delivered),
+            "clearance_to_receipt": (  # the outbox entry is queued as the record is stored
+                outbox,
+                self._epoch(outbox.c.delivered_at) - self._epoch(outbox.c.created_at),
+                and_(delivered, outbox.c.created_at >= p.start, outbox.c.created_at < p.end),
                 _SECOND,
             ),
             "receipt_to_planned_crossing": (
-                ob,
-                planned - self._epoch(outbox.c.delivered_at),
-                and_(out_where, delivered, has_plan),
+                outbox,
+                self._epoch(outbox.c.planned_crossing_at) - self._epoch(outbox.c.delivered_at),
+                and_(
+                    delivered,
+                    outbox.c.created_at >= p.start,
+                    outbox.c.created_at < p.end,
+                    outbox.c.planned_crossing_at.is_not(None),
+                ),
                 _MINUTE,
             ),
             "queued_to_lock_written": (

@@ -172,19 +172,21 @@ outbox = Table(
     Column("answer", LargeBinary, nullable=True),  # the peer's signed RECEIPT/REJECTION
     Column("answer_code", String(64), nullable=True),
     Column("sent_at", UtcDateTime, nullable=True),
+    # The record's planned crossing, copied at queueing so the report needs no join
+    # (revision 0010).
+    Column("planned_crossing_at", UtcDateTime, nullable=True),
     UniqueConstraint("record_pk", "peer_party"),
     CheckConstraint("state IN ('pending', 'delivered', 'rejected', 'dead')", name="state"),
     Index(None, "state", "next_attempt_at"),
-    # Covering the report's join from records (revision 0010): no read of the sealed bytes.
+    # Covering the report's scans of the outbox (revision 0010): no read of the sealed bytes.
     Index(
         "ix_outbox_report",
-        "record_pk",
+        "created_at",
         "state",
         "answer_code",
         "attempts",
-        "created_at",
-        "sent_at",
         "delivered_at",
+        "planned_crossing_at",
         "peer_party",
     ),
 )

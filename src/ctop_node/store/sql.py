@@ -214,6 +214,7 @@ class SqlStore(ChannelQueries, ReportQueries):
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
+                    "planned_crossing_at": row["planned_crossing_at"],
                 }
                 for pk, row, peers in zip(pks, record_rows, peers_of_row, strict=True)
                 for peer in peers

@@ -24,8 +24,8 @@ depends_on: str | Sequence[str] | None = None
 
 _RECORDS = ["direction", "created_at", "tc_version", "outcome", "reason", "crossing_point"]
 _RECORDS += ["channel_wish", "planned_crossing_at", "origin_party", "record_id", "version", "id"]
-_OUTBOX = ["record_pk", "state", "answer_code", "attempts", "created_at", "sent_at"]
-_OUTBOX += ["delivered_at", "peer_party"]
+_OUTBOX = ["created_at", "state", "answer_code", "attempts", "delivered_at"]
+_OUTBOX += ["planned_crossing_at", "peer_party"]
 _INBOX = ["received_at", "sender_party", "type", "channel", "state", "answer_type"]
 _INBOX += ["tc_version"]
 _BATCH = 5000
@@ -98,7 +98,15 @@ def upgrade() -> None:
             sa.Column("planned_crossing_at", sa.DateTime(timezone=True), nullable=True)
         )
         batch.add_column(sa.Column("channel_wish", sa.String(8), nullable=True))
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(
+            sa.Column("planned_crossing_at", sa.DateTime(timezone=True), nullable=True)
+        )
     _backfill()
+    op.execute(
+        "UPDATE outbox SET planned_crossing_at = (SELECT records.planned_crossing_at "
+        "FROM records WHERE records.id = outbox.record_pk)"
+    )
     op.create_index("ix_records_report", "records", _RECORDS)
     op.create_index("ix_outbox_report", "outbox", _OUTBOX)
     op.create_index("ix_inbox_report", "inbox", _INBOX)
@@ -108,6 +116,8 @@ def downgrade() -> None:
     op.drop_index("ix_inbox_report", "inbox")
     op.drop_index("ix_outbox_report", "outbox")
     op.drop_index("ix_records_report", "records")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("planned_crossing_at")
     with op.batch_alter_table("records") as batch:
         batch.drop_column("channel_wish")
         batch.drop_column("planned_crossing_at")
