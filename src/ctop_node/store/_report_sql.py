@@ -244,7 +244,9 @@ class ReportQueries:
             records.c.created_at >= p.start,
             records.c.created_at < p.end,
         )
-        delivered = outbox.c.state == "delivered"
+        # Through coalesce: SQLite without statistics would otherwise take the narrow state
+        # index and read every wide row instead of the covering index by queue time.
+        delivered = func.coalesce(outbox.c.state, "") == "delivered"
         has_plan = records.c.planned_crossing_at.is_not(None)
         spans: dict[str, tuple[Any, Any, Any, int]] = {
             "clearance_to_receipt": (  # the outbox entry is queued as the record is stored
@@ -298,7 +300,8 @@ class ReportQueries:
                 .group_by(bucket)
                 .order_by(bucket)
             )
-            found[name] = [(int(b), int(n)) for b, n in self._rows(stmt, "measure " + name)]
+            if source is outbox:
+                found[name] = [(int(b), int(n)) for b, n in self._rows(stmt, "measure " + name)]
         return found
 
     # -- reliability ---------------------------------------------------------------------------

@@ -131,6 +131,8 @@ record_heads = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("origin_party", "record_id"),
     Index(None, "outcome"),
+    # Covering the report's count of versions per record (revision 0010).
+    Index("ix_record_heads_report", "updated_at", "outcome", "latest_version"),
 )
 
 ingest_log = Table(

@@ -110,9 +110,13 @@ def upgrade() -> None:
     op.create_index("ix_records_report", "records", _RECORDS)
     op.create_index("ix_outbox_report", "outbox", _OUTBOX)
     op.create_index("ix_inbox_report", "inbox", _INBOX)
+    op.create_index(
+        "ix_record_heads_report", "record_heads", ["updated_at", "outcome", "latest_version"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_record_heads_report", "record_heads")
     op.drop_index("ix_inbox_report", "inbox")
     op.drop_index("ix_outbox_report", "outbox")
     op.drop_index("ix_records_report", "records")
