@@ -168,6 +168,7 @@ def populate(url: str, messages: int) -> None:
                 if not rejected:
                     recs.append(
                         {
+                            "id": half + i + 1,  # keys given: ours took 1..half
                             "record_id": rid,
                             "version": 1,
                             "origin_party": "CN",
