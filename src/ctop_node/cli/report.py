@@ -20,7 +20,6 @@ from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.i18n import _, set_language
 from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD, Table, build_report
 from ctop_node.reports.manifest import build_manifest, load_manifest, read_manifest, reconcile
-from ctop_node.reports.render import write_report
 from ctop_node.store import open_store
 
 
@@ -137,6 +136,9 @@ def report(
         peer_manifest=peer_manifest,
         lock_share_threshold=threshold,
     )
+    # matplotlib loads only when a report is written, not with every ctop-node command
+    from ctop_node.reports.render import write_report
+
     written = write_report(data, out, fmt.value)
     if as_json:
         print_json({"files": [str(p) for p in written], "totals": data["totals"]})
