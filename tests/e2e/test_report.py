@@ -145,6 +145,7 @@ def _check_kz(pair: Pair, rep: dict[str, Any]) -> None:
     )
     tl = rep["timeliness"]
     assert tl["clearance_to_receipt"]["count"] == len(times)
+    assert tl["queued_to_lock_written"]["count"] == len(written) == 3
     assert tl["before_planned_crossing"]["sent_acknowledged_before_crossing"] == before
     crossings = Counter(b["train"]["crossing_point"] for b in bodies)
     by_crossing: Counter[str] = Counter()
@@ -177,6 +178,9 @@ def _check_cn(pair: Pair, rep: dict[str, Any]) -> None:
     for code, n in findings.items():
         assert found[code] == n
     assert found.get("lock.tampered_reading", 0) >= 1
+    stored = _count(pair, cn, select(func.count()).where(records.c.direction == "in"))
+    assert rep["timeliness"]["stored_to_planned_crossing"]["count"] == stored >= 9
+    assert rep["timeliness"]["before_planned_crossing"]["received_before_crossing"] == stored
     rej = rep["tables"]["rejections"]["rows"]
     assert rej == [["received", "exchange.unknown_record", "$.record_id", 1]]
     by_type = dict(rep["tables"]["received_by_type"]["rows"])

@@ -300,8 +300,7 @@ class ReportQueries:
                 .group_by(bucket)
                 .order_by(bucket)
             )
-            if source is outbox:
-                found[name] = [(int(b), int(n)) for b, n in self._rows(stmt, "measure " + name)]
+            found[name] = [(int(b), int(n)) for b, n in self._rows(stmt, "measure " + name)]
         return found
 
     # -- reliability ---------------------------------------------------------------------------
