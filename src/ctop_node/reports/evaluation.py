@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -108,10 +110,61 @@ def build_report(
     *,
     lock_share_threshold: float = DEFAULT_LOCK_SHARE_THRESHOLD,
     now: datetime | None = None,
+    workers: int = 2,
 ) -> dict[str, Any]:
-    """The report as plain data (the JSON form; HTML and CSV are drawn from it)."""
+    """The report as plain data (the JSON form; HTML and CSV are drawn from it).
+
+    The queries are independent: ``workers`` connections run them side by side (both
+    databases execute a query without holding the GIL)."""
     now = now or datetime.now(UTC)
     p = period_of(start, end)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        return _build(store, party, start, end, p, lock_share_threshold, now, pool)
+
+
+def _lock_kinds(readings: Iterable[tuple[bool, bool, list[dict[str, Any]]]]) -> Counter[str]:
+    kinds: Counter[str] = Counter()
+    for declared, tampered, findings in readings:
+        kinds["_readings"] += 1
+        kinds.update({str(f.get("code", "?")) for f in findings})
+        if tampered:
+            kinds["lock.tampered_reading"] += 1
+        if not declared:
+            kinds["lock.not_declared"] += 1
+    return kinds
+
+
+def _error_kinds(lists: Iterable[list[dict[str, Any]]]) -> Counter[tuple[str, str, str]]:
+    found: Counter[tuple[str, str, str]] = Counter()
+    for errors in lists:
+        for e in errors or [{"code": "?", "field": ""}]:
+            found[("received", str(e.get("code", "?")), str(e.get("field") or ""))] += 1
+    return found
+
+
+def _build(
+    store: SqlStore,
+    party: str,
+    start: date,
+    end: date,
+    p: Period,
+    lock_share_threshold: float,
+    now: datetime,
+    pool: ThreadPoolExecutor,
+) -> dict[str, Any]:
+    # Longest first, so the last to finish is a short one.
+    durations = {n: pool.submit(store.report_durations, p, [n]) for n in INTERVALS}
+    f_inbound = pool.submit(store.report_inbound, p)
+    f_outbound = pool.submit(store.report_outbound, p)
+    f_outbox = pool.submit(store.report_outbox, p)
+    f_received = pool.submit(store.report_received_records, p)
+    f_versions = pool.submit(store.report_versions_per_record, p)
+    f_lock = pool.submit(store.report_lock_channel, p, party)
+    f_ingest = pool.submit(store.report_ingest, p)
+    f_retried = pool.submit(_outage_windows, store.report_retried(p), now)
+    f_errors = pool.submit(_error_kinds, store.report_inbound_errors(p))
+    f_reads = pool.submit(_lock_kinds, store.report_lock_reads(p))
+    f_written = pool.submit(store.report_lock_written, p)
     tables: dict[str, Table] = {}
     totals: Counter[str] = Counter()
     to_send = 0
@@ -120,7 +173,7 @@ def build_report(
     vol_out = Table(
         ["day", "crossing_point", "tc_version", "outcome", "carrier_channel", "records"]
     )
-    for r in store.report_outbound(p):
+    for r in f_outbound.result():
         outcome = f"{r.outcome}:{r.reason}" if r.outcome != "to_send" and r.reason else r.outcome
         vol_out.rows.append([r.day, r.crossing or "", r.tc_version, outcome, r.wish, r.n])
         if r.outcome == "to_send":
@@ -131,7 +184,7 @@ def build_report(
 
     vol_box = Table(["day", "peer", "outcome", "entries", "attempts"])
     online = 0
-    for r in store.report_outbox(p):
+    for r in f_outbox.result():
         outcome = _outbox_outcome(r.state, r.answer_code)
         vol_box.rows.append([r.day, r.peer_party, outcome, r.n, int(r.attempts or 0)])
         totals["sent"] += r.n
@@ -142,7 +195,7 @@ def build_report(
 
     lock_why: Counter[str] = Counter()
     by_channel: Counter[str] = Counter()
-    for r in store.report_lock_channel(p, party):
+    for r in f_lock.result():
         by_channel[r.channel] += r.n
         lock_why["carrier_wish" if r.wish in ("lock", "both") else "online_outage"] += r.n
     by_channel["online"] = online - by_channel["both"]
@@ -153,7 +206,7 @@ def build_report(
     tables["channels"] = channels
 
     vol_ingest = Table(["day", "outcome", "reason", "records"])
-    for r in store.report_ingest(p):
+    for r in f_ingest.result():
         vol_ingest.rows.append([r.day, r.outcome, r.reason, r.n])
         totals["refused" if r.outcome == "refused" else "rejected_at_ingest"] += r.n
     tables["volumes_refused"] = vol_ingest
@@ -162,7 +215,7 @@ def build_report(
     vol_in = Table(["day", "sender", "tc_version", "type", "channel", "outcome", "messages"])
     by_type: Counter[str] = Counter()
     mismatches = 0
-    for r in store.report_inbound(p):
+    for r in f_inbound.result():
         outcome = _inbound_outcome(r)
         vol_in.rows.append([r.day, r.sender_party, r.tc_version, r.type, r.channel, outcome, r.n])
         by_type[str(r.type)] += r.n
@@ -175,12 +228,12 @@ def build_report(
             mismatches += r.n
     tables["volumes_received"] = vol_in
     stored_in = Table(["day", "sender", "crossing_point", "tc_version", "records"])
-    for r in store.report_received_records(p):
+    for r in f_received.result():
         stored_in.rows.append([r.day, r.origin_party, r.crossing or "", r.tc_version, r.n])
     tables["records_received"] = stored_in
 
     # timeliness
-    hists = store.report_durations(p)
+    hists = {n: f.result()[n] for n, f in durations.items()}
     timeliness = Table(["interval", "count", "median_s", "p90_s", "p99_s"])
     dists: dict[str, Any] = {}
     for name in INTERVALS:
@@ -199,7 +252,7 @@ def build_report(
     }
 
     # reliability
-    windows, retried, retries = _outage_windows(store.report_retried(p), now)
+    windows, retried, retries = f_retried.result()
     outages = Table(["start", "end", "seconds", "entries"])
     for w_start, w_end, n in windows:
         seconds = round((w_end - w_start).total_seconds(), 3)
@@ -226,35 +279,26 @@ def build_report(
         "fallback_over_threshold": bool(fallback_share and fallback_share > lock_share_threshold),
         "time_in_backlog": dists["clearance_to_receipt"],
     }
-    totals["lock_written"] = store.report_lock_written(p)
+    totals["lock_written"] = f_written.result()
 
     # quality
     rejections: Counter[tuple[str, str, str]] = Counter()
     for r in vol_box.rows:
         if str(r[2]).startswith("rejected_by_peer:"):
             rejections[("sent", r[2].split(":", 1)[1], "")] += r[3]
-    for errors in store.report_inbound_errors(p):
-        for e in errors or [{"code": "?", "field": ""}]:
-            rejections[("received", str(e.get("code", "?")), str(e.get("field") or ""))] += 1
+    rejections.update(f_errors.result())
     rej_table = Table(["direction", "code", "field", "count"])
     for (direction, code, fld), n in sorted(rejections.items()):
         rej_table.rows.append([direction, code, fld, n])
     tables["rejections"] = rej_table
 
     versions = Table(["direction", "versions", "records"])
-    for direction, n_versions, n in store.report_versions_per_record(p):
+    for direction, n_versions, n in f_versions.result():
         versions.rows.append([direction, int(n_versions), int(n)])
     tables["versions_per_record"] = versions
 
-    kinds: Counter[str] = Counter()
-    reads = 0
-    for declared, tampered, findings in store.report_lock_reads(p):
-        reads += 1
-        kinds.update({str(f.get("code", "?")) for f in findings})
-        if tampered:
-            kinds["lock.tampered_reading"] += 1
-        if not declared:
-            kinds["lock.not_declared"] += 1
+    kinds = f_reads.result()
+    reads = kinds.pop("_readings", 0)
     if mismatches:
         kinds["inbox.digest_mismatch"] = mismatches
     totals["lock_read"] = reads

@@ -9,7 +9,7 @@ indexes hold (revision 0010): never a record body, a sealed message or an answer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -236,8 +236,11 @@ class ReportQueries:
 
     # -- timeliness ----------------------------------------------------------------------------
 
-    def report_durations(self, p: Period) -> dict[str, list[tuple[int, int]]]:
-        """Histograms ``[(bucket_seconds, count)]`` of the intervals the report shows."""
+    def report_durations(
+        self, p: Period, names: Sequence[str] | None = None
+    ) -> dict[str, list[tuple[int, int]]]:
+        """Histograms ``[(bucket_seconds, count)]`` of the intervals the report shows (all,
+        or the ``names`` given: each is one query, so callers may run them side by side)."""
         planned = self._epoch(records.c.planned_crossing_at)
         out_where = and_(
             records.c.direction == "out",
@@ -292,6 +295,8 @@ class ReportQueries:
         }
         found: dict[str, list[tuple[int, int]]] = {}
         for name, (source, seconds, where, width) in spans.items():
+            if names is not None and name not in names:
+                continue
             bucket = self._bucket(seconds, width).label("bucket")
             stmt = (
                 select(bucket, func.count())
