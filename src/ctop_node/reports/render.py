@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,20 @@ import matplotlib
 matplotlib.use("Agg")  # before pyplot: no display on a customs server
 import matplotlib.pyplot as plt
 import orjson
+from matplotlib import font_manager
 
 from ctop_node.i18n import _
 
 FORMATS = ("html", "json", "csv")
+# Chinese and Kazakh labels: DejaVu has Cyrillic, a CJK font (Debian's WenQuanYi, Noto CJK)
+# covers Chinese when installed; glyphs are drawn into the SVG as paths, so the file does not
+# depend on the reader's fonts.
+_CJK_FONTS = ("WenQuanYi Micro Hei", "Noto Sans CJK SC", "Noto Sans SC")
+
+
+def _fonts() -> list[str]:
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    return ["DejaVu Sans", *(f for f in _CJK_FONTS if f in installed)]
 
 
 def _titles() -> dict[str, str]:
@@ -63,7 +74,10 @@ def write_csv(report: dict[str, Any], out: Path) -> list[Path]:
 
 def _svg(fig: Any) -> str:
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    with warnings.catch_warnings():
+        # Without a CJK font a Chinese label shows empty boxes; the report is still written.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(buf, format="svg", bbox_inches="tight")
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg") :]  # drop the XML prolog and doctype: inline SVG
@@ -170,6 +184,7 @@ _STYLE = (
 
 
 def write_html(report: dict[str, Any], out: Path) -> Path:
+    plt.rcParams["font.family"] = _fonts()
     titles = _titles()
     heading = html.escape(_("Report: CTOP exchange evaluation"))
     parts = [
