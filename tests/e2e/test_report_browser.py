@@ -50,5 +50,9 @@ def test_html_report_renders_its_charts_in_headless_chromium(
     )
     with Image.open(shot) as img:
         colours = img.convert("RGB").getcolors(maxcolors=1 << 24) or []
-    bar = sum(n for n, px in colours if all(abs(a - b) <= 8 for a, b in zip(px, BAR, strict=True)))
+    bar = 0
+    for n, px in colours:
+        assert isinstance(px, tuple)
+        if all(abs(int(a) - b) <= 8 for a, b in zip(px, BAR, strict=True)):
+            bar += n
     assert bar > 2000, f"no chart bars drawn ({bar} pixels of the bar colour)"
