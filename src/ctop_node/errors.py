@@ -16,7 +16,8 @@ and the peer rely on, and a message a customs officer can act on.
     ├── TransportError          the peer cannot be reached or answered badly
     ├── LockError               smart-lock payloads, devices and event logs
     ├── AccessError             login, sessions, tokens, the access check
-    └── AuditError              Art.6: audit chain, consent register, exports, evidence
+    ├── AuditError              Art.6: audit chain, consent register, exports, evidence
+    └── ReportError             evaluation reports, signed manifests, reconciliation
 """
 
 from __future__ import annotations
@@ -160,3 +161,9 @@ class AuditError(CtopError):
     bundle (the code names which: ``audit.*``, ``consent.*``, ``evidence.*``)."""
 
     code = "audit"
+
+
+class ReportError(CtopError):
+    """A report cannot be made, or a manifest is refused (bad signature, wrong shape)."""
+
+    code = "report.error"

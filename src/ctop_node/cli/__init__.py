@@ -48,6 +48,8 @@ COMMAND_MODULES = (
     "purge",
     "atrest",
     "conformance",
+    "report",
+    "manifest",
 )
 
 for _name in COMMAND_MODULES:

@@ -64,6 +64,12 @@ LAZY: dict[str, dict[str, str]] = {
     "conformance": {
         "conformance": "Conformance kit and partner simulator for a foreign peer implementation."
     },
+    "report": {"report": "Write the evaluation report of this node for a period."},
+    "manifest": {
+        "manifest": "Write this node's signed manifest (COSE_Sign1) for a period.",
+        "reconcile": "Check both manifests' signatures and list the differences; exit 3 when "
+        "there are any.",
+    },
 }
 
 

@@ -12,6 +12,7 @@ import secrets
 import shutil
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,6 +65,20 @@ def _demo_officer(nodes: dict[str, LocalNode]) -> str:
         with open_store(node.db_url) as store:
             Accounts(UserStore(store.engine)).add_user(DEMO_USER, "arrival_officer", password)
     return password
+
+
+def _write_reports(nodes: dict[str, LocalNode], home: Path) -> dict[str, str]:
+    """Each Party's evaluation report (HTML) of today's exchange, from its own database."""
+    from ctop_node.cli.report import make_report
+    from ctop_node.reports.render import write_report
+
+    today = datetime.now(UTC).date()
+    written = {}
+    for node in nodes.values():
+        data = make_report(node.home, today, today)
+        (path,) = write_report(data, home / f"report-{node.party.lower()}", "html")
+        written[node.party] = str(path.resolve())
+    return written
 
 
 def demo(
@@ -162,6 +177,7 @@ def demo(
             for n in nodes.values()
         }
         report["demo_login"] = {"user": DEMO_USER, "password": demo_password}
+        report["reports"] = _write_reports(nodes, home)
         if as_json:
             print_json(report)
         else:
@@ -173,6 +189,8 @@ def demo(
                         "{lost} lost"
                     ).format(**f.as_dict())
                 )
+            for path in report["reports"].values():
+                typer.echo(_("Evaluation report of the demo exchange: {path}").format(path=path))
             typer.echo(
                 _(
                     "Exchange finished in {s:.2f} s: {delivered} of {sent} delivered, "

@@ -9,9 +9,10 @@ from __future__ import annotations
 from ctop_node.errors import StorageError
 from ctop_node.store import migrate as _migrate
 from ctop_node.store._engine import create_store_engine, parse_url, sqlite_path
+from ctop_node.store._report_sql import ManifestEntry, Period
 from ctop_node.store.sql import SqlStore
 
-__all__ = ["SqlStore", "open_store"]
+__all__ = ["ManifestEntry", "Period", "SqlStore", "open_store"]
 
 
 def open_store(url: str, *, migrate: bool = True, create: bool = True) -> SqlStore:

@@ -35,6 +35,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from ctop_node.model.messages import MessageType, RejectionError
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
+from ctop_node.store._facts import facts_of_body
 from ctop_node.store._inbox_sql import (
     _HEAD,
     _OTHER_WAITING,
@@ -428,7 +429,8 @@ class Inbox:
                 "detail": "",
                 "body": body,
                 "created_at": now,
-            },
+            }
+            | facts_of_body(body),
         )
         head = {
             "latest_version": version,

@@ -101,10 +101,30 @@ records = Table(
     # The canonical JSON exactly as digested: bytes, so the digest can always be re-checked.
     Column("body", Sealed("records.body"), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    # Read by the report without parsing ``body`` (revision 0010); NULL when not a record.
+    Column("crossing_point", String(64), nullable=True),
+    Column("planned_crossing_at", UtcDateTime, nullable=True),
+    Column("channel_wish", String(8), nullable=True),
     UniqueConstraint("origin_party", "record_id", "version"),
     CheckConstraint("version >= 1", name="version_positive"),
     CheckConstraint("direction IN ('out', 'in')", name="direction"),
     CheckConstraint("length(digest) = 64", name="digest_length"),
+    # Covering the report's scans, so they never read the wide rows (the body).
+    Index(
+        "ix_records_report",
+        "direction",
+        "created_at",
+        "tc_version",
+        "outcome",
+        "reason",
+        "crossing_point",
+        "channel_wish",
+        "planned_crossing_at",
+        "origin_party",
+        "record_id",
+        "version",
+        "id",
+    ),
 )
 
 record_heads = Table(
@@ -118,6 +138,8 @@ record_heads = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     PrimaryKeyConstraint("origin_party", "record_id"),
     Index(None, "outcome"),
+    # Covering the report's count of versions per record (revision 0010).
+    Index("ix_record_heads_report", "updated_at", "outcome", "latest_version"),
 )
 
 ingest_log = Table(
@@ -159,6 +181,9 @@ outbox = Table(
     Column("answer", LargeBinary, nullable=True),  # the peer's signed RECEIPT/REJECTION
     Column("answer_code", String(64), nullable=True),
     Column("sent_at", UtcDateTime, nullable=True),
+    # The record's planned crossing, copied at queueing so the report needs no join
+    # (revision 0010).
+    Column("planned_crossing_at", UtcDateTime, nullable=True),
     Column("kind", String(16), nullable=False, server_default="record"),
     Column("reason", Text, nullable=True),  # why a cancellation was sent
     UniqueConstraint("record_pk", "peer_party", "kind"),
@@ -167,6 +192,17 @@ outbox = Table(
     ),
     CheckConstraint("kind IN ('record', 'cancellation')", name="kind"),
     Index(None, "state", "next_attempt_at"),
+    # Covering the report's scans of the outbox (revision 0010): no read of the sealed bytes.
+    Index(
+        "ix_outbox_report",
+        "created_at",
+        "state",
+        "answer_code",
+        "attempts",
+        "delivered_at",
+        "planned_crossing_at",
+        "peer_party",
+    ),
 )
 
 inbox = Table(
@@ -198,6 +234,17 @@ inbox = Table(
     CheckConstraint("channel IN ('online', 'lock')", name="channel"),
     Index(None, "sender_party", "record_id", "version"),
     Index(None, "state"),
+    # Covering the report's scan of received messages (revision 0010).
+    Index(
+        "ix_inbox_report",
+        "received_at",
+        "sender_party",
+        "type",
+        "channel",
+        "state",
+        "answer_type",
+        "tc_version",
+    ),
 )
 
 peer_status = Table(

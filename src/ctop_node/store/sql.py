@@ -25,6 +25,8 @@ from ctop_node.store._cancel import CANCELLED, Withdrawal, withdraw_and_cancel
 from ctop_node.store._channel_sql import ChannelQueries
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
+from ctop_node.store._facts import facts_of_record
+from ctop_node.store._report_sql import ReportQueries
 from ctop_node.store.interfaces import (
     Accepted,
     IngestEntry,
@@ -98,7 +100,7 @@ def _check_digest(accepted: Accepted, position: str) -> None:
         )
 
 
-class SqlStore(ChannelQueries):
+class SqlStore(ChannelQueries, ReportQueries):
     """``RecordStore`` on an SQLAlchemy engine. Use ``ctop_node.store.open_store``. The
     channels' questions and the exchange's stores (inbox, outbox, lock reads) come from
     :class:`ChannelQueries`."""
@@ -200,6 +202,7 @@ class SqlStore(ChannelQueries):
                             "body": accepted.body,
                             "created_at": now,
                         }
+                        | facts_of_record(accepted.record)
                     )
                     send = entry.outcome is OutcomeKind.TO_SEND and not held
                     peers_of_row.append(entry.peers if send else ())
@@ -234,6 +237,7 @@ class SqlStore(ChannelQueries):
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
+                    "planned_crossing_at": row["planned_crossing_at"],
                 }
                 for pk, row, peers in zip(pks, record_rows, peers_of_row, strict=True)
                 for peer in peers

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
+from ctop_node.crypto.trust import BundleTrustStore
 from ctop_node.errors import StorageError
 from ctop_node.exchange import codes
 from ctop_node.exchange.receive import ItemResult, Receiver
@@ -24,7 +25,7 @@ class _Receiver(Receiver):
 
     def __init__(self, *, down: bool = False) -> None:
         self.party = "CN"
-        self.trust = None  # held in memory: no trust updates on this endpoint
+        self.trust = BundleTrustStore.of([])  # in memory: no trust updates here
         self.down = down
 
     def handle_batch(self, raws: Sequence[bytes], *, channel: str = "online") -> list[ItemResult]:

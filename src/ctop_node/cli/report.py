@@ -1,0 +1,163 @@
+"""``ctop-node report``: the working-group evaluation (Art.5) from this node's database.
+
+Aggregates only (never record content); with ``--peer-manifest``, the reconciliation of our
+signed manifest with the peer's is part of the report.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, err_console, print_json
+from ctop_node.config import NodeConfig, default_home
+from ctop_node.crypto.software import SoftwareSigner
+from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.i18n import _, set_language
+from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD, Table, build_report
+from ctop_node.reports.manifest import build_manifest, load_manifest, read_manifest, reconcile
+from ctop_node.store import open_store
+
+
+class ReportFormat(StrEnum):
+    HTML = "html"
+    JSON = "json"
+    CSV = "csv"
+
+
+class Language(StrEnum):
+    EN = "en"
+    RU = "ru"
+    KK = "kk"
+    ZH = "zh"
+
+
+FromOpt = Annotated[
+    datetime | None,
+    typer.Option("--from", formats=["%Y-%m-%d"], help="First UTC day (default: today)."),
+]
+ToOpt = Annotated[
+    datetime | None,
+    typer.Option("--to", formats=["%Y-%m-%d"], help="Last UTC day (default: today)."),
+]
+
+
+def _day(value: datetime | None) -> date:
+    return value.date() if value is not None else datetime.now(UTC).date()
+
+
+def _reconciliation(
+    home: Path, store: Any, party: str, start: date, end: date, peer_manifest: Path
+) -> dict[str, Any]:
+    trust = BundleTrustStore.from_home(home)
+    ours = read_manifest(
+        build_manifest(
+            store, party, start, end, SoftwareSigner.from_home(home), now=datetime.now(UTC)
+        ),
+        trust,
+    )
+    return reconcile(ours, load_manifest(peer_manifest, trust))
+
+
+def make_report(
+    home: Path,
+    start: date,
+    end: date,
+    *,
+    db: str | None = None,
+    peer_manifest: Path | None = None,
+    lock_share_threshold: float | None = None,
+) -> dict[str, Any]:
+    """The report as data, for this command and for ``demo``."""
+    config = NodeConfig.load(home, db_url=db)
+    threshold = lock_share_threshold
+    if threshold is None:
+        threshold = float(
+            config.settings.get("report_lock_share_threshold", DEFAULT_LOCK_SHARE_THRESHOLD)
+        )
+    with open_store(config.db_url, migrate=False, create=False) as store:
+        report = build_report(store, config.party, start, end, lock_share_threshold=threshold)
+        if peer_manifest is not None:
+            rec = _reconciliation(home, store, config.party, start, end, peer_manifest)
+            report["reconciliation"] = rec
+            table = Table(["kind", "sender", "receiver", "record_id", "version"])
+            for d in rec["differences"]:
+                table.rows.append(
+                    [d["kind"], d["sender"], d["receiver"], d["record_id"], d["version"]]
+                )
+            report["tables"]["reconciliation"] = table.as_dict()
+    return report
+
+
+def report(
+    out: Annotated[Path, typer.Option("--out", help="Directory the report files go to.")],
+    home: HomeOpt = None,
+    db: DbOpt = None,
+    start: FromOpt = None,
+    end: ToOpt = None,
+    fmt: Annotated[
+        ReportFormat, typer.Option("--format", help="html (one offline file), json or csv.")
+    ] = ReportFormat.HTML,
+    peer_manifest: Annotated[
+        Path | None,
+        typer.Option("--peer-manifest", help="The peer's signed manifest: reconcile with ours."),
+    ] = None,
+    threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--lock-share-threshold",
+            min=0.0,
+            max=1.0,
+            help="Share of records sent by lock for an online outage that needs attention "
+            "(default: node.json report_lock_share_threshold, else 0.05).",
+        ),
+    ] = None,
+    lang: Annotated[
+        Language | None, typer.Option("--lang", help="Language of the HTML report.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write the evaluation report of this node for a period.
+
+    Example: ctop-node report --home kz --from 2026-11-01 --to 2026-11-30 --format html --out r
+    """
+    if lang is not None:
+        set_language(lang.value)
+    first, last = _day(start), _day(end)
+    data = make_report(
+        home or default_home(),
+        first,
+        last,
+        db=db,
+        peer_manifest=peer_manifest,
+        lock_share_threshold=threshold,
+    )
+    # matplotlib loads only when a report is written, not with every ctop-node command
+    from ctop_node.reports.render import write_report
+
+    written = write_report(data, out, fmt.value)
+    if as_json:
+        print_json({"files": [str(p) for p in written], "totals": data["totals"]})
+    else:
+        for path in written:
+            typer.echo(str(path))
+        err_console.print(
+            _("Report of {party} for {start} to {end}: {sent} sent, {received} received").format(
+                party=data["party"],
+                start=first.isoformat(),
+                end=last.isoformat(),
+                sent=data["totals"]["sent"],
+                received=data["totals"]["received"],
+            ),
+            highlight=False,
+        )
+    if data.get("reconciliation", {}).get("differences"):
+        raise typer.Exit(3)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report")(report)
