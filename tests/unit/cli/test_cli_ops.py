@@ -20,7 +20,7 @@ from ctop_node.cli._lazy import LAZY
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.node import NodePaths
 from ctop_node.store import open_store
-from ctop_node.store.outbox import Dead, Delivered, Outbox
+from ctop_node.store.outbox import Dead, Delivered
 from tests.unit.store._entries import entry, with_id
 
 HEAVY = ("sqlalchemy", "fastapi", "uvicorn", "cryptography", "alembic", "pydantic", "httpx")
@@ -111,7 +111,7 @@ def test_outbox_requeue(home: Path, record_dict: dict[str, Any]) -> None:
     with open_store(url) as store:
         recs = [with_id(record_dict, f"RQ-{i}") for i in range(3)]
         store.write_batch([entry(r, peers=("CN", "RU")) for r in recs], origin_party="KZ")
-        box = Outbox(store.engine)
+        box = store.outbox_queue
         cn, ru = box.due("CN", 10, far), box.due("RU", 10, far)
         box.settle([Dead(i.id, "transport.gave_up", "down", far) for i in (*cn, *ru[:1])])
         box.settle([Delivered(ru[1].id, b"r", far)])
@@ -122,11 +122,12 @@ def test_outbox_requeue(home: Path, record_dict: dict[str, Any]) -> None:
     one = runner.invoke(app, ["outbox", "requeue", "--id", str(ru[0].id), "--home", str(home)])
     assert one.exit_code == 0 and "1" in one.stdout
     with open_store(url) as store:
-        assert Outbox(store.engine).counts() == {
+        assert store.outbox_queue.counts() == {
             "pending": 5,
             "delivered": 1,
             "rejected": 0,
             "dead": 0,
+            "withdrawn": 0,
         }
 
 
