@@ -99,7 +99,7 @@ def _reissue_tls(home: NodePaths, ip: str) -> None:
 def _start_cn_in(link: Link, pair: Pair) -> str:
     cn = pair.cn
     cmd = ["ip", "netns", "exec", link.ns, sys.executable, "-m", "ctop_node", "serve"]
-    cmd += ["--home", str(cn.home), "--host", link.ns_ip]
+    cmd += ["--home", str(cn.home), "--peer-host", link.ns_ip, "--api-host", link.ns_ip]
     with (cn.home / "serve.log").open("ab") as out:
         # `ip netns exec` execs the command: this is the node's own pid, which the fixture
         # kills at the end like any other node.

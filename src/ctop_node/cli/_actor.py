@@ -18,8 +18,8 @@ import typer
 from ctop_node.access.audit_chain import AuditChain
 from ctop_node.config import default_home
 from ctop_node.crypto.interfaces import Signer
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
-from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.store import SqlStore
 from ctop_node.store.audit import AuditLog
 
@@ -46,7 +46,7 @@ def cli_origin() -> str:
 
 def node_signer(home: Path | None) -> Signer | None:
     paths = NodePaths(home or default_home())
-    return SoftwareSigner.from_home(paths.home) if paths.sign_key.exists() else None
+    return node_keys(paths.home).signer if paths.sign_key.exists() else None
 
 
 def audit_chain(store: SqlStore, home: Path | None) -> AuditChain:

@@ -13,8 +13,8 @@ from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, err_console,
 from ctop_node.cli.report import FromOpt, ToOpt, _day
 from ctop_node.config import NodeConfig, default_home
 from ctop_node.crypto.interfaces import TrustStore
-from ctop_node.crypto.software import SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore, TrustBundle
+from ctop_node.crypto.keyset import node_keys, trust_of
+from ctop_node.crypto.trust import TrustBundle
 from ctop_node.errors import ConfigError
 from ctop_node.i18n import _
 from ctop_node.reports.manifest import build_manifest, load_manifest, reconcile
@@ -38,7 +38,7 @@ def manifest(
     first, last = _day(start), _day(end)
     with open_store(config.db_url, migrate=False, create=False) as store:
         data = build_manifest(
-            store, config.party, first, last, SoftwareSigner.from_home(home), now=datetime.now(UTC)
+            store, config.party, first, last, node_keys(home).signer, now=datetime.now(UTC)
         )
     out.write_bytes(data)
     if as_json:
@@ -50,13 +50,13 @@ def manifest(
 def _trust(home: Path | None, bundles: list[Path]) -> TrustStore:
     if bundles:
         try:
-            return BundleTrustStore.of(TrustBundle.from_json(p.read_text("utf-8")) for p in bundles)
+            return trust_of(TrustBundle.from_json(p.read_text("utf-8")) for p in bundles)
         except OSError as exc:
             raise ConfigError(
                 _("cannot read a trust bundle for the manifests: {error}").format(error=exc),
                 code="config.unreadable",
             ) from exc
-    return BundleTrustStore.from_home(home or default_home())
+    return node_keys(home or default_home()).trust
 
 
 def reconcile_cmd(

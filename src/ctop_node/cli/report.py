@@ -15,8 +15,7 @@ import typer
 
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, err_console, print_json
 from ctop_node.config import NodeConfig, default_home
-from ctop_node.crypto.software import SoftwareSigner
-from ctop_node.crypto.trust import BundleTrustStore
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.i18n import _, set_language
 from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD, Table, build_report
 from ctop_node.reports.manifest import build_manifest, load_manifest, read_manifest, reconcile
@@ -53,11 +52,10 @@ def _day(value: datetime | None) -> date:
 def _reconciliation(
     home: Path, store: Any, party: str, start: date, end: date, peer_manifest: Path
 ) -> dict[str, Any]:
-    trust = BundleTrustStore.from_home(home)
+    keys = node_keys(home)
+    trust = keys.trust
     ours = read_manifest(
-        build_manifest(
-            store, party, start, end, SoftwareSigner.from_home(home), now=datetime.now(UTC)
-        ),
+        build_manifest(store, party, start, end, keys.signer, now=datetime.now(UTC)),
         trust,
     )
     return reconcile(ours, load_manifest(peer_manifest, trust))

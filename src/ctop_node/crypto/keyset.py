@@ -6,13 +6,14 @@ moving keys to an HSM or another process changes this factory only.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ctop_node.crypto.interfaces import Decryptor, Signer, TrustStore
 from ctop_node.crypto.pki import Clock, utcnow
 from ctop_node.crypto.software import HomeDecryptor, SoftwareSigner
-from ctop_node.crypto.trust import HomeTrustStore
+from ctop_node.crypto.trust import BundleTrustStore, HomeTrustStore, TrustBundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,3 +33,9 @@ def node_keys(home: Path, *, clock: Clock = utcnow) -> NodeKeys:
         HomeDecryptor(home),
         HomeTrustStore(home, clock=clock),
     )
+
+
+def trust_of(bundles: Iterable[TrustBundle]) -> TrustStore:
+    """A trust store of the given bundles only (e.g. the peer's manifest checked against a
+    bundle file), not the node's own."""
+    return BundleTrustStore.of(bundles)
