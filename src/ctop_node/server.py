@@ -20,8 +20,10 @@ from typing import Any
 import uvicorn
 
 from ctop_node.config import NodeConfig
+from ctop_node.control.results import StoreControlOutcomes
 from ctop_node.errors import ConfigError
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
+from ctop_node.online.control_sender import ControlSender
 from ctop_node.online.endpoint import EndpointFaults, peer_app
 from ctop_node.online.factory import sender_from_home
 from ctop_node.online.peers import PeerConfig
@@ -30,6 +32,7 @@ from ctop_node.online.status import node_status
 from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
+from ctop_node.store.control import ControlStore
 from ctop_node.web.api import api_app, ensure_api_token, upload_limit
 from ctop_node.web.settings import session_settings
 
@@ -75,6 +78,7 @@ class NodeServer:
             party=cfg.party,
             session_settings=session_settings(cfg.settings),
             max_upload=max_upload,
+            control=StoreControlOutcomes(ControlStore(store.engine)),
         )
         api_server = _Server(
             uvicorn.Config(
@@ -94,6 +98,18 @@ class NodeServer:
             target=sender.run_forever, args=(stop,), name="ctop-sender", daemon=True
         )
         worker.start()
+        # Control results recorded here go back to the record's origin Party (issue 10).
+        control_sender = ControlSender(
+            cfg.party,
+            ControlStore(store.engine),
+            sender.transport,
+            sender.signer,
+            sender.decryptor,
+            sender.trust,
+        )
+        threading.Thread(
+            target=control_sender.run_forever, args=(stop,), name="ctop-control", daemon=True
+        ).start()
         # Push our CRL and certificates to the peers when they change (trust updates).
         pusher = TrustPusher.for_node(cfg, sender.transport)
         if pusher is not None:

@@ -73,5 +73,8 @@ class ControlResult(_Payload):
     seal_status: Literal["intact", "broken", "missing", "not_checked"] = "not_checked"
     discrepancies: list[Discrepancy] = Field(default_factory=list)
     released: bool = False
+    # The customs decision; ``released`` stays for readers of the first form of this payload.
+    decision: Literal["released", "held", "further_control"] | None = None
+    findings: Text | None = None  # the inspection findings, as the officer wrote them
     office: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_\-/.]{0,63}$")]
     country: Country

@@ -156,13 +156,17 @@ def api_app(
         return JSONResponse(await run_in_threadpool(status) if status else {})
 
     if party is not None:
+        from ctop_node.control.results import StoreControlOutcomes
+        from ctop_node.web.control import ControlResults, mount_control_api
         from ctop_node.web.read_api import mount_read_api
         from ctop_node.web.ui import UiContext, mount_ui
         from ctop_node.web.views import ArrivalViews
 
+        results = ControlResults(store, party, clock)
+        mount_control_api(app, results, access)  # before the read API's {record_id:path}
         mount_read_api(app, store, access, party)
         ui = UiContext(access, ArrivalViews(store), party, clock=clock)
-        if control is not None:  # the control results, once recorded (issue 10, item 4)
-            ui.control = control
+        ui.control = control or StoreControlOutcomes(results.results)
+        ui.results = results
         mount_ui(app, ui)
     return app

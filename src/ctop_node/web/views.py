@@ -15,8 +15,10 @@ from ctop_node.lock.reconcile import Reconciliation, reconcile
 from ctop_node.model.reference import CROSSING_POINTS
 from ctop_node.store import SqlStore
 from ctop_node.store.arrival import ArrivalQueries, IndexedRecord, SearchHit, TrainSummary
+from ctop_node.store.control import ControlRow, ControlStore
 from ctop_node.store.interfaces import InboxRow, RecordRow
 from ctop_node.store.lockreads import LockRead
+from ctop_node.store.timeline import TimelineEvent, departure_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class RecordPage:
     messages: list[InboxRow]
     lock_reads: list[LockRead]
     reconciliations: dict[int, Reconciliation]
+    controls: list[ControlRow] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)  # our records only
 
 
 def _containers(body: dict[str, Any], origin: str, rid: str, status: Status) -> list[ContainerView]:
@@ -218,4 +222,10 @@ class ArrivalViews:
             messages=self.store.inbox.list(sender=origin, record_id=rid),
             lock_reads=self.store.lock_reads.for_record(rid, sender=origin),
             reconciliations={k[2]: v for k, v in recs.items()},
+            controls=ControlStore(self.store.engine).for_record(origin, rid),
+            timeline=(
+                departure_events(self.store.engine, origin, rid)
+                if latest.direction == "out"
+                else []
+            ),
         )

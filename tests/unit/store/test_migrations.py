@@ -31,7 +31,7 @@ OUR_TABLES = {
     "search_terms",
     "index_progress",
 }
-HEAD = "0008"
+HEAD = "0011"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:
