@@ -20,6 +20,7 @@ from typing import Any
 import uvicorn
 
 from ctop_node.config import NodeConfig
+from ctop_node.control.discrepancies import tolerance_of
 from ctop_node.control.results import StoreControlOutcomes
 from ctop_node.errors import ConfigError
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
@@ -79,6 +80,7 @@ class NodeServer:
             session_settings=session_settings(cfg.settings),
             max_upload=max_upload,
             control=StoreControlOutcomes(ControlStore(store.engine)),
+            mass_tolerance=tolerance_of(cfg.settings),
         )
         api_server = _Server(
             uvicorn.Config(

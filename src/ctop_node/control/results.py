@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ctop_node.control.arrival import Status
-from ctop_node.model.messages import ControlResult, Discrepancy
+from ctop_node.model.messages import ContainerFound, ControlResult, Discrepancy
 from ctop_node.store.control import ControlStore
 
 DECISIONS = ("released", "held", "further_control")
@@ -42,6 +42,7 @@ def build_result(
     findings: str | None,
     decision: str,
     missing_goods: list[str] | None = None,
+    containers: list[ContainerFound] | None = None,
 ) -> ControlResult:
     """A control result from what the officer entered (raises pydantic's ValidationError on
     a bad field, which the callers turn into an answer naming the field)."""
@@ -59,6 +60,7 @@ def build_result(
             "released": decision == "released",
             "decision": decision,
             "findings": findings or None,
+            "containers": [c.model_dump() for c in containers or ()],
             "office": office,
             "country": country,
         }

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine, Row
 from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import ControlResult
 from ctop_node.store._errors import translated
-from ctop_node.store.schema import control_results
+from ctop_node.store.schema import control_results, record_heads
 
 __all__ = ["ControlRow", "ControlStore", "insert_received"]
 
@@ -227,3 +227,13 @@ class ControlStore:
         q = update(control_results).where(c.id == pk, c.state == "pending").values(**values)
         with translated("settle a control result"), self.engine.begin() as conn:
             conn.execute(q)
+
+    def cancelled_at(self, origin_party: str, record_id: str) -> datetime | None:
+        """When the record was cancelled (its head's last change), or None."""
+        h = record_heads.c
+        q = select(h.updated_at).where(
+            h.origin_party == origin_party, h.record_id == record_id, h.outcome == "cancelled"
+        )
+        with translated("read a cancellation"), self.engine.connect() as conn:
+            at = conn.execute(q).scalar_one_or_none()
+        return at if isinstance(at, datetime) else None

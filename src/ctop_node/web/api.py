@@ -12,6 +12,7 @@ import secrets
 import tempfile
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from ctop_node.access.policy import Action, Purpose
 from ctop_node.access.sessions import Accounts, SessionSettings, utc_now
 from ctop_node.control.arrival import ControlOutcomes
+from ctop_node.control.discrepancies import DEFAULT_MASS_TOLERANCE
 from ctop_node.errors import ConfigError, InputError, UsageError
 from ctop_node.ingest.errortext import quote
 from ctop_node.ingest.formats import reader_for
@@ -82,6 +84,7 @@ def api_app(
     session_settings: SessionSettings | None = None,
     clock: Callable[[], datetime] = utc_now,
     control: ControlOutcomes | None = None,
+    mass_tolerance: Decimal = DEFAULT_MASS_TOLERANCE,
 ) -> FastAPI:
     """The internal port's app. With ``party`` it also serves the officers' UI (``/ui/``,
     ``/login``) and the read API for users; every route passes the one access check."""
@@ -162,10 +165,11 @@ def api_app(
         from ctop_node.web.ui import UiContext, mount_ui
         from ctop_node.web.views import ArrivalViews
 
-        results = ControlResults(store, party, clock)
+        views = ArrivalViews(store, mass_tolerance)
+        results = ControlResults(store, party, clock, views)
         mount_control_api(app, results, access)  # before the read API's {record_id:path}
         mount_read_api(app, store, access, party)
-        ui = UiContext(access, ArrivalViews(store), party, clock=clock)
+        ui = UiContext(access, views, party, clock=clock)
         ui.control = control or StoreControlOutcomes(results.results)
         ui.results = results
         mount_ui(app, ui)

@@ -22,11 +22,12 @@ from ctop_node.access.policy import Action, Purpose, check
 from ctop_node.access.sessions import Session
 from ctop_node.control.results import DECISIONS, SEAL_STATUSES, build_result
 from ctop_node.errors import AccessError, StorageError
-from ctop_node.model.messages import ControlResult
+from ctop_node.model.messages import ContainerFound, ControlResult
 from ctop_node.store import SqlStore
 from ctop_node.store.control import ControlRow, ControlStore
 from ctop_node.store.interfaces import RecordRow
 from ctop_node.web.auth import WebAccess, problem, read_form, same_token
+from ctop_node.web.views import ArrivalViews
 
 Decision = Literal["released", "held", "further_control"]
 SealStatus = Literal["intact", "broken", "missing", "not_checked"]
@@ -43,6 +44,7 @@ class ControlResultIn(BaseModel):
     arrived_at: AwareDatetime | None = None
     findings: str | None = Field(default=None, max_length=512)
     missing_goods: list[str] = Field(default_factory=list, max_length=100)
+    containers: list[ContainerFound] = Field(default_factory=list, max_length=500)
     office: str = Field(pattern=r"^[A-Z0-9][A-Z0-9_\-/.]{0,63}$")
 
 
@@ -60,6 +62,22 @@ class ControlResultOut(BaseModel):
     delivered_at: datetime | None
     last_error: str | None
     result: ControlResult
+
+
+class DiscrepancyOut(BaseModel):
+    code: str
+    field: str
+    expected: str
+    found: str
+    source: str
+    container: str | None
+
+
+class DiscrepancyList(BaseModel):
+    origin_party: str
+    record_id: str
+    version: int
+    discrepancies: list[DiscrepancyOut]
 
 
 class ControlResultList(BaseModel):
@@ -93,8 +111,15 @@ def _field_of(exc: ValidationError) -> tuple[str, str]:
 class ControlResults:
     """Recording a control result: shared by the form and the API."""
 
-    def __init__(self, store: SqlStore, party: str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        party: str,
+        clock: Callable[[], datetime],
+        views: ArrivalViews | None = None,
+    ) -> None:
         self.store = store
+        self.views = views or ArrivalViews(store)
         self.results = ControlStore(store.engine)
         self.party = party
         self.clock = clock
@@ -129,6 +154,7 @@ class ControlResults:
                 findings=given.findings,
                 decision=given.decision,
                 missing_goods=given.missing_goods,
+                containers=given.containers,
             )
         except ValidationError as exc:
             field, msg = _field_of(exc)
@@ -175,16 +201,40 @@ def mount_control_api(app: FastAPI, control: ControlResults, access: WebAccess) 
         origin_party: str | None = Query(default=None, max_length=8),
     ) -> ControlResultList:
         access.require(request, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
-        try:
-            row = control.store.get_record(record_id[:128], origin_party=origin_party)
-        except StorageError as exc:
-            if exc.code != "store.ambiguous_record":
-                raise
-            raise problem(400, exc.code, exc.message) from exc
-        if row is None:
-            raise problem(404, "api.not_found", f"no record {record_id[:128]}")
+        row = _record(control, record_id, origin_party)
         rows = control.results.for_record(row.origin_party, row.record_id)
         return ControlResultList(control_results=[out_of(r) for r in rows], next_after=None)
+
+    @app.get(
+        "/api/v1/records/{record_id}/discrepancies",
+        response_model=DiscrepancyList,
+        responses=errors,
+        tags=["discrepancies"],
+    )
+    def get_discrepancies(
+        request: Request,
+        record_id: str,
+        origin_party: str | None = Query(default=None, max_length=8),
+    ) -> DiscrepancyList:
+        access.require(request, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
+        row = _record(control, record_id, origin_party)
+        found = control.views.record_discrepancies(row.origin_party, row.record_id) or []
+        return DiscrepancyList(
+            origin_party=row.origin_party,
+            record_id=row.record_id,
+            version=row.version,
+            discrepancies=[
+                DiscrepancyOut(
+                    code=f.code,
+                    field=f.field,
+                    expected=f.expected,
+                    found=f.found,
+                    source=f.source,
+                    container=f.container,
+                )
+                for f in found
+            ],
+        )
 
     @app.get(
         "/api/v1/control-results",
@@ -202,6 +252,18 @@ def mount_control_api(app: FastAPI, control: ControlResults, access: WebAccess) 
         rows = control.results.listed(direction=direction, after=after, limit=limit)
         nxt = rows[-1].id if len(rows) == limit else None
         return ControlResultList(control_results=[out_of(r) for r in rows], next_after=nxt)
+
+
+def _record(control: ControlResults, record_id: str, origin_party: str | None) -> RecordRow:
+    try:
+        row = control.store.get_record(record_id[:128], origin_party=origin_party)
+    except StorageError as exc:
+        if exc.code != "store.ambiguous_record":
+            raise
+        raise problem(400, exc.code, exc.message) from exc
+    if row is None:
+        raise problem(404, "api.not_found", f"no record {record_id[:128]}")
+    return row
 
 
 class ErrorDetail(BaseModel):
@@ -228,6 +290,27 @@ def _form_input(form: dict[str, str]) -> ControlResultIn:
         "missing_goods": missing,
         "office": form.get("office", "").strip().upper(),
     }
+    found: list[dict[str, Any]] = []
+    for i in range(500):
+        number = form.get(f"number_{i}")
+        if number is None:
+            break
+        mass = form.get(f"mass_{i}", "").strip().replace(",", ".")
+        seals = [x.strip() for x in form.get(f"seals_{i}", "").split(",") if x.strip()]
+        lock = form.get(f"lock_{i}", "").strip()
+        if mass or seals or lock:
+            found.append(
+                {
+                    "number": number,
+                    "gross_mass_kg": mass or None,
+                    "seals": seals,
+                    "smart_lock_id": lock or None,
+                }
+            )
+    for other in form.get("other_containers", "").split(","):
+        if other.strip():
+            found.append({"number": other.strip().upper()})
+    data["containers"] = found
     if arrived:
         # <input type="datetime-local"> sends no offset: the UI shows and takes UTC.
         data["arrived_at"] = arrived + ("" if arrived.endswith("Z") else "+00:00")
@@ -280,7 +363,8 @@ def mount_control_ui(
         return page(request, *found)
 
     async def post_form(request: Request) -> Response:
-        form = await read_form(request)
+        # One line of four fields per container of the record (at most 500).
+        form = await read_form(request, max_bytes=256 * 1024, max_fields=2100)
         found = await run_in_threadpool(allowed, request)
         if isinstance(found, Response):
             return found

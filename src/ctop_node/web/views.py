@@ -8,9 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ctop_node.control.arrival import ControlOutcomes, Status, record_status, train_status
+from ctop_node.control.discrepancies import DEFAULT_MASS_TOLERANCE, Found, discrepancies
 from ctop_node.lock.reconcile import Reconciliation, reconcile
 from ctop_node.model.reference import CROSSING_POINTS
 from ctop_node.store import SqlStore
@@ -52,6 +54,7 @@ class ContainerView:
     train_key: str = ""
     train_number: str = ""
     status: Status = Status.ANNOUNCED
+    discrepancies: list[Found] = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class RecordPage:
     reconciliations: dict[int, Reconciliation]
     controls: list[ControlRow] = field(default_factory=list)
     timeline: list[TimelineEvent] = field(default_factory=list)  # our records only
+    discrepancies: list[Found] = field(default_factory=list)
 
 
 def _containers(body: dict[str, Any], origin: str, rid: str, status: Status) -> list[ContainerView]:
@@ -115,9 +119,42 @@ def _containers(body: dict[str, Any], origin: str, rid: str, status: Status) -> 
 
 
 class ArrivalViews:
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, tolerance: Decimal = DEFAULT_MASS_TOLERANCE) -> None:
         self.store = store
         self.index = ArrivalQueries(store.engine)
+        self.controls = ControlStore(store.engine)
+        self.tolerance = tolerance
+
+    def discrepancies(
+        self,
+        origin: str,
+        rid: str,
+        body: dict[str, Any],
+        verdict: str | None,
+        reads: Sequence[LockRead] | None = None,
+        controls: Sequence[ControlRow] | None = None,
+    ) -> list[Found]:
+        """The computed discrepancies of one record (``control.discrepancies``)."""
+        if reads is None:
+            reads = self.store.lock_reads.for_record(rid, sender=origin)
+        if controls is None:
+            controls = self.controls.for_record(origin, rid)
+        return discrepancies(
+            body,
+            verdict=verdict,
+            reads=reads,
+            results=[c.result for c in controls],
+            cancelled_at=self.controls.cancelled_at(origin, rid),
+            tolerance=self.tolerance,
+        )
+
+    def record_discrepancies(self, origin: str, rid: str) -> list[Found] | None:
+        row = self.store.get_record(rid, origin_party=origin)
+        if row is None:
+            return None
+        found = reconcile(self.store, [(origin, rid, row.version)])
+        verdict = found.get((origin, rid, row.version))
+        return self.discrepancies(origin, rid, row.body, verdict.verdict.value if verdict else None)
 
     def _verdicts(self, recs: Sequence[IndexedRecord]) -> dict[tuple[str, str], str]:
         keys = [(r.origin_party, r.record_id, r.version) for r in recs]
@@ -200,6 +237,11 @@ class ArrivalViews:
             for c in _containers(row.body, r.origin_party, r.record_id, Status.ANNOUNCED):
                 if c.number.upper() == wanted:
                     c.train_key, c.train_number = r.train_key, r.train_number
+                    c.discrepancies = [
+                        f
+                        for f in self.record_discrepancies(r.origin_party, r.record_id) or []
+                        if f.container in (None, c.number)
+                    ]
                     out.append(c)
         return out
 
@@ -212,6 +254,8 @@ class ArrivalViews:
         keys = [(origin, rid, v.version) for v in versions]
         recs = reconcile(self.store, keys)
         verdict = recs.get((origin, rid, latest.version))
+        controls = self.controls.for_record(origin, rid)
+        reads = self.store.lock_reads.for_record(rid, sender=origin)
         return RecordPage(
             record=latest,
             indexed=self.index.record(origin, rid),
@@ -220,9 +264,17 @@ class ArrivalViews:
             ),
             versions=versions,
             messages=self.store.inbox.list(sender=origin, record_id=rid),
-            lock_reads=self.store.lock_reads.for_record(rid, sender=origin),
+            lock_reads=reads,
             reconciliations={k[2]: v for k, v in recs.items()},
-            controls=ControlStore(self.store.engine).for_record(origin, rid),
+            controls=controls,
+            discrepancies=self.discrepancies(
+                origin,
+                rid,
+                latest.body,
+                verdict.verdict.value if verdict else None,
+                reads,
+                controls,
+            ),
             timeline=(
                 departure_events(self.store.engine, origin, rid)
                 if latest.direction == "out"

@@ -120,3 +120,34 @@ async def test_api_records_with_a_control_token_and_lists(node: UiNode) -> None:
         "/api/v1/records/KZ-NOPE/control-results", json=body, headers=auth
     )
     assert missing.status_code == 404 and missing.json()["detail"]["code"] == "api.not_found"
+
+
+async def test_discrepancies_from_the_result_show_on_container_record_and_api(
+    node: UiNode,
+) -> None:
+    await node.login("olga")
+    container = await node.client.get("/ui/containers/CSQU3054383")
+    assert "No discrepancy found" in container.text
+    page = await node.client.get(FORM)
+    assert 'name="mass_0"' in page.text
+    form = _form(
+        node.csrf(page),
+        number_0="CSQU3054383",  # the form's hidden field
+        mass_0="31000",
+        seals_0="KZ1234567",
+        seal_status="intact",
+    )
+    assert (await node.client.post(FORM, data=form)).status_code == 303
+    container = await node.client.get("/ui/containers/CSQU3054383")
+    assert 'data-code="mass.beyond_tolerance"' in container.text
+    assert 'data-code="goods.missing"' in container.text
+    assert 'data-code="seal.differs"' not in container.text  # the seal found is the declared one
+    record = await node.client.get(f"/ui/records/KZ/{RID}")
+    assert 'data-code="mass.beyond_tolerance"' in record.text
+    auth = {"Authorization": f"Bearer {node.accounts.issue_token('olga')}"}
+    api = await node.client.get(f"/api/v1/records/{RID}/discrepancies", headers=auth)
+    assert api.status_code == 200
+    got = {d["code"]: d for d in api.json()["discrepancies"]}
+    assert set(got) == {"mass.beyond_tolerance", "goods.missing"}
+    assert got["mass.beyond_tolerance"]["field"] == "$.containers[0].gross_mass_kg"
+    assert got["mass.beyond_tolerance"]["found"] == "31000.000 kg"
