@@ -24,6 +24,7 @@ from ctop_node.control.discrepancies import tolerance_of
 from ctop_node.control.results import StoreControlOutcomes
 from ctop_node.errors import ConfigError
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
+from ctop_node.lock.pending import fallback_after
 from ctop_node.online.control_sender import ControlSender
 from ctop_node.online.endpoint import EndpointFaults, peer_app
 from ctop_node.online.factory import sender_from_home
@@ -81,6 +82,7 @@ class NodeServer:
             max_upload=max_upload,
             control=StoreControlOutcomes(ControlStore(store.engine)),
             mass_tolerance=tolerance_of(cfg.settings),
+            lock_fallback=fallback_after(cfg),
         )
         api_server = _Server(
             uvicorn.Config(

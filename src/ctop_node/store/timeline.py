@@ -98,3 +98,40 @@ def departure_events(engine: Engine, origin_party: str, record_id: str) -> list[
             )
     out.sort(key=lambda e: e.at)
     return out
+
+
+def recent_ingest(
+    engine: Engine, *, limit: int = 100, outcomes: tuple[str, ...] = ()
+) -> list[TimelineEvent]:
+    """The latest ingest-log lines (every item read: stored, unchanged, rejected, refused),
+    newest first, as events naming the record (``detail``: ``record_id``)."""
+    il = ingest_log.c
+    q = (
+        select(
+            il.id,
+            il.at,
+            il.outcome,
+            il.reason,
+            il.errors,
+            il.version,
+            il.record_id,
+            il.source,
+            il.position,
+        )
+        .order_by(il.id.desc())
+        .limit(limit)
+    )
+    if outcomes:
+        q = q.where(il.outcome.in_(outcomes))
+    with translated("read the ingest log"), engine.connect() as conn:
+        return [
+            TimelineEvent(
+                r.at,
+                r.outcome,
+                r.version,
+                r.record_id or f"{r.source}:{r.position}",
+                r.reason,
+                _errors(r.errors),
+            )
+            for r in conn.execute(q)
+        ]

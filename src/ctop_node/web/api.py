@@ -11,7 +11,7 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,7 @@ def api_app(
     clock: Callable[[], datetime] = utc_now,
     control: ControlOutcomes | None = None,
     mass_tolerance: Decimal = DEFAULT_MASS_TOLERANCE,
+    lock_fallback: timedelta = timedelta(seconds=1800),
 ) -> FastAPI:
     """The internal port's app. With ``party`` it also serves the officers' UI (``/ui/``,
     ``/login``) and the read API for users; every route passes the one access check."""
@@ -160,7 +161,8 @@ def api_app(
 
     if party is not None:
         from ctop_node.control.results import StoreControlOutcomes
-        from ctop_node.web.control import ControlResults, mount_control_api
+        from ctop_node.web.control import ERRORS, ControlResults, mount_control_api
+        from ctop_node.web.departure import DepartureViews, mount_departure
         from ctop_node.web.read_api import mount_read_api
         from ctop_node.web.ui import UiContext, mount_ui
         from ctop_node.web.views import ArrivalViews
@@ -168,9 +170,12 @@ def api_app(
         views = ArrivalViews(store, mass_tolerance)
         results = ControlResults(store, party, clock, views)
         mount_control_api(app, results, access)  # before the read API's {record_id:path}
+        departure = DepartureViews(store, clock, lock_fallback)
+        mount_departure(app, departure, access, ERRORS)
         mount_read_api(app, store, access, party)
         ui = UiContext(access, views, party, clock=clock)
         ui.control = control or StoreControlOutcomes(results.results)
         ui.results = results
+        ui.departure = departure
         mount_ui(app, ui)
     return app

@@ -169,11 +169,30 @@ class ControlResults:
         return found
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    detail: ErrorDetail
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": what}
+    for code, what in (
+        (400, "Bad request"),
+        (401, "No or wrong bearer token"),
+        (403, "Not allowed for this role, scope or purpose"),
+        (404, "No such record"),
+        (422, "A field is not valid"),
+    )
+}
+
+
 def mount_control_api(app: FastAPI, control: ControlResults, access: WebAccess) -> None:
     """The API routes; mounted before ``GET /api/v1/records/{record_id:path}``."""
-    errors: dict[int | str, dict[str, Any]] = {
-        code: {"model": ErrorBody} for code in (400, 401, 403, 404, 422)
-    }
+    errors = ERRORS
 
     @app.post(
         "/api/v1/records/{record_id}/control-results",
@@ -264,15 +283,6 @@ def _record(control: ControlResults, record_id: str, origin_party: str | None) -
     if row is None:
         raise problem(404, "api.not_found", f"no record {record_id[:128]}")
     return row
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    detail: ErrorDetail
 
 
 # -- the officer's form -------------------------------------------------------------------

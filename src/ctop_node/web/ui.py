@@ -37,6 +37,7 @@ from ctop_node.web.auth import (
     same_token,
 )
 from ctop_node.web.control import ControlResults, mount_control_ui
+from ctop_node.web.departure import DepartureViews, mount_departure_ui
 from ctop_node.web.locale import STATIC_DIR, choose_language, environment
 
 # No script at all, styles from the node only, no framing: what the pages need and no more.
@@ -60,6 +61,7 @@ class UiContext:
     control: ControlOutcomes = field(default_factory=NoControlResults)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     results: ControlResults | None = None  # the control-result form, when mounted
+    departure: DepartureViews | None = None
 
 
 class _Denied(Exception):
@@ -295,6 +297,8 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
 
     if ui.results is not None:
         mount_control_ui(app, ui.results, render, officer, _Denied)
+    if ui.departure is not None:
+        mount_departure_ui(app, ui.departure, guarded, render)
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:
