@@ -172,6 +172,7 @@ class ControlResults:
 class ErrorDetail(BaseModel):
     code: str
     message: str
+    errors: list[dict[str, Any]] | None = None  # each invalid field (422)
 
 
 class ErrorBody(BaseModel):
@@ -186,6 +187,8 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (403, "Not allowed for this role, scope or purpose"),
         (404, "No such record"),
         (422, "A field is not valid"),
+        (413, "The request body is too large"),
+        (415, "Unsupported content type"),
     )
 }
 
