@@ -20,8 +20,8 @@ import shutil
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
