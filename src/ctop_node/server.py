@@ -21,7 +21,6 @@ import uvicorn
 
 from ctop_node.config import NodeConfig
 from ctop_node.control.discrepancies import tolerance_of
-from ctop_node.control.results import StoreControlOutcomes
 from ctop_node.errors import ConfigError
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
 from ctop_node.lock.pending import fallback_after
@@ -80,7 +79,6 @@ class NodeServer:
             party=cfg.party,
             session_settings=session_settings(cfg.settings),
             max_upload=max_upload,
-            control=StoreControlOutcomes(ControlStore(store.engine)),
             mass_tolerance=tolerance_of(cfg.settings),
             lock_fallback=fallback_after(cfg),
         )

@@ -6,6 +6,7 @@ no decision yet) -> :attr:`Status.UNDER_CONTROL`. The latest result of a record 
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 
 from ctop_node.control.arrival import Status
@@ -21,14 +22,27 @@ def status_of(decision: str | None) -> Status:
 
 
 class StoreControlOutcomes:
-    """The ``ControlOutcomes`` hook over the stored control results."""
+    """The ``ControlOutcomes`` hook over the stored control results.
 
-    def __init__(self, store: ControlStore) -> None:
+    A page asks for every record it shows: the latest decision of every controlled record is
+    read in one query and kept for ``max_age`` seconds (control results are few, records
+    many), so a train list costs one query, not one per record."""
+
+    def __init__(self, store: ControlStore, max_age: float = 1.0) -> None:
         self.store = store
+        self.max_age = max_age
+        self._read_at = float("-inf")
+        self._latest: dict[tuple[str, str], str | None] = {}
+        self._generation = -1
 
     def outcome(self, origin_party: str, record_id: str) -> Status | None:
-        rows = self.store.for_record(origin_party, record_id)
-        return status_of(rows[-1].decision) if rows else None
+        now = time.monotonic()
+        if now - self._read_at > self.max_age or self._generation != self.store.generation:
+            self._generation = self.store.generation
+            self._latest = self.store.latest_decisions()
+            self._read_at = now
+        key = (origin_party, record_id)
+        return status_of(self._latest[key]) if key in self._latest else None
 
 
 def build_result(

@@ -99,6 +99,7 @@ class ControlStore:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.generation = 0  # bumped by every result recorded through this object
 
     def record(
         self, result: ControlResult, *, origin_party: str, recorded_by: str, now: datetime
@@ -123,6 +124,7 @@ class ControlStore:
                     "next_attempt_at": now,
                 },
             ).scalar_one()
+        self.generation += 1
         return int(pk)
 
     def for_record(self, origin_party: str, record_id: str) -> list[ControlRow]:
@@ -160,6 +162,13 @@ class ControlStore:
                     if (r.origin_party, r.record_id) in wanted:
                         out[(r.origin_party, r.record_id)] = r.decision
         return out
+
+    def latest_decisions(self) -> dict[tuple[str, str], str | None]:
+        """The latest decision of every record that has a control result."""
+        c = control_results.c
+        q = select(c.origin_party, c.record_id, c.decision).order_by(c.id)
+        with translated("read control decisions"), self.engine.connect() as conn:
+            return {(r.origin_party, r.record_id): r.decision for r in conn.execute(q)}
 
     def listed(
         self, *, direction: str | None = None, after: int = 0, limit: int = 100
