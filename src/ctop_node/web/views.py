@@ -173,14 +173,17 @@ class ArrivalViews:
     def trains_by_crossing(self, since: datetime, control: ControlOutcomes) -> list[CrossingGroup]:
         self.index.refresh()
         summaries = self.index.trains(direction="in", since=since)
-        per_train = self.index.records_of_trains([s.train_key for s in summaries])
-        # One reconciliation for every record on the page, not one per train.
-        lines = self._lines([r for recs in per_train.values() for r in recs], control)
+        # Only records with a lock read or a control result can be other than announced:
+        # one reconciliation for those of the whole page, not one read of every record.
+        flagged = self.index.flagged_of_trains([s.train_key for s in summaries])
+        lines = self._lines([r for recs in flagged.values() for r in recs], control)
         status_of = {(x.record.origin_party, x.record.record_id): x.status for x in lines}
         groups: dict[str, list[TrainLine]] = {code: [] for code in CROSSING_POINTS}
         for s in summaries:
-            statuses = (status_of[(r.origin_party, r.record_id)] for r in per_train[s.train_key])
-            groups.setdefault(s.crossing_point, []).append(TrainLine(s, train_status(statuses)))
+            special = [status_of[(r.origin_party, r.record_id)] for r in flagged[s.train_key]]
+            plain = [Status.ANNOUNCED] * max(0, s.records - len(special))
+            status = train_status(special + plain)
+            groups.setdefault(s.crossing_point, []).append(TrainLine(s, status))
         return [
             CrossingGroup(
                 code,
