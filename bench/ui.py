@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import copy
 import hashlib
+import os
 import statistics
 import sys
 import tempfile
@@ -177,7 +178,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--per-train", type=int, default=50)
     ap.add_argument("--runs", type=int, default=40)
-    ap.add_argument("--pg", nargs="?", const="postgresql+psycopg://localhost/test")
+    ap.add_argument("--pg", nargs="?", const="postgresql+psycopg://root@127.0.0.1:5432/test")
     ap.add_argument("--skip-sqlite", action="store_true")
     args = ap.parse_args()
     if not args.skip_sqlite:
@@ -185,7 +186,18 @@ def main() -> None:
             url = f"sqlite:///{Path(tmp) / 'ui.db'}"
             run(url, "SQLite", args.records, args.per_train, args.runs)
     if args.pg:
-        run(args.pg, "PostgreSQL", args.records, args.per_train, args.runs)
+        import psycopg  # a fresh schema, dropped afterwards
+
+        raw = args.pg.replace("postgresql+psycopg", "postgresql")
+        schema = f"bench_ui_{os.getpid()}"
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            url = f"{args.pg}?options=-csearch_path%3D{schema}"
+            run(url, "PostgreSQL", args.records, args.per_train, args.runs)
+        finally:
+            with psycopg.connect(raw, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 if __name__ == "__main__":
