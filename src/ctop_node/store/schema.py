@@ -321,6 +321,7 @@ record_index = Table(
     PrimaryKeyConstraint("origin_party", "record_id"),
     Index(None, "direction", "crossing_point", "planned_crossing_at"),
     Index(None, "train_key"),
+    Index(None, "direction", "planned_crossing_at"),  # the train list's scan (0011)
 )
 
 # Search terms of the latest version of each record: (kind, upper-cased value) -> record.

@@ -1,4 +1,5 @@
-"""Control results: recorded by arrival officers and sent back, or received about our records.
+"""Control results: recorded by arrival officers and sent back, or received about our records;
+the arrival index's (direction, planned crossing) index for the train list.
 
 Revision ID: 0011
 Revises: 0008
@@ -63,6 +64,14 @@ def upgrade() -> None:
         ["state", "next_attempt_at"],
     )
 
+    # The arrival train list scans by planned time across crossing points.
+    op.create_index(
+        op.f("ix_record_index_direction_planned_crossing_at"),
+        "record_index",
+        ["direction", "planned_crossing_at"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_record_index_direction_planned_crossing_at"), "record_index")
     op.drop_table("control_results")
