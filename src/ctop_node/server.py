@@ -28,9 +28,12 @@ import uvicorn
 
 from ctop_node.cli._logging import route_library_logs
 from ctop_node.config import NodeConfig
+from ctop_node.control.discrepancies import tolerance_of
 from ctop_node.errors import ConfigError
 from ctop_node.files import restrict_home
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
+from ctop_node.lock.pending import fallback_after
+from ctop_node.online.control_sender import ControlSender
 from ctop_node.online.endpoint import EndpointFaults, peer_app
 from ctop_node.online.factory import sender_from_home
 from ctop_node.online.peers import PeerConfig
@@ -46,6 +49,7 @@ from ctop_node.online.status import node_status
 from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
+from ctop_node.store.control import ControlStore
 from ctop_node.web.api import api_app, ensure_api_token, upload_limit
 from ctop_node.web.health import add_node_probes
 from ctop_node.web.settings import session_settings
@@ -113,6 +117,8 @@ class NodeServer:
             party=cfg.party,
             session_settings=session_settings(cfg.settings),
             max_upload=max_upload,
+            mass_tolerance=tolerance_of(cfg.settings),
+            lock_fallback=fallback_after(cfg),
         )
         api_server = _Server(
             uvicorn.Config(
@@ -144,6 +150,18 @@ class NodeServer:
             peers=peers,
             sender_alive=worker.is_alive,
         )
+        # Control results recorded here go back to the record's origin Party (issue 10).
+        control_sender = ControlSender(
+            cfg.party,
+            ControlStore(store.engine),
+            sender.transport,
+            sender.signer,
+            sender.decryptor,
+            sender.trust,
+        )
+        threading.Thread(
+            target=control_sender.run_forever, args=(stop,), name="ctop-control", daemon=True
+        ).start()
         # Push our CRL and certificates to the peers when they change (trust updates).
         pusher = TrustPusher.for_node(cfg, sender.transport)
         if pusher is not None:

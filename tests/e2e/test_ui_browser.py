@@ -3,7 +3,10 @@
 Two real nodes exchange a sample train; an arrival officer created with ``ctop-node user
 add`` logs in at CN by keyboard, finds a container of the train, opens the train page and
 sees the peer's use restriction; the page renders in ru, kk and zh; a wrong password is
-refused, repeated failures are throttled; an analyst gets 403. Screenshots of the main
+refused, repeated failures are throttled; an analyst gets 403. A smart lock carrying another
+content than the online copy is read at CN: the officer sees the lock/online mismatch
+flagged on the container, records a control result by keyboard, and KZ's departure officer
+sees it on the record's way out. Screenshots of the main
 pages are written to docs/screenshots/ (committed).
 
 With CI=true a missing browser fails the test instead of skipping it.
@@ -11,9 +14,14 @@ With CI=true a missing browser fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import copy
+import json
+import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +38,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PASSWORD = "arrival-officer-pass-1"
 WAIT_S = 30.0  # one page on a loaded 2-core machine
+LOCK_ID = "LOCK-UI-STALE-1"
 
 if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
     why = f"{CHROMIUM} and {CHROMEDRIVER} are needed (make test installs them)"
@@ -91,12 +100,51 @@ def exchanged(
             ("ann", "analyst"),
         ):
             add_user(pair.cn, name, role)
+        add_user(pair.kz, "dana", "departure_officer")
+        forge_lock_mismatch(pair, train[0], base)
         yield pair, train
     finally:
         pair.close()
         stop_all(nodes)
         for node in nodes.values():
             node.kill()
+
+
+def cli(*args: str | Path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "ctop_node", *[str(a) for a in args]],
+        text=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, (args, done.stdout, done.stderr)
+    return done.stdout
+
+
+def forge_lock_mismatch(pair: Pair, record: dict[str, Any], base: Path) -> None:
+    """A smart lock that carries another content of the record's version 1 than the one
+    KZ sent online: written by KZ's keys from a second KZ database (as a departure post
+    with a stale copy would), then read at CN's arrival station."""
+    forged_home = base / "kz-stale-copy"
+    shutil.copytree(pair.kz.home, forged_home, ignore=shutil.ignore_patterns("*.db*"))
+    config = json.loads((forged_home / "node.json").read_text("utf-8"))
+    config["db_url"] = f"sqlite:///{forged_home / 'stale.db'}"
+    (forged_home / "node.json").write_text(json.dumps(config), "utf-8")
+    stale = copy.deepcopy(record)
+    declared = Decimal(str(stale["containers"][0]["gross_mass_kg"]))
+    stale["containers"][0]["gross_mass_kg"] = str(declared + 1000)
+    stale["containers"][0]["smart_lock_id"] = LOCK_ID
+    source = base / "stale.ndjson"
+    source.write_text(json.dumps(stale) + "\n", "utf-8")
+    cli("ingest", source, "--home", forged_home)
+    carrier = base / "carrier"
+    lock = base / f"{LOCK_ID}.lock"
+    cli("lock", "carrier-ca", "--out", carrier)
+    cli("lock", "provision", LOCK_ID, "--carrier", carrier, "--out", lock)
+    cli("lock", "write", record["record_id"], "--lock", lock, "--home", forged_home, "--peer", "CN")
+    cli("lock", "trust-carrier", carrier / "carrier-ca.pem", "--home", pair.cn.home)
+    read = json.loads(cli("lock", "read", lock, "--home", pair.cn.home, "--json"))
+    assert read["inbox_state"] == "mismatch", read
 
 
 @pytest.fixture
@@ -236,3 +284,53 @@ def test_an_analyst_gets_403(
         timeout=WAIT_S,
     )
     assert r.status_code == 403 and r.json()["detail"]["code"] == "access.denied"
+
+
+def test_mismatch_flagged_control_result_recorded_and_shown_at_the_sender(
+    exchanged: tuple[Pair, list[dict[str, Any]]], browser: WebDriver
+) -> None:
+    pair, train = exchanged
+    record = train[0]
+    rid, container = record["record_id"], record["containers"][0]["number"]
+    login_by_keyboard(browser, pair.cn, "olga", PASSWORD)
+    wait_for(browser, "table.trains")
+    browser.get(f"{pair.cn.api_url}/ui/containers/{container}?lang=en")
+    flag = wait_for(browser, 'tr.discrepancy[data-code="lock.online_mismatch"]')
+    assert "lock and online content differ" in flag.text
+    shot(browser, "container-discrepancy.png")
+
+    # The control-result form, by keyboard only: Tab from field to field, Space on a radio.
+    browser.get(f"{pair.cn.api_url}/ui/records/KZ/{rid}?lang=en")
+    wait_for(browser, "#record-control").click()
+    office = wait_for(browser, "#office")
+    assert browser.switch_to.active_element == browser.find_element(By.ID, "arrived_at")
+    office.send_keys("CN-ALASHANKOU")
+    browser.find_element(By.ID, "findings").send_keys("Lock content differs; 3 cartons short")
+    browser.find_element(By.ID, "mass_0").send_keys("24950")
+    held = browser.find_element(By.ID, "decision-held")
+    browser.execute_script("arguments[0].focus()", held)
+    browser.switch_to.active_element.send_keys(Keys.SPACE)
+    assert held.is_selected()
+    shot(browser, "control-form.png")
+    browser.switch_to.active_element.send_keys(Keys.ENTER)  # submits the form
+    wait_for(browser, "table.controls td.decision")
+    assert "held" in browser.find_element(By.CSS_SELECTOR, "table.controls").text
+
+    # KZ's departure officer sees the control result on the record's way out.
+    login_by_keyboard(browser, pair.kz, "dana", PASSWORD)
+    wait_for(browser, "#nav-departure")
+    deadline = time.monotonic() + 120  # CN's control sender delivers within seconds
+    while True:
+        browser.get(f"{pair.kz.api_url}/ui/records/KZ/{rid}?lang=en")
+        timeline = wait_for(browser, "#timeline").text
+        if "control result from the peer" in timeline:
+            break
+        assert time.monotonic() < deadline, timeline
+        time.sleep(0.5)
+    assert "ingested here" in timeline and "delivered with receipt" in timeline
+    assert "held" in browser.find_element(By.CSS_SELECTOR, "table.controls").text
+    browser.execute_script("document.getElementById('timeline').scrollIntoView()")
+    shot(browser, "timeline.png")
+    browser.get(f"{pair.kz.api_url}/ui/departure?lang=en")
+    assert rid in wait_for(browser, "#ingested").text
+    shot(browser, "departure.png")

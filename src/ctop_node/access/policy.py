@@ -36,6 +36,7 @@ class Action(StrEnum):
     READ_STATISTICS = "statistics.read"
     READ_AUDIT = "audit.read"
     MANAGE_USERS = "users.manage"
+    RECORD_CONTROL = "control.record"  # an arrival officer records a control result
 
 
 class Purpose(StrEnum):
@@ -52,9 +53,17 @@ _OPS = frozenset({Purpose.OPERATIONS})
 
 # Role -> action -> purposes it may be done for. Absent means denied (deny by default).
 PERMISSIONS: dict[Role, dict[Action, frozenset[Purpose]]] = {
-    Role.ARRIVAL_OFFICER: {Action.READ_RECORDS: _CONTROL, Action.READ_STATUS: _OPS},
+    Role.ARRIVAL_OFFICER: {
+        Action.READ_RECORDS: _CONTROL,
+        Action.RECORD_CONTROL: _CONTROL,
+        Action.READ_STATUS: _OPS,
+    },
     Role.DEPARTURE_OFFICER: {Action.READ_RECORDS: _CONTROL, Action.READ_STATUS: _OPS},
-    Role.SUPERVISOR: {Action.READ_RECORDS: _CONTROL, Action.READ_STATUS: _OPS},
+    Role.SUPERVISOR: {
+        Action.READ_RECORDS: _CONTROL,
+        Action.RECORD_CONTROL: _CONTROL,
+        Action.READ_STATUS: _OPS,
+    },
     Role.ANALYST: {
         Action.READ_STATISTICS: frozenset({Purpose.RISK_ANALYSIS}),
         Action.READ_STATUS: _OPS,
@@ -73,6 +82,8 @@ PERMISSIONS: dict[Role, dict[Action, frozenset[Purpose]]] = {
 # What a user's API token may do at most, per scope (the role still has to allow it).
 TOKEN_SCOPES: dict[str, frozenset[Action]] = {
     "read": frozenset({Action.READ_RECORDS, Action.READ_STATUS, Action.READ_STATISTICS}),
+    # A customs system that also posts control results (``user token NAME --scope control``).
+    "control": frozenset({Action.READ_RECORDS, Action.READ_STATUS, Action.RECORD_CONTROL}),
 }
 
 

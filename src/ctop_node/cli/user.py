@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from ctop_node.access.policy import USER_ROLES
+from ctop_node.access.policy import TOKEN_SCOPES, USER_ROLES
 from ctop_node.access.sessions import Accounts
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, err_console, print_json
 from ctop_node.cli.records import resolve_db_url
@@ -130,6 +130,10 @@ def token(
     revoke: Annotated[
         bool, typer.Option("--revoke", help="Revoke every token of the user instead.")
     ] = False,
+    scope: Annotated[
+        str,
+        typer.Option("--scope", help="read (default) or control (may also post control results)."),
+    ] = "read",
     home: HomeOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -143,7 +147,12 @@ def token(
                 highlight=False,
             )
             return
-        secret = accounts.issue_token(name, "read")
+        if scope not in TOKEN_SCOPES:
+            raise UsageError(
+                f"unknown token scope {scope!r}; one of {sorted(TOKEN_SCOPES)}",
+                code="user.scope",
+            )
+        secret = accounts.issue_token(name, scope)
     typer.echo(secret)
 
 

@@ -36,6 +36,7 @@ INCOMING_TYPES = frozenset(
         MessageType.CONTROL_RESULT,
     }
 )
+_WITH_BODY = frozenset({MessageType.CONSIGNMENT, MessageType.AMENDMENT, MessageType.CONTROL_RESULT})
 MAX_ERRORS = 50  # a REJECTION names the first errors, not a megabyte of them
 
 
@@ -104,7 +105,8 @@ def check_message(
     errors = tuple(_business(head, payload, signer, party, model))
     if errors:
         return Checked(number, errors=errors)
-    body = payload if head.type in (MessageType.CONSIGNMENT, MessageType.AMENDMENT) else None
+    # Records are applied from the body; a control result's body is linked to our record.
+    body = payload if head.type in _WITH_BODY else None
     return Checked(number, body=body)
 
 

@@ -21,7 +21,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from ctop_node.model.record import Country, RecordId, Text
+from ctop_node.model.record import Country, Mass, RecordId, ShortText, Text
 
 
 class MessageType(StrEnum):
@@ -115,6 +115,15 @@ class Discrepancy(_Payload):
     description: Text
 
 
+class ContainerFound(_Payload):
+    """What the receiving customs found on one container at arrival."""
+
+    number: ShortText
+    gross_mass_kg: Mass | None = None
+    seals: list[ShortText] = Field(default_factory=list, max_length=16)
+    smart_lock_id: ShortText | None = None
+
+
 class ControlResult(_Payload):
     """What the receiving customs found for a record version."""
 
@@ -124,5 +133,9 @@ class ControlResult(_Payload):
     seal_status: Literal["intact", "broken", "missing", "not_checked"] = "not_checked"
     discrepancies: list[Discrepancy] = Field(default_factory=list)
     released: bool = False
+    # The customs decision; ``released`` stays for readers of the first form of this payload.
+    decision: Literal["released", "held", "further_control"] | None = None
+    findings: Text | None = None  # the inspection findings, as the officer wrote them
+    containers: list[ContainerFound] = Field(default_factory=list, max_length=500)
     office: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_\-/.]{0,63}$")]
     country: Country

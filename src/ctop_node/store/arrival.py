@@ -16,13 +16,20 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from ctop_node.errors import StorageError
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
-from ctop_node.store.schema import index_progress, record_index, records, search_terms
+from ctop_node.store.schema import (
+    control_results,
+    index_progress,
+    lock_reads,
+    record_index,
+    records,
+    search_terms,
+)
 
 _PROGRESS = "arrival"
 _BATCH = 2000
@@ -293,7 +300,29 @@ class ArrivalQueries:
         since: datetime | None = None,
         limit: int = 200,
     ) -> list[TrainSummary]:
-        """Trains by planned crossing time (earliest first), from ``since`` on."""
+        """Trains by planned crossing time (earliest first), from ``since`` on.
+
+        Two steps, so that the cost follows the page and not the table: the first ``limit``
+        distinct trains met in a scan by planned time (index ``direction, planned``; a train
+        is first met at its earliest record), then the counts of those trains only."""
+        ri = record_index.c
+        scan = select(ri.train_key).where(ri.direction == direction)
+        if crossing_point is not None:
+            scan = scan.where(ri.crossing_point == crossing_point)
+        if since is not None:
+            scan = scan.where(ri.planned_crossing_at >= since)
+        scan = scan.order_by(ri.planned_crossing_at, ri.train_key)
+        wanted: builtins.list[str] = []
+        rows = limit * 64
+        with translated("list trains"), self.engine.connect() as conn:
+            while True:
+                found = conn.execute(scan.limit(rows)).scalars().all()
+                wanted = builtins.list(dict.fromkeys(found))[:limit]
+                if len(wanted) >= limit or len(found) < rows:
+                    break
+                rows *= 4
+        if not wanted:
+            return []
         planned = func.min(record_index.c.planned_crossing_at)
         stmt = (
             select(
@@ -306,7 +335,7 @@ class ArrivalQueries:
                 func.sum(record_index.c.containers).label("containers"),
                 func.sum(record_index.c.wagons).label("wagons"),
             )
-            .where(record_index.c.direction == direction)
+            .where(record_index.c.direction == direction, ri.train_key.in_(wanted))
             .group_by(
                 record_index.c.train_key,
                 record_index.c.origin_party,
@@ -343,6 +372,36 @@ class ArrivalQueries:
         )
         with translated("read a train"), self.engine.connect() as conn:
             return [_indexed(r) for r in conn.execute(stmt)]
+
+    def flagged_of_trains(self, keys: Sequence[str]) -> dict[str, builtins.list[IndexedRecord]]:
+        """The records of these trains that have a smart-lock read or a control result: the
+        only ones whose status can differ from ``announced`` (the train list reads these,
+        not every record of every train)."""
+        ri = record_index.c
+        read = (
+            select(lock_reads.c.id)
+            .where(
+                lock_reads.c.sender_party == ri.origin_party, lock_reads.c.record_id == ri.record_id
+            )
+            .exists()
+        )
+        controlled = (
+            select(control_results.c.id)
+            .where(
+                control_results.c.origin_party == ri.origin_party,
+                control_results.c.record_id == ri.record_id,
+            )
+            .exists()
+        )
+        out: dict[str, builtins.list[IndexedRecord]] = {k: [] for k in keys}
+        with translated("read trains"), self.engine.connect() as conn:
+            for i in range(0, len(keys), 500):
+                stmt = select(*_INDEXED).where(
+                    ri.train_key.in_(list(keys[i : i + 500])), or_(read, controlled)
+                )
+                for r in conn.execute(stmt):
+                    out[r.train_key].append(_indexed(r))
+        return out
 
     def records_of_trains(self, keys: Sequence[str]) -> dict[str, builtins.list[IndexedRecord]]:
         """The records of several trains in one query per chunk of keys."""

@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from ctop_node.model.messages import MessageType, RejectionError
+from ctop_node.model.messages import ControlResult, MessageType, RejectionError
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
 from ctop_node.store._facts import facts_of_body
@@ -63,6 +63,7 @@ from ctop_node.store._inbox_types import (
     StoredAnswer,
     Verdict,
 )
+from ctop_node.store.control import insert_received
 from ctop_node.store.schema import inbox, record_heads, records
 
 __all__ = [
@@ -362,8 +363,10 @@ class Inbox:
             return Verdict("REJECTION", "rejected", msg.errors), ()
         if msg.type == MessageType.CANCELLATION.value:
             return self._cancel(conn, msg, now), ()
+        if msg.type == MessageType.CONTROL_RESULT.value:
+            return self._control_result(conn, msg, now), ()
         if msg.type not in RECORD_TYPES:
-            return Verdict("RECEIPT", "applied"), ()  # e.g. CONTROL_RESULT: stored, no effect
+            return Verdict("RECEIPT", "applied"), ()
         assert msg.record_id is not None and msg.version is not None and msg.body is not None
         key = {"b_origin": msg.sender_party, "b_rid": msg.record_id}
         head = conn.execute(_HEAD, key).one_or_none()
@@ -495,4 +498,30 @@ class Inbox:
         if head.outcome == CANCELLED:
             return Verdict("RECEIPT", "duplicate")
         conn.execute(_SET_HEAD, {**key, "outcome": CANCELLED, "updated_at": now})
+        return Verdict("RECEIPT", "applied")
+
+    def _control_result(self, conn: Connection, msg: InboxMessage, now: datetime) -> Verdict:
+        """Link a peer's control result to the record version we sent, and keep it."""
+        assert msg.body is not None
+        result = ControlResult.model_validate_json(msg.body)
+        ours = conn.execute(
+            select(records.c.origin_party)
+            .where(
+                records.c.record_id == result.record_id,
+                records.c.version == result.version,
+                records.c.direction == "out",
+            )
+            .limit(1)
+        ).scalar_one_or_none()
+        if ours is None:
+            error = RejectionError(
+                code="exchange.unknown_record",
+                field="$.record_id",
+                message=(
+                    f"control result for record {result.record_id} version {result.version}:"
+                    " no such record version was sent from here"
+                ),
+            )
+            return Verdict("REJECTION", "rejected", (error,))
+        insert_received(conn, msg.sender_party, ours, result, now)
         return Verdict("RECEIPT", "applied")

@@ -380,6 +380,7 @@ record_index = Table(
     PrimaryKeyConstraint("origin_party", "record_id"),
     Index(None, "direction", "crossing_point", "planned_crossing_at"),
     Index(None, "train_key"),
+    Index(None, "direction", "planned_crossing_at"),  # the train list's scan (0011)
 )
 
 # Search terms of the latest version of each record: (kind, upper-cased value) -> record.
@@ -462,4 +463,39 @@ record_purges = Table(
     metadata,
     Column("record_pk", Id, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
     Column("purged_at", UtcDateTime, nullable=False),
+)
+
+# Control results (issue 10): 'out' = recorded here by an arrival officer about a peer's
+# record, sent back to that Party through ``state`` (pending -> delivered/rejected/dead);
+# 'in' = received from the peer about one of our records (state 'received').
+CONTROL_DECISIONS = ("released", "held", "further_control")
+CONTROL_STATES = ("pending", "delivered", "rejected", "dead", "received")
+control_results = Table(
+    "control_results",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("direction", String(3), nullable=False),
+    Column("origin_party", String(8), nullable=False),  # the Party whose record it is
+    Column("record_id", String(128), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("peer_party", String(8), nullable=False),  # the other side of the exchange
+    Column("decision", String(16), nullable=True),
+    Column("payload", LargeBinary, nullable=False),  # canonical JSON of the ControlResult
+    Column("recorded_by", String(64), nullable=True),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("message_id", String(36), nullable=True, unique=True),
+    Column("message", LargeBinary, nullable=True),
+    Column("answer", LargeBinary, nullable=True),
+    Column("answer_code", String(64), nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    CheckConstraint("direction IN ('out', 'in')", name="direction"),
+    CheckConstraint(
+        "state IN ('pending', 'delivered', 'rejected', 'dead', 'received')", name="state"
+    ),
+    Index(None, "origin_party", "record_id"),
+    Index(None, "state", "next_attempt_at"),
 )

@@ -11,18 +11,21 @@ import os
 import secrets
 import tempfile
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
 from ctop_node.access.policy import Action, Purpose
 from ctop_node.access.sessions import Accounts, SessionSettings, utc_now
 from ctop_node.control.arrival import ControlOutcomes
+from ctop_node.control.discrepancies import DEFAULT_MASS_TOLERANCE
 from ctop_node.errors import ConfigError, InputError, RecordError, UsageError
 from ctop_node.ingest.errortext import quote
 from ctop_node.ingest.formats import reader_for
@@ -30,6 +33,8 @@ from ctop_node.ingest.pipeline import IngestPipeline
 from ctop_node.store import SqlStore
 from ctop_node.store.users import UserStore
 from ctop_node.web.auth import WebAccess
+from ctop_node.web.control import ERRORS, ErrorBody
+from ctop_node.web.openapi import install_errors, install_security
 
 TOKEN_FILE = "api-token"
 # One upload is spooled to disk, never held in memory; past this it is refused with 413.
@@ -72,6 +77,22 @@ def upload_limit(settings: Mapping[str, Any]) -> int:
     return value
 
 
+class IngestSummaryOut(BaseModel):
+    """The summary of ``ctop-node ingest``: the outcomes add up to ``read``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    read: int
+    new_versions: int
+    unchanged: int
+    errors: list[dict[str, Any]]
+    errors_not_listed: int
+
+
+class Health(BaseModel):
+    ready: bool
+
+
 def _problem(status: int, code: str, message: str) -> HTTPException:
     return HTTPException(status, detail={"code": code, "message": message})
 
@@ -103,10 +124,19 @@ def api_app(
     session_settings: SessionSettings | None = None,
     clock: Callable[[], datetime] = utc_now,
     control: ControlOutcomes | None = None,
+    mass_tolerance: Decimal = DEFAULT_MASS_TOLERANCE,
+    lock_fallback: timedelta = timedelta(seconds=1800),
 ) -> FastAPI:
     """The internal port's app. With ``party`` it also serves the officers' UI (``/ui/``,
     ``/login``) and the read API for users; every route passes the one access check."""
-    app = FastAPI(title="ctop-node internal API", version="1")
+    # No interactive docs page: it would load its assets from a CDN the border post lacks.
+    app = FastAPI(
+        title="ctop-node internal API",
+        version="1",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
     store = pipeline.store
     if not isinstance(store, SqlStore):
         raise UsageError("the internal API needs the SQL store", code="api.store")
@@ -122,7 +152,29 @@ def api_app(
         purpose = Purpose.CLEARANCE if action is Action.INGEST_RECORDS else Purpose.OPERATIONS
         access.require(request, action, purpose)
 
-    @app.post("/api/v1/records")
+    install_errors(app)
+    install_security(app)
+
+    @app.post(
+        "/api/v1/records",
+        response_model=IngestSummaryOut,
+        responses={
+            **{k: v for k, v in ERRORS.items() if k != 404},
+            413: {"model": ErrorBody, "description": "The upload is over the limit"},
+            415: {"model": ErrorBody, "description": "Unknown content type"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "description": "records in one of the ingest formats (docs/ingest.md)",
+                "content": {
+                    ctype: {"schema": {"type": "string", "format": "binary"}}
+                    for ctype in _CONTENT_FORMATS
+                },
+            }
+        },
+        tags=["records"],
+    )
     async def post_records(
         request: Request, format: str | None = Query(default=None)
     ) -> JSONResponse:
@@ -188,24 +240,39 @@ def api_app(
             raise _problem(status, exc.code, exc.message) from exc
         return JSONResponse(result)
 
-    @app.get("/api/v1/health")
+    @app.get("/api/v1/health", response_model=Health, tags=["status"])
     async def health() -> JSONResponse:
         # Unauthenticated on purpose: readiness probes; says nothing about the data.
         return JSONResponse({"ready": True})
 
-    @app.get("/api/v1/status")
+    @app.get(
+        "/api/v1/status",
+        response_model=dict[str, Any],
+        responses={k: v for k, v in ERRORS.items() if k in (401, 403)},
+        tags=["status"],
+    )
     async def get_status(request: Request) -> JSONResponse:
         await run_in_threadpool(_authorise, request, Action.READ_STATUS)
         return JSONResponse(await run_in_threadpool(status) if status else {})
 
     if party is not None:
+        from ctop_node.control.results import StoreControlOutcomes
+        from ctop_node.web.control import ControlResults, mount_control_api
+        from ctop_node.web.departure import DepartureViews, mount_departure
         from ctop_node.web.read_api import mount_read_api
         from ctop_node.web.ui import UiContext, mount_ui
         from ctop_node.web.views import ArrivalViews
 
-        mount_read_api(app, store, access, party)
-        ui = UiContext(access, ArrivalViews(store), party, clock=clock)
-        if control is not None:  # the control results, once recorded (issue 10, item 4)
-            ui.control = control
+        views = ArrivalViews(store, mass_tolerance)
+        results = ControlResults(store, party, clock, views)
+        mount_control_api(app, results, access)  # before the read API's {record_id:path}
+        departure = DepartureViews(store, clock, lock_fallback)
+        mount_departure(app, departure, access, ERRORS)
+        outcomes = control or StoreControlOutcomes(results.results)
+        mount_read_api(app, store, access, party, views, outcomes)
+        ui = UiContext(access, views, party, clock=clock)
+        ui.control = outcomes
+        ui.results = results
+        ui.departure = departure
         mount_ui(app, ui)
     return app

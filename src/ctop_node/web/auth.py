@@ -40,21 +40,26 @@ def is_secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-async def read_form(request: Request) -> dict[str, str]:
-    """An ``application/x-www-form-urlencoded`` body of at most ``MAX_FORM`` bytes."""
+async def read_form(
+    request: Request, *, max_bytes: int = MAX_FORM, max_fields: int = 20
+) -> dict[str, str]:
+    """An ``application/x-www-form-urlencoded`` body of at most ``max_bytes`` bytes."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/x-www-form-urlencoded":
         raise problem(415, "web.form.content_type", "a form must be urlencoded")
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_FORM:
-            raise problem(413, "web.form.too_large", f"a form over {MAX_FORM} bytes")
+        if len(body) > max_bytes:
+            raise problem(413, "web.form.too_large", f"a form over {max_bytes} bytes")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise problem(400, "web.form.encoding", "a form must be UTF-8") from exc
-    return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=20))
+    try:
+        return dict(parse_qsl(text, keep_blank_values=True, max_num_fields=max_fields))
+    except ValueError as exc:  # more fields than allowed
+        raise problem(413, "web.form.fields", f"a form with over {max_fields} fields") from exc
 
 
 def new_csrf() -> str:

@@ -20,7 +20,7 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 
 from ctop_node import i18n
-from ctop_node.access.policy import Action, Principal, Purpose, check
+from ctop_node.access.policy import Action, Principal, Purpose, allowed, check
 from ctop_node.access.sessions import Session
 from ctop_node.control.arrival import ControlOutcomes, NoControlResults
 from ctop_node.errors import AccessError
@@ -36,6 +36,8 @@ from ctop_node.web.auth import (
     read_form,
     same_token,
 )
+from ctop_node.web.control import ControlResults, mount_control_ui
+from ctop_node.web.departure import DepartureViews, mount_departure_ui
 from ctop_node.web.locale import STATIC_DIR, choose_language, environment
 
 # No script at all, styles from the node only, no framing: what the pages need and no more.
@@ -58,6 +60,8 @@ class UiContext:
     env: Environment = field(default_factory=environment)
     control: ControlOutcomes = field(default_factory=NoControlResults)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    results: ControlResults | None = None  # the control-result form, when mounted
+    departure: DepartureViews | None = None
 
 
 class _Denied(Exception):
@@ -273,6 +277,9 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
             session=session,
             r=page,
             peer=origin != ui.party,
+            can_control=origin != ui.party
+            and ui.results is not None
+            and allowed(session.principal, Action.RECORD_CONTROL, Purpose.CUSTOMS_CONTROL),
         )
 
     app.add_api_route("/ui/", guarded(arrival), methods=["GET"], include_in_schema=False)
@@ -287,6 +294,11 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
         methods=["GET"],
         include_in_schema=False,
     )
+
+    if ui.results is not None:
+        mount_control_ui(app, ui.results, render, officer, _Denied)
+    if ui.departure is not None:
+        mount_departure_ui(app, ui.departure, guarded, render)
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:

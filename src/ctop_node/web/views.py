@@ -8,15 +8,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ctop_node.control.arrival import ControlOutcomes, Status, record_status, train_status
+from ctop_node.control.discrepancies import DEFAULT_MASS_TOLERANCE, Found, discrepancies
 from ctop_node.lock.reconcile import Reconciliation, reconcile
 from ctop_node.model.reference import CROSSING_POINTS
 from ctop_node.store import SqlStore
 from ctop_node.store.arrival import ArrivalQueries, IndexedRecord, SearchHit, TrainSummary
+from ctop_node.store.control import ControlRow, ControlStore
 from ctop_node.store.interfaces import InboxRow, RecordRow
 from ctop_node.store.lockreads import LockRead
+from ctop_node.store.timeline import TimelineEvent, departure_events
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,7 @@ class ContainerView:
     train_key: str = ""
     train_number: str = ""
     status: Status = Status.ANNOUNCED
+    discrepancies: list[Found] = field(default_factory=list)
 
 
 @dataclass
@@ -86,6 +91,9 @@ class RecordPage:
     messages: list[InboxRow]
     lock_reads: list[LockRead]
     reconciliations: dict[int, Reconciliation]
+    controls: list[ControlRow] = field(default_factory=list)
+    timeline: list[TimelineEvent] = field(default_factory=list)  # our records only
+    discrepancies: list[Found] = field(default_factory=list)
 
 
 def _containers(body: dict[str, Any], origin: str, rid: str, status: Status) -> list[ContainerView]:
@@ -111,9 +119,42 @@ def _containers(body: dict[str, Any], origin: str, rid: str, status: Status) -> 
 
 
 class ArrivalViews:
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, tolerance: Decimal = DEFAULT_MASS_TOLERANCE) -> None:
         self.store = store
         self.index = ArrivalQueries(store.engine)
+        self.controls = ControlStore(store.engine)
+        self.tolerance = tolerance
+
+    def discrepancies(
+        self,
+        origin: str,
+        rid: str,
+        body: dict[str, Any],
+        verdict: str | None,
+        reads: Sequence[LockRead] | None = None,
+        controls: Sequence[ControlRow] | None = None,
+    ) -> list[Found]:
+        """The computed discrepancies of one record (``control.discrepancies``)."""
+        if reads is None:
+            reads = self.store.lock_reads.for_record(rid, sender=origin)
+        if controls is None:
+            controls = self.controls.for_record(origin, rid)
+        return discrepancies(
+            body,
+            verdict=verdict,
+            reads=reads,
+            results=[c.result for c in controls],
+            cancelled_at=self.controls.cancelled_at(origin, rid),
+            tolerance=self.tolerance,
+        )
+
+    def record_discrepancies(self, origin: str, rid: str) -> list[Found] | None:
+        row = self.store.get_record(rid, origin_party=origin)
+        if row is None:
+            return None
+        found = reconcile(self.store, [(origin, rid, row.version)])
+        verdict = found.get((origin, rid, row.version))
+        return self.discrepancies(origin, rid, row.body, verdict.verdict.value if verdict else None)
 
     def _verdicts(self, recs: Sequence[IndexedRecord]) -> dict[tuple[str, str], str]:
         keys = [(r.origin_party, r.record_id, r.version) for r in recs]
@@ -132,14 +173,17 @@ class ArrivalViews:
     def trains_by_crossing(self, since: datetime, control: ControlOutcomes) -> list[CrossingGroup]:
         self.index.refresh()
         summaries = self.index.trains(direction="in", since=since)
-        per_train = self.index.records_of_trains([s.train_key for s in summaries])
-        # One reconciliation for every record on the page, not one per train.
-        lines = self._lines([r for recs in per_train.values() for r in recs], control)
+        # Only records with a lock read or a control result can be other than announced:
+        # one reconciliation for those of the whole page, not one read of every record.
+        flagged = self.index.flagged_of_trains([s.train_key for s in summaries])
+        lines = self._lines([r for recs in flagged.values() for r in recs], control)
         status_of = {(x.record.origin_party, x.record.record_id): x.status for x in lines}
         groups: dict[str, list[TrainLine]] = {code: [] for code in CROSSING_POINTS}
         for s in summaries:
-            statuses = (status_of[(r.origin_party, r.record_id)] for r in per_train[s.train_key])
-            groups.setdefault(s.crossing_point, []).append(TrainLine(s, train_status(statuses)))
+            special = [status_of[(r.origin_party, r.record_id)] for r in flagged[s.train_key]]
+            plain = [Status.ANNOUNCED] * max(0, s.records - len(special))
+            status = train_status(special + plain)
+            groups.setdefault(s.crossing_point, []).append(TrainLine(s, status))
         return [
             CrossingGroup(
                 code,
@@ -196,6 +240,11 @@ class ArrivalViews:
             for c in _containers(row.body, r.origin_party, r.record_id, Status.ANNOUNCED):
                 if c.number.upper() == wanted:
                     c.train_key, c.train_number = r.train_key, r.train_number
+                    c.discrepancies = [
+                        f
+                        for f in self.record_discrepancies(r.origin_party, r.record_id) or []
+                        if f.container in (None, c.number)
+                    ]
                     out.append(c)
         return out
 
@@ -208,6 +257,8 @@ class ArrivalViews:
         keys = [(origin, rid, v.version) for v in versions]
         recs = reconcile(self.store, keys)
         verdict = recs.get((origin, rid, latest.version))
+        controls = self.controls.for_record(origin, rid)
+        reads = self.store.lock_reads.for_record(rid, sender=origin)
         return RecordPage(
             record=latest,
             indexed=self.index.record(origin, rid),
@@ -216,6 +267,20 @@ class ArrivalViews:
             ),
             versions=versions,
             messages=self.store.inbox.list(sender=origin, record_id=rid),
-            lock_reads=self.store.lock_reads.for_record(rid, sender=origin),
+            lock_reads=reads,
             reconciliations={k[2]: v for k, v in recs.items()},
+            controls=controls,
+            discrepancies=self.discrepancies(
+                origin,
+                rid,
+                latest.body,
+                verdict.verdict.value if verdict else None,
+                reads,
+                controls,
+            ),
+            timeline=(
+                departure_events(self.store.engine, origin, rid)
+                if latest.direction == "out"
+                else []
+            ),
         )

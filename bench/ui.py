@@ -1,0 +1,204 @@
+"""Arrival-view benchmark: the train list, a container search and a train page, through the
+internal port's ASGI app (access check, queries, template), with N records stored.
+
+    .venv/bin/python bench/ui.py [--records N] [--per-train K] [--runs R] [--pg [URL]]
+
+Records are bulk-generated straight into ``records``/``record_heads`` as received from KZ
+(one sample record, varied: record id, container, seal, train number, planned crossing spread
+over 120 days), then the arrival index catches up (timed). Each page is asked for R times
+after one warm-up; p50/p95 in ms on stdout. Target: p95 <= 200 ms per page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import hashlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from ctop_node.access.sessions import Accounts
+from ctop_node.ingest.pipeline import Classifier, IngestPipeline
+from ctop_node.rules import NodePolicy
+from ctop_node.sample import generate
+from ctop_node.store import SqlStore, open_store
+from ctop_node.store.arrival import ArrivalQueries
+from ctop_node.store.schema import record_heads, records
+from ctop_node.store.users import UserStore
+from ctop_node.web.api import api_app
+
+PASSWORD = "bench-officer-password"
+TOKEN = "bench-system-token-0123456789abcdef"
+NOW = datetime.now(UTC).replace(microsecond=0)
+BATCH = 5000
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _template() -> dict[str, Any]:
+    one = next(
+        iter(generate(1, 11, party="KZ", invalid_share=0, excluded_share=0, not_applicable_share=0))
+    )
+    one["goods"] = one["goods"][:1]
+    one["containers"] = one["containers"][:1]
+    return one
+
+
+def fill(store: SqlStore, n: int, per_train: int) -> None:
+    base = _template()
+    start = time.perf_counter()
+    for first in range(0, n, BATCH):
+        rows, heads = [], []
+        for i in range(first, min(n, first + BATCH)):
+            r = copy.deepcopy(base)
+            rid = f"KZ-BENCH-{i:08d}"
+            train = i // per_train
+            planned = NOW + timedelta(minutes=(train * 7919) % (120 * 24 * 60)) - timedelta(days=60)
+            number = f"BNCU{i:07d}"
+            r["record_id"] = rid
+            r["train"]["number"] = f"T{train:06d}"
+            r["train"]["planned_crossing_at"] = planned.isoformat()
+            r["containers"][0]["number"] = number
+            r["containers"][0]["seals"] = [f"KZS{i:08d}"]
+            r["containers"][0]["wagon_number"] = f"W{train:06d}{i % 4}"
+            r["goods"][0]["container_number"] = number
+            body = orjson.dumps(r, option=orjson.OPT_SORT_KEYS)
+            digest = hashlib.sha256(body).hexdigest()
+            rows.append(
+                {
+                    "record_id": rid,
+                    "version": 1,
+                    "origin_party": "KZ",
+                    "direction": "in",
+                    "tc_version": 1,
+                    "digest": digest,
+                    "outcome": "received",
+                    "reason": "online",
+                    "detail": "",
+                    "body": body,
+                    "created_at": NOW,
+                }
+            )
+            heads.append(
+                {
+                    "origin_party": "KZ",
+                    "record_id": rid,
+                    "latest_version": 1,
+                    "latest_digest": digest,
+                    "outcome": "received",
+                    "updated_at": NOW,
+                }
+            )
+        with store.engine.begin() as conn:
+            conn.execute(records.insert(), rows)
+            conn.execute(record_heads.insert(), heads)
+        done = first + len(rows)
+        if done % 100_000 == 0 or done == n:
+            log(f"  stored {done:,} records ({done / (time.perf_counter() - start):,.0f}/s)")
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+async def measure(store: SqlStore, runs: int, per_train: int, n: int) -> dict[str, list[float]]:
+    app = api_app(IngestPipeline(store, Classifier(NodePolicy("CN"))), TOKEN, party="CN")
+    Accounts(UserStore(store.engine)).add_user("olga", "arrival_officer", PASSWORD)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://node"
+    ) as client:
+        page = await client.get("/login")
+        csrf = page.text.split('name="csrf" value="')[1].split('"')[0]
+        r = await client.post(
+            "/login", data={"username": "olga", "password": PASSWORD, "csrf": csrf}
+        )
+        assert r.status_code == 303, r.text
+        middle = n // 2
+        listing = await client.get("/ui/")
+        key = listing.text.split('href="/ui/trains/')[1].split('"')[0]
+        pages = {
+            "train list (/ui/)": "/ui/",
+            "container search": f"/ui/search?q=BNCU{middle:07d}",
+            "train page": f"/ui/trains/{key}",
+        }
+        out: dict[str, list[float]] = {}
+        for name, url in pages.items():
+            first = await client.get(url)  # warm-up
+            assert first.status_code == 200, (url, first.status_code)
+            times = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                resp = await client.get(url)
+                times.append((time.perf_counter() - t) * 1000)
+                assert resp.status_code == 200
+            out[name] = times
+        return out
+
+
+def run(url: str, label: str, n: int, per_train: int, runs: int) -> None:
+    log(f"{label}: {n:,} records, {per_train} per train")
+    store = open_store(url)
+    try:
+        t = time.perf_counter()
+        fill(store, n, per_train)
+        fill_s = time.perf_counter() - t
+        t = time.perf_counter()
+        ArrivalQueries(store.engine).refresh()
+        index_s = time.perf_counter() - t
+        log(f"  index caught up in {index_s:.1f} s")
+        times = asyncio.run(measure(store, runs, per_train, n))
+    finally:
+        store.close()
+    trains = n // per_train
+    print(
+        f"\n{label}, {n:,} records ({trains:,} trains); fill {fill_s:.0f} s, index {index_s:.0f} s"
+    )
+    print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for name, values in times.items():
+        print(
+            f"{name:<22} {statistics.median(values):8.1f} {pct(values, 95):8.1f} {max(values):8.1f}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--per-train", type=int, default=50)
+    ap.add_argument("--runs", type=int, default=40)
+    ap.add_argument("--pg", nargs="?", const="postgresql+psycopg://root@127.0.0.1:5432/test")
+    ap.add_argument("--skip-sqlite", action="store_true")
+    args = ap.parse_args()
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory(prefix="ctop-bench-ui-") as tmp:
+            url = f"sqlite:///{Path(tmp) / 'ui.db'}"
+            run(url, "SQLite", args.records, args.per_train, args.runs)
+    if args.pg:
+        import psycopg  # a fresh schema, dropped afterwards
+
+        raw = args.pg.replace("postgresql+psycopg", "postgresql")
+        schema = f"bench_ui_{os.getpid()}"
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f'CREATE SCHEMA "{schema}"')
+        try:
+            url = f"{args.pg}?options=-csearch_path%3D{schema}"
+            run(url, "PostgreSQL", args.records, args.per_train, args.runs)
+        finally:
+            with psycopg.connect(raw, autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()
