@@ -137,7 +137,7 @@ def read_image(data: bytes) -> LockImage:
         raise bad("bad lock ID")
     if not (isinstance(capacity, int) and not isinstance(capacity, bool) and capacity > 0):
         raise bad("bad capacity")
-    if state not in {s.value for s in LockState}:
+    if not isinstance(state, str) or state not in {s.value for s in LockState}:
         raise bad("bad state")
     if not (payload is None or isinstance(payload, bytes)):
         raise bad("bad payload slot")

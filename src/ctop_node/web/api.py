@@ -218,7 +218,28 @@ def api_app(
         # 200 even with rejections: each record has its outcome; the counts add up.
         return JSONResponse(result)
 
-    @app.post("/api/v1/records/{record_id}/cancel")
+    @app.post(
+        "/api/v1/records/{record_id}/cancel",
+        responses={
+            **ERRORS,
+            409: {"model": ErrorBody, "description": "The record is already cancelled"},
+            413: {"model": ErrorBody, "description": "The body is over 8 KiB"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"reason": {"type": "string", "maxLength": 512}},
+                            "required": ["reason"],
+                        }
+                    }
+                },
+            }
+        },
+    )
     async def cancel_record(record_id: str, request: Request) -> JSONResponse:
         """Cancel one of our records at every peer (JSON body ``{"reason": "..."}``)."""
         _authorise(request)
