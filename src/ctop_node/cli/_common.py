@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ctop_node.errors import UsageError
+
 HomeOpt = Annotated[
     Path | None,
     typer.Option("--home", help="Node home directory (default: $CTOP_HOME or ./.ctop)."),
@@ -27,6 +29,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON out
 # Progress and tables go to stderr so that --json on stdout stays clean.
 err_console = Console(stderr=True)
 console = Console()
+
+
+def read_bytes(file: Path) -> bytes:
+    """The bytes of a file the operator named; an unreadable one is a usage error."""
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
 
 
 def print_json(data: Any) -> None:

@@ -16,7 +16,7 @@ from ctop_node.access._files import write_new_private
 from ctop_node.access.audit_export import build_export, verify_export
 from ctop_node.access.audit_verify import ChainReport, verify_chain
 from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin, node_signer
-from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
+from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json, read_bytes
 from ctop_node.cli.records import open_existing
 from ctop_node.config import default_home
 from ctop_node.crypto.node import NodePaths
@@ -36,10 +36,7 @@ CaOpt = Annotated[
 def load_anchors(paths: list[Path]) -> dict[str, x509.Certificate]:
     anchors: dict[str, x509.Certificate] = {}
     for path in paths:
-        try:
-            cert = load_pem_certificate(path.read_bytes(), str(path))
-        except OSError as exc:
-            raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+        cert = load_pem_certificate(read_bytes(path), str(path))
         anchors[party_of(cert) or ""] = cert
     return anchors
 
@@ -145,10 +142,7 @@ def verify_export_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Check an export offline against the Party CA certificate; exit 1 naming the position."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
+    data = read_bytes(file)
     _report(verify_export(data, load_anchors(ca)), as_json)
 
 

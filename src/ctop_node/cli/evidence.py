@@ -12,12 +12,11 @@ from ctop_node.access.audit_chain import CUSTOMS_CONTROL
 from ctop_node.access.evidence import write_evidence
 from ctop_node.access.evidence_verify import verify_evidence
 from ctop_node.cli._actor import PurposeOpt, UserOpt, actor_name, audit_chain, cli_origin
-from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
+from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json, read_bytes
 from ctop_node.cli.audit import CaOpt, load_anchors
 from ctop_node.cli.records import open_existing
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.keyset import node_keys
-from ctop_node.errors import UsageError
 from ctop_node.i18n import _
 from ctop_node.store.consents import ConsentStore
 
@@ -92,10 +91,7 @@ def verify(
     as_json: JsonOpt = False,
 ) -> None:
     """Check a bundle offline against the Party CA certificates (--ca, one per Party)."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
+    data = read_bytes(file)
     report = verify_evidence(data, load_anchors(ca))
     if as_json:
         print_json(report.as_dict())
