@@ -64,6 +64,10 @@ async def test_officer_records_a_result_with_the_form_and_the_record_is_under_co
     shown = await node.client.get(f"/ui/records/KZ/{RID}")
     assert "status-under_control" in shown.text
     assert "&lt;b&gt;seal 2 cut&lt;/b&gt;" in shown.text  # officer text shown as text
+    # The table lives in the page, once; the <title> is the record's name only.
+    assert shown.text.count('id="control-results"') == 1
+    title = shown.text.split("<title>", 1)[1].split("</title>", 1)[0]
+    assert RID in title and "<" not in title
 
 
 async def test_released_decision_makes_the_record_released(node: UiNode) -> None:
