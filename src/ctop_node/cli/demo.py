@@ -22,6 +22,7 @@ import typer
 
 from ctop_node.access.sessions import Accounts
 from ctop_node.cli._common import JsonOpt, err_console, print_json
+from ctop_node.cli.control_demo import run_control_demo
 from ctop_node.i18n import _
 from ctop_node.localnet import LocalNode, create_nodes, stop_all
 from ctop_node.reports.exchange import exchange_counts
@@ -170,6 +171,12 @@ def demo(
         ):
             report[key] = sum(getattr(f, key) for f in flows)
         report["flows"] = [f.as_dict() for f in flows]
+        # An arrival officer at CN controls a KZ container: a discrepancy and a control
+        # result that travels back to KZ, through the login, the form and the API.
+        control = run_control_demo(
+            nodes["KZ"], nodes["CN"], DEMO_USER, demo_password, timeout=timeout
+        )
+        report["control"] = control.as_dict()
         if lock_report is not None:
             report["lock"] = lock_report
         report["urls"] = {
@@ -211,6 +218,23 @@ def demo(
                 _("Demo login (arrival officer): user {user}, password {password}").format(
                     user=DEMO_USER, password=demo_password
                 )
+            )
+            typer.echo(
+                _(
+                    "Discrepancy at CN ({codes}) on container {container}: {url} (its train: "
+                    "{train_url})"
+                ).format(
+                    codes=", ".join(control.discrepancies),
+                    container=control.container,
+                    url=control.urls["cn_container"],
+                    train_url=control.urls["cn_train"],
+                )
+            )
+            typer.echo(
+                _(
+                    "Control result (goods held) recorded at CN: {cn_url}; returned signed to "
+                    "KZ and shown on its record: {kz_url}"
+                ).format(cn_url=control.urls["cn_record"], kz_url=control.urls["kz_record"])
             )
             if once:
                 typer.echo(
