@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from ctop_node import i18n
 
 SRC = Path(i18n.__file__).parent
-PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
+PLACEHOLDER = re.compile(r"\{[a-z_]+(?:[:!][^{}]*)?\}|%\([a-z_]+\)[sd]")
 
 
 def _source_messages() -> set[str]:
