@@ -15,7 +15,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The UI and CLI catalogues, compiled once here rather than at every start of a process.
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard src/ctop_node/locales/*/LC_MESSAGES/ctop.po))
+
+src/ctop_node/locales/%/LC_MESSAGES/ctop.mo: src/ctop_node/locales/%/LC_MESSAGES/ctop.po | $(STAMP)
+	$(BIN)/python -c 'import sys; from ctop_node.i18n import compile_catalogue; compile_catalogue(sys.argv[1])' $<
+
+install: $(STAMP) $(CATALOGUES)
 
 # Two nodes (KZ, CN) on loopback exchange sample trains online and by smart lock, report, stop.
 # DEMO_ARGS= keeps them running (Ctrl-C to stop).

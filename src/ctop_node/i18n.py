@@ -1,7 +1,9 @@
 """Translations of CLI and UI messages (gettext catalogues: ru, kk, zh, en).
 
-Catalogues are the ``.po`` files under ``ctop_node/locales``; they are compiled in memory on
-first use, so no binary ``.mo`` is kept in the repository. The language comes from
+Catalogues are the ``.po`` files under ``ctop_node/locales``; ``make install`` compiles each to
+a ``.mo`` beside it (not kept in the repository), which a process loads as it is. A ``.po``
+newer than its ``.mo`` (edited since, or never compiled) is compiled in memory on first use
+instead, so a stale ``.mo`` never hides a translation. The language comes from
 ``CTOP_LANG``, then ``LC_ALL``/``LC_MESSAGES``/``LANG``, else English.
 """
 
@@ -43,17 +45,39 @@ def set_language(code: str) -> None:
     _current.set(code if code in LANGUAGES else "en")
 
 
+def _compiled(po: Path) -> bytes:
+    lang = po.parent.parent.name  # locales/<lang>/LC_MESSAGES/ctop.po
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
+def compile_catalogue(po: str | Path) -> Path:
+    """Write the ``.mo`` of one catalogue beside it (``make install``); atomically, so that a
+    running process never reads half a file."""
+    po = Path(po)
+    mo = po.with_suffix(".mo")
+    tmp = mo.with_name(f".{mo.name}.tmp")
+    tmp.write_bytes(_compiled(po))
+    tmp.replace(mo)
+    return mo
+
+
 @lru_cache(maxsize=8)
 def translations(lang: str) -> _gettext.NullTranslations:
     po = LOCALES_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
     if not po.exists():
         return _gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=lang, domain=DOMAIN)
-    buf = io.BytesIO()
-    write_mo(buf, catalog)
-    buf.seek(0)
-    return Translations(buf, domain=DOMAIN)
+    mo = po.with_suffix(".mo")
+    try:
+        if mo.stat().st_mtime_ns >= po.stat().st_mtime_ns:
+            with mo.open("rb") as fh:
+                return Translations(fh, domain=DOMAIN)
+    except FileNotFoundError:
+        pass  # not compiled: from the .po
+    return Translations(io.BytesIO(_compiled(po)), domain=DOMAIN)
 
 
 def _(message: str) -> str:
