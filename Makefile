@@ -57,7 +57,7 @@ clean:
 
 # Refresh the message template and merge it into the ru/kk/zh catalogues (then translate).
 i18n: install
-	$(BIN)/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 --no-location --omit-header \
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k N_ -k ngettext:1,2 --no-location --omit-header \
 		-o src/ctop_node/locales/ctop.pot .
 	for l in ru kk zh; do $(BIN)/pybabel update --no-fuzzy-matching --omit-header \
 		-i src/ctop_node/locales/ctop.pot -d src/ctop_node/locales -D ctop -l $$l; done

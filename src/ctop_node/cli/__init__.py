@@ -9,14 +9,14 @@ import sys
 
 import typer
 
-from ctop_node.cli._lazy import LAZY, LazyGroup
+from ctop_node.cli._lazy import LAZY, ROOT_HELP, VERSION_HELP, LazyGroup
 from ctop_node.errors import CtopError, UsageError
 from ctop_node.files import private_umask
 from ctop_node.i18n import _
 
 app = typer.Typer(
     name="ctop-node",
-    help="CTOP pre-arrival information exchange node (KZ-CN Protocol of 2021).",
+    help=ROOT_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -68,7 +68,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     show_version: bool = typer.Option(
-        False, "--version", is_eager=True, callback=_version, help="Print the version and exit."
+        False, "--version", is_eager=True, callback=_version, help=VERSION_HELP
     ),
 ) -> None:
     """CTOP pre-arrival information exchange node (KZ-CN Protocol of 2021)."""

@@ -28,7 +28,7 @@ def _source_messages() -> set[str]:
             "web/templates/**.html": {"extensions": "jinja2.ext.i18n"},
             "tc/templates/**": {"extensions": "jinja2.ext.i18n"},
         },
-        keywords={"_": None, "ngettext": (1, 2)},
+        keywords={"_": None, "N_": None, "ngettext": (1, 2)},
     ):
         found.add(message if isinstance(message, str) else message[0])
     return found
