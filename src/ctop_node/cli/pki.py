@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ctop_node.cli._actor import UserOpt, audit_key_change
 from ctop_node.config import (
     CONFIG_FILE,
     NodeConfig,
@@ -209,11 +210,19 @@ def import_trust_cmd(
             help="SHA-256 of the peer's Party CA as read out by the peer; refuse any other.",
         ),
     ] = None,
+    user: UserOpt = None,
 ) -> None:
     """Check a peer Party's trust bundle and store it under HOME/peers/<PARTY>/."""
     config = NodeConfig.load(home or default_home())
     bundle = import_trust(
         config.home, file, own_party=config.party, expect_fingerprint=expect_fingerprint
+    )
+    audit_key_change(
+        config.home,
+        user,
+        "pki.import_trust",
+        f"trust:{bundle.party}",
+        {"fingerprint": bundle.fingerprint, "signing": len(bundle.signing)},
     )
     typer.echo(
         _("Trust bundle of {party} imported ({n} signing certificates)").format(
@@ -276,6 +285,7 @@ def reissue_tls_cmd(
     ip: IpOpt = None,
     home: HomeOpt = None,
     ca: CaOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Issue a new TLS key and certificate for the host names/addresses the peer dials."""
     if not dns and not ip:
@@ -283,6 +293,13 @@ def reissue_tls_cmd(
     home = home or default_home()
     cert = reissue_tls(home, _ca_of(home, ca), dns=tuple(dns or ()), ips=tuple(ip or ()))
     names, addrs = tls_names_of(cert)
+    audit_key_change(
+        home,
+        user,
+        "pki.reissue_tls",
+        "key:tls",
+        {"serial": format(cert.serial_number, "x"), "names": names + addrs},
+    )
     typer.echo(
         _("TLS certificate reissued for {names}; restart `ctop-node serve`").format(
             names=", ".join(names + addrs)
@@ -340,6 +357,7 @@ def sign_cmd(
 def install_cmd(
     file: Annotated[Path, typer.Argument(help="Answer of `pki sign`, or a CRL (PEM).")],
     home: HomeOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Install certificates issued by the offline CA, or a CRL it re-signed."""
     home = home or default_home()
@@ -353,6 +371,9 @@ def install_cmd(
         )
         return
     done = install_issued(home, file)
+    audit_key_change(
+        home, user, "pki.install", "key:node", {"party": done.party, "rotated": done.rotated}
+    )
     typer.echo(
         _("Certificates of {party} installed (rotation: {rotated}); TLS names: {names}").format(
             party=done.party, rotated=done.rotated, names=", ".join(done.tls_dns + done.tls_ips)
@@ -369,6 +390,7 @@ def rotate_cmd(
         Path | None,
         typer.Option("--csr", help="CA kept offline: write a request for the new keys here."),
     ] = None,
+    user: UserOpt = None,
 ) -> None:
     """New signing and encryption keys; the old ones keep verifying and decrypting messages
     in flight until their certificates expire. The running node announces them to the peer."""
@@ -392,6 +414,13 @@ def rotate_cmd(
         )
         return
     sign_kid, enc_kid = rotate_keys(home, _ca_of(home, ca))
+    audit_key_change(
+        home,
+        user,
+        "pki.rotate",
+        "key:node",
+        {"signing": sign_kid.hex(), "encryption": enc_kid.hex()},
+    )
     typer.echo(
         _(
             "Keys rotated: signing {sign}, encryption {enc}; the old ones are kept in retired/"
