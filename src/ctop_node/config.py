@@ -100,6 +100,13 @@ class NodeSettings(BaseSettings):
     ui_session_absolute_minutes: Int = Field(
         12 * 60, ge=1, le=7 * 24 * 60, description="UI session lifetime"
     )
+    # Confidentiality (Art.6)
+    audit_checkpoint_interval_s: Num = Field(
+        3600.0, ge=1, description="period of the signed audit checkpoint while serving"
+    )
+    at_rest_key_file: str | None = Field(
+        None, description="at-rest key file (0600); default HOME/keys/at-rest.json"
+    )
 
     @classmethod
     def settings_customise_sources(
