@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from ctop_node.access._files import write_new_private
 from ctop_node.cli._actor import UserOpt, audit_key_change
 from ctop_node.config import (
     CONFIG_FILE,
@@ -32,6 +33,7 @@ from ctop_node.crypto.pki import (
 from ctop_node.crypto.trust import export_trust, import_trust
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
+from ctop_node.store.at_rest import KEY_FILE, Keyring
 
 DEFAULT_PEER_PORT = 8443
 DEFAULT_API_PORT = 8080
@@ -102,6 +104,15 @@ def create_ca(
     typer.echo(_("SHA-256 fingerprint: {fp}").format(fp=_fingerprint(out / CA_CERT)))
 
 
+def _make_at_rest_key(home: Path) -> None:
+    """Art.6: the key that seals record content in the database, held outside it (0600), so
+    a new node stores no peer record in clear from its first message on."""
+    path = NodePaths(home).keys / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_new_private(path, Keyring.generate().dumps())
+
+
 def init(
     party: Annotated[str, typer.Option("--party", help="This node's Party, e.g. KZ.")],
     home: HomeOpt = None,
@@ -139,6 +150,7 @@ def init(
         make_request(home, party, csr, node=node_name, dns=names[0], ips=names[1])
     else:
         issuer = init_node(home, party, ca_dir=ca, node=node_name, dns=names[0], ips=names[1])
+    _make_at_rest_key(home)
     config = {
         "party": party,
         "db_url": db or sqlite_url(home),
