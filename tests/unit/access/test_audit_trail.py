@@ -175,3 +175,23 @@ def test_user_key_and_trust_changes_are_on_the_chain(nodes: Nodes, tmp_path: Pat
     assert json.loads(entries(nodes, start)[0].detail)["role"] == "supervisor"
     assert PASSWORD not in json.dumps([e.detail for e in entries(nodes, start)])
     assert verified(nodes)["ok"]
+
+
+def test_cli_reads_and_exports_of_peer_data_are_on_the_chain(nodes: Nodes, tmp_path: Path) -> None:
+    home = str(nodes.cn.home)
+    rid = nodes.record_ids[0]
+    start = len(entries(nodes)) + 1
+    for args in (
+        ("records", "show", rid, "--json"),
+        ("records", "list", "--json"),
+        ("records", "export", "--out", str(tmp_path / "out.json"), "--json"),
+    ):
+        done = cli(*args, "--home", home, "--user", "inspector7")
+        assert done.exit_code == 0, (args, done.output)
+    got = [(e.actor, e.action, e.object, e.origin[:4]) for e in entries(nodes, start)]
+    assert got == [
+        ("inspector7", "records.show", f"record:KZ/{rid}/v1", "cli@"),
+        ("inspector7", "records.list", "records", "cli@"),
+        ("inspector7", "records.export", f"record:KZ/{rid}/v1", "cli@"),
+    ]
+    assert verified(nodes)["ok"]
