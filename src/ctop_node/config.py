@@ -25,6 +25,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ctop_node.errors import ConfigError
 from ctop_node.model.identifiers import check_country
+from ctop_node.store.at_rest import KEY_FILE, use_key_file
 
 CONFIG_FILE = "node.json"
 ENV_PREFIX = "CTOP_"
@@ -100,6 +101,13 @@ class NodeSettings(BaseSettings):
     ui_session_absolute_minutes: Int = Field(
         12 * 60, ge=1, le=7 * 24 * 60, description="UI session lifetime"
     )
+    # Confidentiality (Art.6)
+    audit_checkpoint_interval_s: Num = Field(
+        3600.0, ge=1, description="period of the signed audit checkpoint while serving"
+    )
+    at_rest_key_file: str | None = Field(
+        None, description="at-rest key file (0600); default HOME/keys/at-rest.json"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -154,6 +162,15 @@ def sqlite_url(home: Path) -> str:
     return f"sqlite:///{(home / 'node.db').resolve()}"
 
 
+def at_rest_key_file(home: Path, configured: str | None) -> Path | None:
+    """The at-rest key of the node: ``configured`` (node.json's ``at_rest_key_file``), else
+    ``HOME/keys/at-rest.json`` when ``init`` made one; None: record content is not sealed."""
+    if configured:
+        return Path(configured)
+    default = home / "keys" / KEY_FILE
+    return default if default.is_file() else None
+
+
 def _unset() -> NodeSettings:
     return NodeSettings.model_construct()  # the defaults, without reading the environment
 
@@ -198,6 +215,11 @@ class NodeConfig:
         except ValueError as exc:
             raise ConfigError(f"unknown Party {party!r}", code="config.party") from exc
         url = db_url or node.db_url or sqlite_url(home)
+        # Art.6: the node's database is sealed with its own key. CTOP_AT_REST_KEY_FILE is
+        # not recorded here: the store reads the environment itself, at each engine.
+        key = at_rest_key_file(home, stored.get("at_rest_key_file"))
+        if key is not None:
+            use_key_file(url, key)
         return cls(
             home=home,
             party=party,

@@ -20,15 +20,17 @@ import socket
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
+from ctop_node.access.audit_chain import AuditChain, Checkpointer
 from ctop_node.cli._logging import route_library_logs
 from ctop_node.config import NodeConfig
 from ctop_node.control.discrepancies import tolerance_of
+from ctop_node.crypto.software import SoftwareSigner
 from ctop_node.errors import ConfigError
 from ctop_node.files import restrict_home
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
@@ -49,6 +51,7 @@ from ctop_node.online.status import node_status
 from ctop_node.online.trust_push import TrustPusher
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
+from ctop_node.store.audit import AuditLog
 from ctop_node.store.control import ControlStore
 from ctop_node.web.api import api_app, ensure_api_token, upload_limit
 from ctop_node.web.health import add_node_probes
@@ -110,6 +113,9 @@ class NodeServer:
         # One store (one connection pool) serves the API, the receiver and the sender.
         pipeline = IngestPipeline(store, Classifier(policy))
         max_upload = self.api_max_upload or upload_limit(cfg.settings)
+        # Art.6: reads, refusals and logins on the internal port go to the audit chain, whose
+        # head the node key signs every audit_checkpoint_interval_s (thread below).
+        audit = AuditChain(AuditLog(store.engine), signer=SoftwareSigner.from_home(cfg.home))
         api = api_app(
             pipeline,
             token,
@@ -119,6 +125,7 @@ class NodeServer:
             max_upload=max_upload,
             mass_tolerance=tolerance_of(cfg.settings),
             lock_fallback=fallback_after(cfg),
+            audit=audit,
         )
         api_server = _Server(
             uvicorn.Config(
@@ -162,6 +169,11 @@ class NodeServer:
         threading.Thread(
             target=control_sender.run_forever, args=(stop,), name="ctop-control", daemon=True
         ).start()
+        checkpointer = Checkpointer(audit, timedelta(seconds=cfg.node.audit_checkpoint_interval_s))
+        audit_worker = threading.Thread(
+            target=checkpointer.run_forever, args=(stop,), name="ctop-audit", daemon=True
+        )
+        audit_worker.start()
         # Push our CRL and certificates to the peers when they change (trust updates).
         pusher = TrustPusher.for_node(cfg, sender.transport)
         if pusher is not None:
@@ -185,6 +197,7 @@ class NodeServer:
         finally:
             stop.set()
             worker.join(timeout=30)
+            audit_worker.join(timeout=10)  # it signs the head as the node stops
             sender.transport.close()
             store.close()
 

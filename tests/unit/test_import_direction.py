@@ -24,7 +24,7 @@ RANKS: dict[str, int] = {
     "rules": 3,
     "crypto": 3,
     "store": 3,
-    "config": 3,
+    "config": 4,  # above store: a node's configuration names its at-rest key to the store
     "sample": 3,
     "exchange": 4,
     "ingest": 5,

@@ -8,6 +8,7 @@ customs control, analysts never read records. A token's scope narrows its user's
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -37,6 +38,7 @@ class Action(StrEnum):
     READ_AUDIT = "audit.read"
     MANAGE_USERS = "users.manage"
     RECORD_CONTROL = "control.record"  # an arrival officer records a control result
+    READ_METRICS = "metrics.read"  # Prometheus scraping with the node's own token
 
 
 class Purpose(StrEnum):
@@ -76,6 +78,7 @@ PERMISSIONS: dict[Role, dict[Action, frozenset[Purpose]]] = {
     Role.CLEARANCE_SYSTEM: {
         Action.INGEST_RECORDS: frozenset({Purpose.CLEARANCE}),
         Action.READ_STATUS: _OPS,
+        Action.READ_METRICS: _OPS,
     },
 }
 
@@ -113,3 +116,135 @@ def check(principal: Principal, action: Action, purpose: Purpose) -> None:
             f"{principal.name} ({principal.role.value}) may not {action.value} for {purpose.value}",
             code="access.denied",
         )
+
+
+# -- the routes of the internal port ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RouteRule:
+    """What one route of the internal port asks of its caller: ``action`` for ``purpose``
+    (the check above), or no role check at all (``open``: "anyone" or "session")."""
+
+    action: Action | None = None
+    purpose: Purpose | None = None
+    open: str = ""
+
+
+PUBLIC = RouteRule(open="anyone")  # probes, the login form, the stylesheet: no record data
+ANY_SESSION = RouteRule(open="session")  # logout, language: the user's own session only
+_READ = RouteRule(Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
+_CONTROL_RULE = RouteRule(Action.RECORD_CONTROL, Purpose.CUSTOMS_CONTROL)
+_INGEST = RouteRule(Action.INGEST_RECORDS, Purpose.CLEARANCE)
+
+# (method, path template) -> rule, for every route the internal port serves. A route without
+# an entry fails tests/unit/web/test_permission_matrix.py, which walks the app's routes and
+# calls each one as every role; docs/ui.md's permission table is generated from this.
+ROUTES: dict[tuple[str, str], RouteRule] = {
+    ("POST", "/api/v1/records"): _INGEST,
+    ("POST", "/api/v1/records/{record_id}/cancel"): _INGEST,
+    ("GET", "/api/v1/status"): RouteRule(Action.READ_STATUS, Purpose.OPERATIONS),
+    ("GET", "/api/v1/records"): _READ,
+    ("GET", "/api/v1/records/{record_id:path}"): _READ,
+    ("GET", "/api/v1/records/{record_id}/control-results"): _READ,
+    ("POST", "/api/v1/records/{record_id}/control-results"): _CONTROL_RULE,
+    ("GET", "/api/v1/records/{record_id}/discrepancies"): _READ,
+    ("GET", "/api/v1/control-results"): _READ,
+    ("GET", "/api/v1/trains"): _READ,
+    ("GET", "/api/v1/trains/{train_key}"): _READ,
+    ("GET", "/api/v1/trains/{train_key}/containers.csv"): _READ,
+    ("GET", "/api/v1/containers/{number}"): _READ,
+    ("GET", "/api/v1/search"): _READ,
+    ("GET", "/api/v1/departure"): _READ,
+    ("GET", "/metrics"): RouteRule(Action.READ_METRICS, Purpose.OPERATIONS),
+    ("GET", "/ui/"): _READ,
+    ("GET", "/ui/search"): _READ,
+    ("GET", "/ui/trains/{key}"): _READ,
+    ("GET", "/ui/containers/{number}"): _READ,
+    ("GET", "/ui/records/{origin}/{record_id:path}"): _READ,
+    ("GET", "/ui/control/{origin}/{record_id:path}"): _CONTROL_RULE,
+    ("POST", "/ui/control/{origin}/{record_id:path}"): _CONTROL_RULE,
+    ("GET", "/ui/departure"): _READ,
+    ("POST", "/logout"): ANY_SESSION,
+    ("POST", "/ui/language"): ANY_SESSION,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("GET", "/"): PUBLIC,
+    ("GET", "/static"): PUBLIC,
+    ("GET", "/api/v1/health"): PUBLIC,
+    ("GET", "/api/v1/openapi.json"): PUBLIC,
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,
+}
+
+# The callers of the table: each user role (by session on pages, by token on the API), the
+# node's own token, and nobody.
+SYSTEM_CALLER = "system token"
+NO_CALLER = "none"
+CALLERS: tuple[str, ...] = (*USER_ROLES, SYSTEM_CALLER, NO_CALLER)
+
+
+def is_page(path: str) -> bool:
+    """Pages (and their forms) take a session and send the anonymous to /login; the rest
+    takes a bearer token (or, for API reads, a session) and answers 401."""
+    return path.startswith("/ui/")
+
+
+def caller_principal(caller: str, path: str, *, scope: str = "control") -> Principal | None:
+    """Who ``caller`` is on ``path``: pages know sessions only, the API a user's token."""
+    if caller == NO_CALLER:
+        return None
+    if caller == SYSTEM_CALLER:
+        return (
+            None
+            if is_page(path)
+            else Principal("clearance-system", Role.CLEARANCE_SYSTEM, "system")
+        )
+    role = Role(caller)
+    return (
+        Principal(caller, role, "session")
+        if is_page(path)
+        else Principal(caller, role, "token", scope=scope)
+    )
+
+
+def expected(rule: RouteRule, path: str, principal: Principal | None) -> str:
+    """What the route answers that caller: ``ok``, ``403``, ``401`` or ``login`` (a page
+    redirecting the anonymous to the login form); ``open`` for routes without a check."""
+    if rule.action is None:
+        return "open"
+    if principal is None:
+        return "login" if is_page(path) else "401"
+    assert rule.purpose is not None
+    return "ok" if allowed(principal, rule.action, rule.purpose) else "403"
+
+
+def matrix_rows() -> Iterator[list[str]]:
+    """The permission table as rows: route, then one cell per caller (users by session)."""
+    marks = {"ok": "yes", "403": "403", "401": "401", "login": "login"}
+    for (method, path), rule in ROUTES.items():
+        if rule.action is None:
+            cells = ["yes" if rule.open == "anyone" else "own session"] * len(CALLERS)
+        else:
+            cells = []
+            for caller in CALLERS:
+                principal = caller_principal(caller, path)
+                if principal is not None and principal.via == "token":
+                    principal = Principal(caller, principal.role, "session")
+                cells.append(marks[expected(rule, path, principal)])
+        what = (
+            f"{rule.action.value} ({rule.purpose.value})" if rule.action and rule.purpose else "-"
+        )
+        yield [f"`{method} {path}`", what, *cells]
+
+
+def matrix_markdown() -> str:
+    """The table docs/ui.md carries between its ``permission-matrix`` markers."""
+    head = ["Route", "Action (purpose)", *(f"`{c}`" if c in USER_ROLES else c for c in CALLERS)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in matrix_rows()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m ctop_node.access.policy > the table for docs/ui.md
+    print(matrix_markdown(), end="")

@@ -15,7 +15,8 @@ from ctop_node.access._files import write_new_private
 from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing
-from ctop_node.errors import UsageError
+from ctop_node.config import NodeConfig, at_rest_key_file
+from ctop_node.errors import ConfigError, UsageError
 from ctop_node.i18n import _
 from ctop_node.store.at_rest import KEY_ENV, Keyring, reseal, seal_counts
 
@@ -24,9 +25,16 @@ at_rest_app = typer.Typer(
 )
 
 
-def _key_file() -> Path:
+def _key_file(home: Path | None) -> Path:
     path = os.environ.get(KEY_ENV)
     if not path:
+        try:  # the key ``init`` made, or node.json's at_rest_key_file
+            config = NodeConfig.load(home)
+        except ConfigError:
+            config = None
+        found = at_rest_key_file(config.home, config.node.at_rest_key_file) if config else None
+        if found is not None:
+            return found
         raise UsageError(
             _("set {env} to the node's at-rest key file (make one with `at-rest keygen`)").format(
                 env=KEY_ENV
@@ -70,7 +78,7 @@ def rotate(
     user: UserOpt = None, home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Make a new current key, re-seal every value under it, then drop the old keys."""
-    path = _key_file()
+    path = _key_file(home)
     ring = Keyring.load(path).rotated()
     ring.save(path)  # old and new keys: whatever happens next, everything stays readable
     with open_existing(home, db) as store:

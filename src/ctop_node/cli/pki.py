@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ctop_node.access._files import write_new_private
+from ctop_node.cli._actor import UserOpt, audit_key_change
 from ctop_node.config import (
     CONFIG_FILE,
     NodeConfig,
@@ -31,6 +33,7 @@ from ctop_node.crypto.pki import (
 from ctop_node.crypto.trust import export_trust, import_trust
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
+from ctop_node.store.at_rest import KEY_FILE, Keyring
 
 DEFAULT_PEER_PORT = 8443
 DEFAULT_API_PORT = 8080
@@ -101,6 +104,15 @@ def create_ca(
     typer.echo(_("SHA-256 fingerprint: {fp}").format(fp=_fingerprint(out / CA_CERT)))
 
 
+def _make_at_rest_key(home: Path) -> None:
+    """Art.6: the key that seals record content in the database, held outside it (0600), so
+    a new node stores no peer record in clear from its first message on."""
+    path = NodePaths(home).keys / KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_new_private(path, Keyring.generate().dumps())
+
+
 def init(
     party: Annotated[str, typer.Option("--party", help="This node's Party, e.g. KZ.")],
     home: HomeOpt = None,
@@ -138,6 +150,7 @@ def init(
         make_request(home, party, csr, node=node_name, dns=names[0], ips=names[1])
     else:
         issuer = init_node(home, party, ca_dir=ca, node=node_name, dns=names[0], ips=names[1])
+    _make_at_rest_key(home)
     config = {
         "party": party,
         "db_url": db or sqlite_url(home),
@@ -209,11 +222,19 @@ def import_trust_cmd(
             help="SHA-256 of the peer's Party CA as read out by the peer; refuse any other.",
         ),
     ] = None,
+    user: UserOpt = None,
 ) -> None:
     """Check a peer Party's trust bundle and store it under HOME/peers/<PARTY>/."""
     config = NodeConfig.load(home or default_home())
     bundle = import_trust(
         config.home, file, own_party=config.party, expect_fingerprint=expect_fingerprint
+    )
+    audit_key_change(
+        config.home,
+        user,
+        "pki.import_trust",
+        f"trust:{bundle.party}",
+        {"fingerprint": bundle.fingerprint, "signing": len(bundle.signing)},
     )
     typer.echo(
         _("Trust bundle of {party} imported ({n} signing certificates)").format(
@@ -276,6 +297,7 @@ def reissue_tls_cmd(
     ip: IpOpt = None,
     home: HomeOpt = None,
     ca: CaOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Issue a new TLS key and certificate for the host names/addresses the peer dials."""
     if not dns and not ip:
@@ -283,6 +305,13 @@ def reissue_tls_cmd(
     home = home or default_home()
     cert = reissue_tls(home, _ca_of(home, ca), dns=tuple(dns or ()), ips=tuple(ip or ()))
     names, addrs = tls_names_of(cert)
+    audit_key_change(
+        home,
+        user,
+        "pki.reissue_tls",
+        "key:tls",
+        {"serial": format(cert.serial_number, "x"), "names": names + addrs},
+    )
     typer.echo(
         _("TLS certificate reissued for {names}; restart `ctop-node serve`").format(
             names=", ".join(names + addrs)
@@ -340,6 +369,7 @@ def sign_cmd(
 def install_cmd(
     file: Annotated[Path, typer.Argument(help="Answer of `pki sign`, or a CRL (PEM).")],
     home: HomeOpt = None,
+    user: UserOpt = None,
 ) -> None:
     """Install certificates issued by the offline CA, or a CRL it re-signed."""
     home = home or default_home()
@@ -353,6 +383,9 @@ def install_cmd(
         )
         return
     done = install_issued(home, file)
+    audit_key_change(
+        home, user, "pki.install", "key:node", {"party": done.party, "rotated": done.rotated}
+    )
     typer.echo(
         _("Certificates of {party} installed (rotation: {rotated}); TLS names: {names}").format(
             party=done.party, rotated=done.rotated, names=", ".join(done.tls_dns + done.tls_ips)
@@ -369,6 +402,7 @@ def rotate_cmd(
         Path | None,
         typer.Option("--csr", help="CA kept offline: write a request for the new keys here."),
     ] = None,
+    user: UserOpt = None,
 ) -> None:
     """New signing and encryption keys; the old ones keep verifying and decrypting messages
     in flight until their certificates expire. The running node announces them to the peer."""
@@ -392,6 +426,13 @@ def rotate_cmd(
         )
         return
     sign_kid, enc_kid = rotate_keys(home, _ca_of(home, ca))
+    audit_key_change(
+        home,
+        user,
+        "pki.rotate",
+        "key:node",
+        {"signing": sign_kid.hex(), "encryption": enc_kid.hex()},
+    )
     typer.echo(
         _(
             "Keys rotated: signing {sign}, encryption {enc}; the old ones are kept in retired/"

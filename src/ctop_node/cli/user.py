@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ctop_node.access.policy import TOKEN_SCOPES, USER_ROLES
 from ctop_node.access.sessions import Accounts
+from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, err_console, print_json
 from ctop_node.cli.records import resolve_db_url
 from ctop_node.errors import UsageError
@@ -25,6 +26,23 @@ user_app = typer.Typer(help="Users of the officers' UI and of the read API.", no
 def _accounts(home: Path | None, db: str | None) -> tuple[SqlStore, Accounts]:
     store = open_store(resolve_db_url(home, db))
     return store, Accounts(UserStore(store.engine))
+
+
+ADMINISTRATION = "administration"
+
+
+def _audit(
+    store: SqlStore, home: Path | None, actor: str | None, action: str, name: str, **detail: Any
+) -> None:
+    """Art.6: every change of who may do what is an entry of the audit chain."""
+    audit_chain(store, home).record(
+        actor_name(actor),
+        action,
+        f"user:{name}",
+        purpose=ADMINISTRATION,
+        origin=cli_origin(),
+        detail=detail,
+    )
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -50,6 +68,7 @@ def add(
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    actor: UserOpt = None,
 ) -> None:
     """Add a user with a role and a password (at least 12 characters)."""
     if role not in USER_ROLES:
@@ -63,6 +82,7 @@ def add(
     store, accounts = _accounts(home, db)
     with store:
         user = accounts.add_user(name, role, password)
+        _audit(store, home, actor, "user.add", user.name, role=user.role)
     if as_json:
         print_json({"name": user.name, "role": user.role})
     else:
@@ -116,11 +136,13 @@ def disable(
     name: Annotated[str, typer.Argument(help="User name.")],
     home: HomeOpt = None,
     db: DbOpt = None,
+    actor: UserOpt = None,
 ) -> None:
     """Disable a user: their sessions end and their tokens stop working."""
     store, accounts = _accounts(home, db)
     with store:
         accounts.users.disable(name)
+        _audit(store, home, actor, "user.disable", name)
     err_console.print(_("User {name} disabled").format(name=escape(name)), highlight=False)
 
 
@@ -136,12 +158,14 @@ def token(
     ] = "read",
     home: HomeOpt = None,
     db: DbOpt = None,
+    actor: UserOpt = None,
 ) -> None:
     """Print a new read-scoped API token for the user (shown once), or revoke their tokens."""
     store, accounts = _accounts(home, db)
     with store:
         if revoke:
             n = accounts.users.revoke_tokens(name, accounts.clock())
+            _audit(store, home, actor, "user.token.revoke", name, tokens=n)
             err_console.print(
                 _("{count} tokens of {name} revoked").format(count=n, name=escape(name)),
                 highlight=False,
@@ -153,6 +177,7 @@ def token(
                 code="user.scope",
             )
         secret = accounts.issue_token(name, scope)
+        _audit(store, home, actor, "user.token.issue", name, scope=scope)
     typer.echo(secret)
 
 

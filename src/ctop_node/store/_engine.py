@@ -10,7 +10,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
 
 from ctop_node.errors import StorageError
-from ctop_node.store._sealed import attach, keyring_from_env
+from ctop_node.store._sealed import attach, keyring_for
 
 # Seconds a SQLite writer waits for another one before giving up with "database is locked".
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -64,13 +64,13 @@ def create_store_engine(url: str) -> Engine:
             engine = create_engine(parsed)
             event.listen(engine, "connect", _sqlite_on_connect)
             event.listen(engine, "begin", _sqlite_on_begin)
-            attach(engine.dialect, keyring_from_env())
+            attach(engine.dialect, keyring_for(url))
             return engine
         # No server-side prepared statements: a plan prepared while a table was nearly empty
         # (a sequential scan for the heads lookup) stayed in use as the table grew, and made
         # batches ~5x slower by 20,000 records.
         engine = create_engine(parsed, pool_pre_ping=True, connect_args={"prepare_threshold": None})
-        attach(engine.dialect, keyring_from_env())  # encryption at rest of record content
+        attach(engine.dialect, keyring_for(url))  # encryption at rest of record content
         return engine
     except OSError as exc:
         raise StorageError(

@@ -136,6 +136,25 @@ def keyring_from_env() -> Keyring | None:
     return Keyring.load(Path(path)) if path else None
 
 
+# Database URL -> the key file of the node whose database it is (``use_key_file``, called
+# when a node's configuration is loaded): two nodes in one process each keep their own key.
+_KEY_FILES: dict[str, Path] = {}
+
+
+def use_key_file(url: str, path: Path) -> None:
+    """Engines made for ``url`` from now on seal with the key ring in ``path``."""
+    _KEY_FILES[url] = path
+
+
+def keyring_for(url: str) -> Keyring | None:
+    """``CTOP_AT_REST_KEY_FILE`` when set, else the key file of the node at ``url``."""
+    ring = keyring_from_env()
+    if ring is not None:
+        return ring
+    path = _KEY_FILES.get(url)
+    return Keyring.load(path) if path is not None else None
+
+
 def attach(dialect: Dialect, ring: Keyring | None) -> None:
     setattr(dialect, _RING_ATTR, ring)
 

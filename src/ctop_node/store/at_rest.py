@@ -12,10 +12,21 @@ from sqlalchemy.engine import Engine
 
 from ctop_node.errors import StorageError
 from ctop_node.store._errors import translated
-from ctop_node.store._sealed import KEY_ENV, KID_BYTES, MAGIC, Keyring, ring_of
+from ctop_node.store._sealed import KEY_ENV, KID_BYTES, MAGIC, Keyring, ring_of, use_key_file
 from ctop_node.store.schema import inbox, lock_reads, records
 
-__all__ = ["KEY_ENV", "MAGIC", "Keyring", "SealCounts", "reseal", "seal_counts"]
+__all__ = [
+    "KEY_ENV",
+    "KEY_FILE",
+    "MAGIC",
+    "Keyring",
+    "SealCounts",
+    "reseal",
+    "seal_counts",
+    "use_key_file",
+]
+
+KEY_FILE = "at-rest.json"  # in HOME/keys/, made by ``ctop-node init``
 
 # (table, primary key, sealed column)
 SEALED_COLUMNS: tuple[tuple[Table, Column[object], str], ...] = (

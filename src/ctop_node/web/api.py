@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from starlette.concurrency import run_in_threadpool
 
+from ctop_node.access.audit_chain import AuditChain
 from ctop_node.access.policy import Action, Purpose
 from ctop_node.access.sessions import Accounts, SessionSettings, utc_now
 from ctop_node.control.arrival import ControlOutcomes
@@ -31,6 +32,7 @@ from ctop_node.ingest.errortext import quote
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.pipeline import IngestPipeline
 from ctop_node.store import SqlStore
+from ctop_node.store.audit import AuditLog
 from ctop_node.store.users import UserStore
 from ctop_node.web.auth import WebAccess
 from ctop_node.web.control import ERRORS, ErrorBody
@@ -126,9 +128,12 @@ def api_app(
     control: ControlOutcomes | None = None,
     mass_tolerance: Decimal = DEFAULT_MASS_TOLERANCE,
     lock_fallback: timedelta = timedelta(seconds=1800),
+    audit: AuditChain | None = None,
 ) -> FastAPI:
     """The internal port's app. With ``party`` it also serves the officers' UI (``/ui/``,
-    ``/login``) and the read API for users; every route passes the one access check."""
+    ``/login``) and the read API for users; every route passes the one access check. Reads
+    of records, refusals and logins go to ``audit`` (default: the store's chain, unsigned:
+    ``serve`` gives it the node key, which signs its checkpoints)."""
     # No interactive docs page: it would load its assets from a CDN the border post lacks.
     app = FastAPI(
         title="ctop-node internal API",
@@ -146,7 +151,8 @@ def api_app(
         settings=session_settings,
         system_token=token,
     )
-    access = WebAccess(accounts)
+    access = WebAccess(accounts, audit or AuditChain(AuditLog(store.engine), clock=clock))
+    app.state.access = access  # the operator routes added later (/metrics) check with it
 
     def _authorise(request: Request, action: Action = Action.INGEST_RECORDS) -> None:
         purpose = Purpose.CLEARANCE if action is Action.INGEST_RECORDS else Purpose.OPERATIONS

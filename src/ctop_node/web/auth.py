@@ -2,18 +2,23 @@
 API token) and session cookies; CSRF tokens; small urlencoded forms.
 
 Every route asks ``WebAccess.require(request, action, purpose)``, which ends in the one access
-check of ``ctop_node.access.policy``.
+check of ``ctop_node.access.policy``. Art.6: every read of records and every refusal is an
+entry of the audit chain (who, what, when, from where, why); entries name records, routes
+and counts, never record content.
 """
 
 from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi import HTTPException, Request
 
+from ctop_node.access.audit_chain import AuditChain
 from ctop_node.access.policy import Action, Principal, Purpose, check
 from ctop_node.access.sessions import Accounts, Session
 from ctop_node.errors import AccessError
@@ -70,9 +75,76 @@ def same_token(given: str, expected: str) -> bool:
     return bool(given) and bool(expected) and hmac.compare_digest(given, expected)
 
 
+def channel_of(request: Request) -> str:
+    """``api`` for the API and the operator routes, ``ui`` for pages and the login form."""
+    return "api" if request.url.path.startswith(("/api/", "/metrics")) else "ui"
+
+
+def route_of(request: Request) -> str:
+    """The route's template (``/api/v1/trains/{train_key}``), else the path."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "") or request.url.path)
+
+
 @dataclass
 class WebAccess:
     accounts: Accounts
+    audit: AuditChain | None = None  # None: nothing is audited (the ingest-only app)
+
+    def trail(
+        self,
+        request: Request,
+        actor: str,
+        action: str,
+        obj: str,
+        *,
+        purpose: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """One audit entry about this request, from ``ui@`` or ``api@`` the client address."""
+        if self.audit is None:
+            return
+        channel = channel_of(request)
+        self.audit.record(
+            actor,
+            action,
+            obj,
+            purpose=purpose,
+            origin=f"{channel}@{client_address(request)}",
+            detail={"method": request.method, "route": route_of(request), **(detail or {})},
+        )
+
+    def read(
+        self,
+        request: Request,
+        principal: Principal,
+        obj: str,
+        purpose: Purpose = Purpose.CUSTOMS_CONTROL,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Audit a read of records: ``obj`` names the record (``record:KZ/ID/v2``) or, for
+        lists and searches, the path asked for."""
+        channel = channel_of(request)
+        self.trail(
+            request,
+            principal.name,
+            f"{channel}.read",
+            obj,
+            purpose=purpose.value,
+            detail={"via": principal.via, **(detail or {})},
+        )
+
+    def denied(
+        self, request: Request, principal: Principal, action: Action, purpose: Purpose
+    ) -> None:
+        self.trail(
+            request,
+            principal.name,
+            "access.denied",
+            request.url.path,
+            purpose=purpose.value,
+            detail={"via": principal.via, "role": principal.role.value, "asked": action.value},
+        )
 
     def session(self, request: Request) -> Session | None:
         return self.accounts.session(request.cookies.get(SESSION_COOKIE, ""))
@@ -88,13 +160,20 @@ class WebAccess:
         session = self.session(request)
         return session.principal if session else None
 
-    def require(self, request: Request, action: Action, purpose: Purpose) -> Principal:
-        """The caller, allowed ``action`` for ``purpose``; 401 or 403 (JSON) otherwise."""
+    def require(
+        self, request: Request, action: Action, purpose: Purpose, *, audit_read: bool = True
+    ) -> Principal:
+        """The caller, allowed ``action`` for ``purpose``; 401 or 403 (JSON) otherwise. A
+        refusal is audited, and so is a read of records unless the route audits it itself
+        once it knows the record (``audit_read=False``, then ``read(...)``)."""
         principal = self.principal(request)
         if principal is None:
             raise problem(401, "api.unauthorised", "missing or wrong bearer token or session")
         try:
             check(principal, action, purpose)
         except AccessError as exc:
+            self.denied(request, principal, action, purpose)
             raise problem(403, exc.code, exc.message) from exc
+        if action is Action.READ_RECORDS and audit_read:
+            self.read(request, principal, request.url.path, purpose)
         return principal

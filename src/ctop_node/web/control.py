@@ -18,6 +18,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from starlette.concurrency import run_in_threadpool
 
 from ctop_node import i18n
+from ctop_node.access.audit_chain import record_object
 from ctop_node.access.policy import Action, Purpose, check
 from ctop_node.access.sessions import Session
 from ctop_node.control.results import DECISIONS, SEAL_STATUSES, build_result
@@ -209,7 +210,16 @@ def mount_control_api(app: FastAPI, control: ControlResults, access: WebAccess) 
     ) -> ControlResultOut:
         who = access.require(request, Action.RECORD_CONTROL, Purpose.CUSTOMS_CONTROL)
         row = control.target(record_id, body.origin_party)
-        return out_of(control.record(row, body, who.name))
+        done = control.record(row, body, who.name)
+        access.trail(
+            request,
+            who.name,
+            "control.record",
+            record_object(row.origin_party, row.record_id, row.version),
+            purpose=Purpose.CUSTOMS_CONTROL.value,
+            detail={"via": who.via, "control_result": done.id},
+        )
+        return out_of(done)
 
     @app.get(
         "/api/v1/records/{record_id}/control-results",
@@ -222,8 +232,11 @@ def mount_control_api(app: FastAPI, control: ControlResults, access: WebAccess) 
         record_id: str,
         origin_party: str | None = Query(default=None, max_length=8),
     ) -> ControlResultList:
-        access.require(request, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
+        who = access.require(
+            request, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL, audit_read=False
+        )
         row = _record(control, record_id, origin_party)
+        access.read(request, who, record_object(row.origin_party, row.record_id, row.version))
         rows = control.results.for_record(row.origin_party, row.record_id)
         return ControlResultList(control_results=[out_of(r) for r in rows], next_after=None)
 
@@ -238,8 +251,11 @@ def mount_control_api(app: FastAPI, control: ControlResults, access: WebAccess) 
         record_id: str,
         origin_party: str | None = Query(default=None, max_length=8),
     ) -> DiscrepancyList:
-        access.require(request, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
+        who = access.require(
+            request, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL, audit_read=False
+        )
         row = _record(control, record_id, origin_party)
+        access.read(request, who, record_object(row.origin_party, row.record_id, row.version))
         found = control.views.record_discrepancies(row.origin_party, row.record_id) or []
         return DiscrepancyList(
             origin_party=row.origin_party,
@@ -336,6 +352,7 @@ def mount_control_ui(
     render: Render,
     officer: Callable[[Request], Session],
     denied: type[Exception],
+    access: WebAccess | None = None,
 ) -> None:
     def page(
         request: Request, session: Session, row: RecordRow, *, error: str = "", status: int = 200
@@ -362,11 +379,21 @@ def mount_control_ui(
         try:
             check(session.principal, Action.RECORD_CONTROL, Purpose.CUSTOMS_CONTROL)
         except AccessError:
+            if access is not None:
+                access.denied(
+                    request, session.principal, Action.RECORD_CONTROL, Purpose.CUSTOMS_CONTROL
+                )
             return render(request, "denied.html", session=session, status=403)
         origin, rid = request.path_params["origin"], request.path_params["record_id"]
         row = control.store.get_record(rid[:128], origin_party=origin[:8])
         if row is None or row.origin_party == control.party:
             return render(request, "missing.html", session=session, status=404, what=rid[:128])
+        if access is not None and request.method == "GET":  # the form shows the record
+            access.read(
+                request,
+                session.principal,
+                record_object(row.origin_party, row.record_id, row.version),
+            )
         return session, row
 
     def get_form(request: Request) -> Response:
@@ -390,7 +417,17 @@ def mount_control_ui(
         except ValidationError as exc:
             field, msg = _field_of(exc)
             return page(request, session, row, error=f"{field}: {msg}", status=422)
-        await run_in_threadpool(control.record, row, given, session.principal.name)
+        done = await run_in_threadpool(control.record, row, given, session.principal.name)
+        if access is not None:
+            await run_in_threadpool(
+                access.trail,
+                request,
+                session.principal.name,
+                "control.record",
+                record_object(row.origin_party, row.record_id, row.version),
+                purpose=Purpose.CUSTOMS_CONTROL.value,
+                detail={"via": "session", "control_result": done.id},
+            )
         target = f"/ui/records/{row.origin_party}/{row.record_id}"
         return RedirectResponse(target, status_code=303)
 

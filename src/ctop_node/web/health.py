@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ctop_node.access.policy import Action, Purpose
 from ctop_node.reports.health import readiness_problems
 from ctop_node.reports.metrics import NodeCollector, metrics_registry, render
 from ctop_node.store import SqlStore
@@ -42,6 +43,12 @@ def add_ops_routes(
 
     @app.get("/metrics", include_in_schema=False)
     async def get_metrics(request: Request) -> Response:
+        access = getattr(app.state, "access", None)
+        if access is not None:  # the internal app: the one access check (metrics.read)
+            await run_in_threadpool(
+                access.require, request, Action.READ_METRICS, Purpose.OPERATIONS
+            )
+            return Response(await run_in_threadpool(metrics), media_type=PROMETHEUS_TEXT)
         header = request.headers.get("authorization", "")
         given = header[7:] if header.lower().startswith("bearer ") else ""
         if not given or not hmac.compare_digest(given.encode(), token.encode()):

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import Response
 from pydantic import AwareDatetime, BaseModel
 
+from ctop_node.access.audit_chain import record_object
 from ctop_node.access.policy import Action, Purpose
 from ctop_node.control.arrival import ControlOutcomes, NoControlResults
 from ctop_node.errors import StorageError
@@ -311,7 +312,7 @@ def mount_read_api(
         purpose: Purpose = Query(default=Purpose.CUSTOMS_CONTROL),
         origin_party: str | None = Query(default=None, max_length=8),
     ) -> RecordOut:
-        access.require(request, Action.READ_RECORDS, purpose)
+        who = access.require(request, Action.READ_RECORDS, purpose, audit_read=False)
         try:
             row = store.get_record(record_id[:128], origin_party=origin_party)
         except StorageError as exc:
@@ -320,6 +321,9 @@ def mount_read_api(
             raise problem(400, exc.code, exc.message) from exc
         if row is None:
             raise problem(404, "api.not_found", f"no record {record_id[:128]}")
+        access.read(
+            request, who, record_object(row.origin_party, row.record_id, row.version), purpose
+        )
         return RecordOut(
             **_summary(row).model_dump(),
             body=row.body,

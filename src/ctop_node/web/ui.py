@@ -20,6 +20,7 @@ from jinja2 import Environment
 from starlette.concurrency import run_in_threadpool
 
 from ctop_node import i18n
+from ctop_node.access.audit_chain import record_object
 from ctop_node.access.policy import Action, Principal, Purpose, allowed, check
 from ctop_node.access.sessions import Session
 from ctop_node.control.arrival import ControlOutcomes, NoControlResults
@@ -39,6 +40,8 @@ from ctop_node.web.auth import (
 from ctop_node.web.control import ControlResults, mount_control_ui
 from ctop_node.web.departure import DepartureViews, mount_departure_ui
 from ctop_node.web.locale import STATIC_DIR, choose_language, environment
+
+AUTHENTICATION = "authentication"  # the purpose of login, failed login and logout entries
 
 # No script at all, styles from the node only, no framing: what the pages need and no more.
 SECURITY_HEADERS = {
@@ -113,15 +116,26 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
         try:
             check(session.principal, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
         except AccessError:
+            ui.access.denied(
+                request, session.principal, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL
+            )
             raise _Denied(render(request, "denied.html", session=session, status=403)) from None
         return session
 
-    def guarded(page: Callable[[Request, Session], Response]) -> Callable[[Request], Response]:
+    def guarded(
+        page: Callable[[Request, Session], Response], *, audit: bool = True
+    ) -> Callable[[Request], Response]:
+        """The page for an officer; each view is an audit entry (Art.6), made here with the
+        path, or by the page itself once it knows the record (``audit=False``)."""
+
         def handler(request: Request) -> Response:
             try:
-                return page(request, officer(request))
+                session = officer(request)
             except _Denied as denied:
                 return denied.response
+            if audit:
+                ui.access.read(request, session.principal, request.url.path)
+            return page(request, session)
 
         return handler
 
@@ -167,10 +181,29 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
                 client_address(request),
             )
         except AccessError as exc:
-            if exc.code == "access.throttled":
+            name = form.get("username", "")[:64]
+            throttled = exc.code == "access.throttled"
+            await run_in_threadpool(
+                ui.access.trail,
+                request,
+                name,
+                "login.throttled" if throttled else "login.failed",
+                f"user:{name}",
+                purpose=AUTHENTICATION,
+            )
+            if throttled:
                 msg = i18n._("Too many failed logins; wait a few minutes and try again")
                 return login_page(request, error=msg, status=429)
             return login_page(request, error=i18n._("Wrong user name or password"), status=401)
+        await run_in_threadpool(
+            ui.access.trail,
+            request,
+            session.principal.name,
+            "login",
+            f"user:{session.principal.name}",
+            purpose=AUTHENTICATION,
+            detail={"role": session.principal.role.value},
+        )
         target = _safe_next(form.get("next", "")) or "/ui/"
         response = RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)
         response.set_cookie(
@@ -192,6 +225,14 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
             if not same_token(form.get("csrf", ""), session.csrf):
                 raise HTTPException(403, detail={"code": "web.csrf", "message": "bad form token"})
             await run_in_threadpool(ui.access.accounts.logout, session.cookie)
+            await run_in_threadpool(
+                ui.access.trail,
+                request,
+                session.principal.name,
+                "logout",
+                f"user:{session.principal.name}",
+                purpose=AUTHENTICATION,
+            )
         response = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -271,6 +312,10 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
         page = ui.queries.record(origin, rid, ui.control)
         if page is None:
             return render(request, "missing.html", session=session, status=404, what=rid)
+        rec = page.record
+        ui.access.read(
+            request, session.principal, record_object(rec.origin_party, rec.record_id, rec.version)
+        )
         return render(
             request,
             "record.html",
@@ -290,13 +335,13 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
     )
     app.add_api_route(
         "/ui/records/{origin}/{record_id:path}",
-        guarded(record),
+        guarded(record, audit=False),
         methods=["GET"],
         include_in_schema=False,
     )
 
     if ui.results is not None:
-        mount_control_ui(app, ui.results, render, officer, _Denied)
+        mount_control_ui(app, ui.results, render, officer, _Denied, ui.access)
     if ui.departure is not None:
         mount_departure_ui(app, ui.departure, guarded, render)
 
