@@ -4,6 +4,14 @@ for the end-to-end fault tests; helpers that read both databases and talk mTLS t
 Fixtures: ``pair`` (SQLite, both started), ``pair_any_db`` (the same on SQLite and on
 PostgreSQL, one schema per node), ``nodes`` (created, not started: the test starts them).
 Every process is killed when the test ends, whatever happened.
+
+Logs never hold record content (issue 11 item 5): after each test, every ``*.log`` file under
+its tmp dir (the nodes' ``serve.log``, a simulator's or a broken peer's log) is searched for
+the distinctive values of the records the tests ingest (``RECORD_VALUES``, plus what a test adds
+with the ``forbidden_in_logs`` fixture); at the end of the session, every log under the
+session's base temp dir (module fixtures' nodes included). A hit fails the test, naming the
+file and the value. Watch-folder reports (``*.errors.json``) are not logs: they answer the
+clearance system about its own file, like the API's 422 body (docs/threat-model.md).
 """
 
 from __future__ import annotations
@@ -41,6 +49,70 @@ READY_S = 60.0  # a cold start on a busy 2-core machine
 # the work takes on a busy machine: above the sender's longest idle spell (backoff max 60 s
 # plus one 15 s HTTP timeout), far below the pytest timeout.
 DRAIN_S = 120.0
+
+
+DATA = Path(__file__).parents[1] / "data" / "record_kz_cn.json"
+
+
+def _record_values() -> tuple[str, ...]:
+    """Values of tests/data/record_kz_cn.json (the record most e2e tests send, in copies that
+    differ by record_id) that nothing but the record itself would print: names, goods,
+    container, seal, declaration and document numbers, an alphanumeric national id.
+    Identifiers (record ids) are allowed in logs; purely numeric values are left out, as a
+    timestamp or a port could hold them by chance."""
+    data = orjson.loads(DATA.read_bytes())
+    return (
+        data["exporter"]["name"],
+        data["consignee"]["name"],
+        data["consignee"]["national_id"],
+        data["carrier"]["name"],
+        data["goods"][0]["description"],
+        data["containers"][0]["number"],
+        data["containers"][0]["seals"][0],
+        data["declaration"]["number"],
+        data["transport_document"]["number"],
+    )
+
+
+RECORD_VALUES = _record_values()
+
+
+def log_leaks(root: Path, values: Sequence[str]) -> list[str]:
+    """``file: value`` for each log file under ``root`` holding one of ``values``."""
+    found = []
+    for path in sorted(root.rglob("*.log")):
+        if not path.is_file():
+            continue
+        text = path.read_bytes().decode("utf-8", "replace")
+        # JSON logs escape non-ASCII and slashes differently: look for both spellings.
+        for value in values:
+            spellings = {value, orjson.dumps(value).decode()[1:-1]}
+            if any(v in text for v in spellings):
+                found.append(f"{path}: {value!r}")
+    return found
+
+
+@pytest.fixture
+def forbidden_in_logs() -> list[str]:
+    """Values a test adds to the ones its logs must not hold."""
+    return []
+
+
+@pytest.fixture(autouse=True)
+def _no_record_content_in_logs(tmp_path: Path, forbidden_in_logs: list[str]) -> Iterator[None]:
+    # Autouse: set up before, torn down after the test's nodes (their logs are complete).
+    yield
+    leaks = log_leaks(tmp_path, [*RECORD_VALUES, *forbidden_in_logs])
+    if leaks:
+        pytest.fail("record content in a log:\n" + "\n".join(leaks))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_record_content_in_any_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    yield
+    leaks = log_leaks(tmp_path_factory.getbasetemp(), RECORD_VALUES)
+    if leaks:
+        pytest.fail("record content in a log:\n" + "\n".join(leaks))
 
 
 def wait_until(what: str, cond: Callable[[], bool], timeout: float, step: float = 0.05) -> None:

@@ -10,9 +10,18 @@ import subprocess
 import sys
 from typing import Any
 
+import httpx
 import pytest
 
-from tests.e2e.conftest import DRAIN_S, Pair, records_for, start
+from tests.e2e.conftest import (
+    DRAIN_S,
+    RECORD_VALUES,
+    Pair,
+    changed,
+    log_leaks,
+    records_for,
+    start,
+)
 
 SERVE_JSON = ("ctop_node", "serve", "--log-format", "json", "--log-level", "info")
 KEYS = {"time", "level", "logger", "event", "code", "peer", "message_id"}
@@ -81,3 +90,39 @@ def test_a_bad_option_is_a_usage_error(nodes: Pair, args: tuple[str, ...], named
     done = _serve(str(nodes.kz.home), *args)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and named in done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "text"])
+def test_debug_logs_of_an_exchange_hold_no_record_content(
+    nodes: Pair, record_dict: dict[str, Any], fmt: str, forbidden_in_logs: list[str]
+) -> None:
+    """The most verbose logs of both nodes over an exchange with amendments, a refused
+    message and a cancellation hold none of the records' values (the autouse check of
+    tests/e2e/conftest.py runs again after the test, over every log of its tmp dir)."""
+    start(
+        nodes.cn,
+        nodes.kz,
+        module=("ctop_node", "serve", "--log-format", fmt, "--log-level", "debug"),
+    )
+    recs = records_for(record_dict, 3, prefix="DBG")
+    amended = [changed(r, 7_000_001 + i) for i, r in enumerate(recs)]
+    forbidden_in_logs.extend(r["transport_document"]["number"] for r in amended)
+    nodes.ingest(nodes.kz, recs)
+    nodes.wait_drained(DRAIN_S)
+    nodes.ingest(nodes.kz, amended)
+    nodes.wait_drained(DRAIN_S)
+    nodes.post_raw(b"\x00not a message")  # a refusal CN logs
+    r = httpx.post(
+        f"{nodes.kz.api_url}/api/v1/records/{recs[0]['record_id']}/cancel",
+        json={"reason": "annulled"},
+        headers={"Authorization": f"Bearer {nodes.kz.token}"},
+        timeout=60,
+    )
+    assert r.status_code == 200, r.text
+    nodes.wait_drained(DRAIN_S)
+    nodes.close()
+    for node in (nodes.kz, nodes.cn):
+        assert node.stop() == 0
+    logs = [n.home / "serve.log" for n in (nodes.kz, nodes.cn)]
+    assert all(p.stat().st_size > 0 for p in logs)
+    assert log_leaks(nodes.base, [*RECORD_VALUES, *forbidden_in_logs]) == []

@@ -85,6 +85,15 @@ def write_record(
         raise RecordError(
             f"record {record_id} v{row.version} is not sent to {peer}", code="lock.write.peer"
         )
+    # A version withdrawn before delivery (a later version was flagged as a state secret, or
+    # no longer goes to the peer) or a cancelled record travels on no channel (Art.6).
+    if peer not in store.lock_peers_of(record_id, row.version, origin_party=config.party):
+        raise RecordError(
+            f"record {record_id} v{row.version} was withdrawn or cancelled for {peer}: "
+            "it must not be written to a lock",
+            code="lock.write.withdrawn",
+            record_id=record_id,
+        )
     device = LockDevice.load(lock_path)
     try:
         keys = node_keys(config.home)

@@ -456,7 +456,10 @@ class Sender:
             raise _BadAnswer("the rejection names another message or digest")
         first = rejection.errors[0]
         text = "; ".join(f"{e.field}: [{e.code}] {e.message}" for e in rejection.errors)
-        log.info("sender: %s v%s rejected by %s: %s", item.record_id, item.version, peer, text)
+        # The log names fields and codes only: a rejection's message may quote a value of the
+        # record (a container number); the full text stays in the outbox row.
+        fields = "; ".join(f"{e.field}: [{e.code}]" for e in rejection.errors)
+        log.info("sender: %s v%s rejected by %s: %s", item.record_id, item.version, peer, fields)
         return Rejected(item.id, sealed_answer, first.code, text, now)
 
     def _retry(self, item: OutboxItem, error: str, now: datetime) -> Settlement:

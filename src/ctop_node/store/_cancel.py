@@ -9,7 +9,8 @@ issue 8 finding 13). Per peer:
   peer is known to hold: the highest ``delivered`` one; failing that, the lowest withdrawn
   version that was already sealed (it may have reached the peer in a batch whose answer was
   lost: if it did not, the peer rejects the cancellation with ``exchange.unknown_record``,
-  which harms nothing); nothing is queued when no version can have reached the peer;
+  which harms nothing) or written to a smart lock for that peer (the lock carries it whatever
+  the online channel does); nothing is queued when no version can have reached the peer;
 - a peer that already has a cancellation of the record gets no second one.
 
 Naming a version the peer holds (not the latest we stored) is what lets the receiver refuse
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 from sqlalchemy.engine import Connection
 
-from ctop_node.store.schema import outbox, record_heads, records
+from ctop_node.store.schema import lock_writes, outbox, record_heads, records
 
 CANCELLED = "cancelled"
 RECORD = "record"
@@ -87,6 +88,7 @@ def withdraw_and_cancel(
     cancellations: list[tuple[str, int]] = []
     already: list[str] = []
     pks = _version_pks(conn, origin_party, record_id)
+    locked = _lock_written(conn, record_id)
     for peer in sorted({r.peer_party for r in rows}):
         mine = [r for r in rows if r.peer_party == peer]
         if any(r.kind == CANCELLATION for r in mine):
@@ -103,6 +105,7 @@ def withdraw_and_cancel(
             continue
         delivered = [int(r.version) for r in mine if r.kind == RECORD and r.state == "delivered"]
         sealed = [int(r.version) for r in pending if r.message_id is not None]
+        sealed += [v for v in locked.get(peer, ()) if v in pks]
         target = max(delivered) if delivered else min(sealed) if sealed else None
         if target is None:
             continue
@@ -141,3 +144,15 @@ def _version_pks(conn: Connection, origin_party: str, record_id: str) -> dict[in
         records.c.direction == "out",
     )
     return {int(v): int(pk) for v, pk in conn.execute(stmt)}
+
+
+def _lock_written(conn: Connection, record_id: str) -> dict[str, list[int]]:
+    """The versions of ``record_id`` written to a smart lock, per peer (our writes only:
+    arrival customs does not write locks)."""
+    stmt = select(lock_writes.c.peer_party, lock_writes.c.version).where(
+        lock_writes.c.record_id == record_id
+    )
+    out: dict[str, list[int]] = {}
+    for peer, version in conn.execute(stmt):
+        out.setdefault(str(peer), []).append(int(version))
+    return out

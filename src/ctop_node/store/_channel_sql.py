@@ -93,6 +93,27 @@ class ChannelQueries:
         with translated("read the outbox"), self.engine.connect() as conn:
             return sorted({r[0] for r in conn.execute(stmt)})
 
+    def lock_peers_of(self, record_id: str, version: int, *, origin_party: str) -> list[str]:
+        """The Parties a lock may still carry a record version of ours to: its outbox entry
+        is pending or delivered and the record is not cancelled for that Party. A version
+        withdrawn (a later version was refused under Art.6 or stopped the exchange) or
+        cancelled never goes on a lock, as it never goes online."""
+        stmt = (
+            select(outbox.c.peer_party)
+            .join(records, records.c.id == outbox.c.record_pk)
+            .where(
+                records.c.record_id == record_id,
+                records.c.version == version,
+                records.c.origin_party == origin_party,
+                records.c.direction == "out",
+                outbox.c.kind == "record",
+                outbox.c.state.in_(("pending", "delivered")),
+                ~_cancelled_for_peer(),
+            )
+        )
+        with translated("read the outbox"), self.engine.connect() as conn:
+            return sorted({r[0] for r in conn.execute(stmt)})
+
     def sent_versions(self, peer: str) -> list[SentVersion]:
         """Every outbox entry of ours for ``peer``, with its record version's digest."""
         stmt = (

@@ -151,6 +151,10 @@ class RecordStore(Protocol):
         """The Parties a record version of ``origin_party`` is queued for."""
         ...
 
+    def lock_peers_of(self, record_id: str, version: int, *, origin_party: str) -> list[str]:
+        """The Parties a lock may still carry that version to (not withdrawn, not cancelled)."""
+        ...
+
     def sent_versions(self, peer: str) -> list[SentVersion]:
         """Every outbox entry for ``peer`` with its version's digest."""
         ...

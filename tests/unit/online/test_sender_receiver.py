@@ -114,6 +114,28 @@ def test_a_rejection_of_the_real_receiver_is_kept(
     assert cn_store.versions("KZ-RU") == []
 
 
+def test_a_rejection_is_logged_by_field_and_code_not_by_its_message(
+    kz_cn_homes: tuple[Home, Home],
+    stores: tuple[SqlStore, SqlStore],
+    link: InProcess,
+    record_dict: dict[str, Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A rejection's message may quote a value of the record: the log keeps the field and
+    the code (issue 11: logs never hold record content); the outbox keeps the whole text."""
+    kz_store, _ = stores
+    to_ru = with_id(record_dict, "KZ-RU")
+    to_ru["route"] = {**to_ru["route"], "destination_country": "RU"}
+    kz_store.write_batch([entry(to_ru, peers=("CN",))], origin_party="KZ")
+    with caplog.at_level("INFO", logger="ctop_node.online.sender"):
+        assert sender(kz_cn_homes, kz_store, link).run_once(soon()).rejected == 1
+    (shown,) = Outbox(kz_store.engine).rejections()
+    [line] = [r.getMessage() for r in caplog.records if "rejected by" in r.getMessage()]
+    assert "[exchange.wrong_route]" in line and "$." in line
+    message = shown["message"].split("] ", 1)[-1]
+    assert message and message not in line, (message, line)
+
+
 def test_a_resend_after_a_lost_answer_is_stored_once(
     kz_cn_homes: tuple[Home, Home],
     stores: tuple[SqlStore, SqlStore],

@@ -13,6 +13,7 @@ from ctop_node.errors import RecordError
 from ctop_node.rules.outcome import OutcomeKind
 from ctop_node.store import SqlStore
 from ctop_node.store.interfaces import IngestEntry
+from ctop_node.store.lockreads import LockWrite
 from ctop_node.store.outbox import Delivered, Outbox
 from tests.unit.store._entries import changed, entry, with_id
 
@@ -116,6 +117,24 @@ def test_a_sealed_version_whose_answer_was_lost_is_cancelled(
     box.attach_message(first.id, "00000000-0000-4000-8000-000000000001", b"sealed")
     store.write_batch([refused("REC-A")], origin_party="KZ")
     assert states(store)[-1] == ("cancellation", 1, "pending")
+
+
+def test_a_version_written_to_a_lock_is_cancelled_and_no_withdrawn_one_goes_on_a_lock(
+    store: SqlStore, box: Outbox, record_dict: dict[str, Any]
+) -> None:
+    """v1 went on a smart lock before it was sealed online: the lock carries it to the peer
+    whatever the online channel does, so the refusal of v2 names v1 as cancelled; and no
+    version withdrawn or cancelled may be written to a lock afterwards (issue 11 item 8)."""
+    a = with_id(record_dict, "REC-A")
+    store.write_batch([entry(a)], origin_party="KZ")
+    assert store.lock_peers_of("REC-A", 1, origin_party="KZ") == ["CN"]
+    store.lock_reads.add_write(
+        LockWrite("REC-A", 1, "CN", "LOCK-0001", "p-1", "d" * 64, "full", 100, later())
+    )
+    store.write_batch([refused("REC-A")], origin_party="KZ")
+    assert states(store) == [("record", 1, "withdrawn"), ("cancellation", 1, "pending")]
+    assert store.lock_peers_of("REC-A", 1, origin_party="KZ") == []
+    assert store.peers_of("REC-A", 1, origin_party="KZ") == ["CN"]  # still answers "whose"
 
 
 def test_a_version_queued_before_the_refusal_in_the_same_batch_is_withdrawn(
