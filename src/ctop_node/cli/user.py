@@ -12,7 +12,16 @@ from rich.table import Table
 
 from ctop_node.access.policy import TOKEN_SCOPES, USER_ROLES
 from ctop_node.access.sessions import Accounts
-from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, err_console, print_json
+from ctop_node.cli._common import (
+    DbOpt,
+    HomeOpt,
+    JsonOpt,
+    TokenScope,
+    UserRole,
+    console,
+    err_console,
+    print_json,
+)
 from ctop_node.cli.records import resolve_db_url
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
@@ -31,6 +40,11 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         # One line; the trailing newline is not part of the password.
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():  # a script or a service: a prompt would hang or echo
+        raise UsageError(
+            _("no terminal to type the password on: pipe it in with --password-stdin"),
+            code="user.password_tty",
+        )
     first = typer.prompt(_("Password of the user"), hide_input=True)
     again = typer.prompt(_("Repeat the password of the user"), hide_input=True)
     if first != again:
@@ -43,7 +57,7 @@ def _read_password(from_stdin: bool) -> str:
 @user_app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, '-', '_').")],
-    role: Annotated[str, typer.Option("--role", help="One of: " + ", ".join(USER_ROLES) + ".")],
+    role: Annotated[UserRole, typer.Option("--role", help="What the user may do.")],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -51,7 +65,13 @@ def add(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a user with a role and a password (at least 12 characters)."""
+    """Add a user with a role and a password (at least 12 characters).
+
+    \b
+    Examples:
+      ctop-node user add aigerim --role arrival_officer --home /var/lib/ctop
+      printf '%s' "$PASSWORD" | ctop-node user add audit1 --role auditor --password-stdin --json
+    """
     if role not in USER_ROLES:
         raise UsageError(
             _("unknown role {role}; choose one of: {roles}").format(
@@ -59,9 +79,9 @@ def add(
             ),
             code="user.role",
         )
-    password = _read_password(password_stdin)
-    store, accounts = _accounts(home, db)
+    store, accounts = _accounts(home, db)  # a wrong home fails before the password is asked
     with store:
+        password = _read_password(password_stdin)
         user = accounts.add_user(name, role, password)
     if as_json:
         print_json({"name": user.name, "role": user.role})
@@ -74,7 +94,13 @@ def add(
 
 @user_app.command("list")
 def list_users(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List users, their roles and whether they are disabled."""
+    """List users, their roles and whether they are disabled.
+
+    \b
+    Examples:
+      ctop-node user list --home /var/lib/ctop
+      ctop-node user list --home /var/lib/ctop --json
+    """
     store, accounts = _accounts(home, db)
     with store:
         rows = [(u, accounts.users.live_tokens(u.id)) for u in accounts.users.list()]
@@ -116,11 +142,20 @@ def disable(
     name: Annotated[str, typer.Argument(help="User name.")],
     home: HomeOpt = None,
     db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Disable a user: their sessions end and their tokens stop working."""
+    """Disable a user: their sessions end and their tokens stop working.
+
+    \b
+    Examples:
+      ctop-node user disable aigerim --home /var/lib/ctop
+    """
     store, accounts = _accounts(home, db)
     with store:
         accounts.users.disable(name)
+    if as_json:
+        print_json({"name": name, "disabled": True})
+        return
     err_console.print(_("User {name} disabled").format(name=escape(name)), highlight=False)
 
 
@@ -131,17 +166,28 @@ def token(
         bool, typer.Option("--revoke", help="Revoke every token of the user instead.")
     ] = False,
     scope: Annotated[
-        str,
-        typer.Option("--scope", help="read (default) or control (may also post control results)."),
+        TokenScope,
+        typer.Option("--scope", help="read, or control (may also post control results)."),
     ] = "read",
     home: HomeOpt = None,
     db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Print a new read-scoped API token for the user (shown once), or revoke their tokens."""
+    """Print a new read-scoped API token for the user (shown once), or revoke their tokens.
+
+    \b
+    Examples:
+      ctop-node user token clearance --home /var/lib/ctop
+      ctop-node user token clearance --scope control --home /var/lib/ctop --json
+      ctop-node user token clearance --revoke --home /var/lib/ctop
+    """
     store, accounts = _accounts(home, db)
     with store:
         if revoke:
             n = accounts.users.revoke_tokens(name, accounts.clock())
+            if as_json:
+                print_json({"name": name, "revoked": n})
+                return
             err_console.print(
                 _("{count} tokens of {name} revoked").format(count=n, name=escape(name)),
                 highlight=False,
@@ -153,7 +199,10 @@ def token(
                 code="user.scope",
             )
         secret = accounts.issue_token(name, scope)
-    typer.echo(secret)
+    if as_json:
+        print_json({"name": name, "scope": scope, "token": secret})
+    else:
+        typer.echo(secret)
 
 
 def register(app: typer.Typer) -> None:
