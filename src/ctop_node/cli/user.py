@@ -23,7 +23,8 @@ from ctop_node.cli._common import (
     print_json,
 )
 from ctop_node.cli.records import resolve_db_url
-from ctop_node.errors import UsageError
+from ctop_node.config import default_home
+from ctop_node.errors import ConfigError, UsageError
 from ctop_node.i18n import _
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.users import UserStore
@@ -32,6 +33,12 @@ user_app = typer.Typer(help="Users of the officers' UI and of the read API.", no
 
 
 def _accounts(home: Path | None, db: str | None) -> tuple[SqlStore, Accounts]:
+    where = home or default_home()
+    if db is None and not where.is_dir():  # a mistyped --home: no database made there
+        raise ConfigError(
+            _("no node home at {path}: check --home (or give --db)").format(path=where),
+            code="config.no_home",
+        )
     store = open_store(resolve_db_url(home, db))
     return store, Accounts(UserStore(store.engine))
 

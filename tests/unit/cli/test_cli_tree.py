@@ -283,6 +283,23 @@ def test_operator_errors_stay_json(
         _json_error(out)
 
 
+def test_a_missing_home(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-home"
+    for args, code in (
+        (["peer", "list"], "config.no_node"),
+        (["outbox", "requeue"], "config.no_party"),
+        (["user", "list"], "config.no_home"),
+        (["records", "list"], "store.missing"),
+    ):
+        status, out, err = _run(capsys, *args, "--home", str(missing), "--json")
+        assert status == 1 and "Traceback" not in err
+        error = _json_error(out)
+        assert error["code"] == code and str(missing) in error["message"], error
+        status, out, err = _run(capsys, *args, "--home", str(missing))
+        assert status == 1 and out == "" and f"[{code}]" in _one_error_line(err)
+    assert not missing.exists()  # nothing was made where the operator mistyped
+
+
 @pytest.mark.parametrize("as_json", [True, False])
 def test_a_file_that_cannot_be_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], as_json: bool
@@ -399,3 +416,17 @@ def test_serve_log_options_are_checked(capsys: pytest.CaptureFixture[str]) -> No
     assert {str(c) for c in choices["--log-level"]} == {"debug", "info", "warning", "error"}
     status, _out, err = _run(capsys, "serve", "--log-level", "verbose")
     assert status == 2 and "--log-level" in _one_error_line(err)
+
+
+def test_help_starts_in_under_half_a_second() -> None:
+    """CPU time of `ctop-node --help` (the wall time on a shared machine is mostly waiting)."""
+    import resource
+
+    spent = []
+    for _ in range(3):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = _ctop("--help")
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        assert done.returncode == 0 and "Commands" in done.stdout
+        spent.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+    assert min(spent) < 0.5, spent
