@@ -13,7 +13,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 import orjson
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -28,7 +28,7 @@ from ctop_node.store.audit import AuditLog, AuditRow, CheckpointRow
 
 # Purposes of use (Art.6): customs control needs no consent; the others need the providing
 # Party's written consent (see ``ctop_node.access.consent``).
-CUSTOMS_CONTROL = "customs_control"
+CUSTOMS_CONTROL: Final = "customs_control"
 DEFAULT_CHECKPOINT_EVERY = 100
 DEFAULT_CHECKPOINT_INTERVAL = timedelta(hours=1)  # node.json: audit_checkpoint_interval_s
 

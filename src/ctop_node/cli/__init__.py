@@ -10,9 +10,7 @@ import sys
 import typer
 
 from ctop_node.cli._lazy import LAZY, ROOT_HELP, VERSION_HELP, LazyGroup
-from ctop_node.errors import CtopError, UsageError
 from ctop_node.files import private_umask
-from ctop_node.i18n import _
 
 app = typer.Typer(
     name="ctop-node",
@@ -74,24 +72,27 @@ def _root(
     """CTOP pre-arrival information exchange node (KZ-CN Protocol of 2021)."""
 
 
-def _fail(exc: CtopError, status: int) -> None:
-    """One error line; with --json a JSON object on stdout, where the caller parses."""
-    if "--json" in sys.argv[1:]:
-        import orjson
+def run(args: list[str] | None = None) -> int:
+    """Run one command line; return its exit status. A failure is one error (JSON with
+    --json), never a traceback: see ``cli/_errors.py``."""
+    args = sys.argv[1:] if args is None else list(args)
+    try:
+        # standalone_mode=False: click's own errors come here too, to be shown our way.
+        rv = app(args=args, prog_name="ctop-node", standalone_mode=False)
+    except typer.Exit as done:
+        return done.exit_code
+    except Exception as exc:  # every failure ends as one error; see _errors.classify
+        from typer._click.exceptions import NoArgsIsHelpError
 
-        doc = {"error": {"code": exc.code, "message": exc.message}}
-        sys.stdout.buffer.write(orjson.dumps(doc) + b"\n")
-        sys.stdout.flush()
-    else:
-        typer.echo(_("Error: {message}").format(message=exc), err=True)
-    sys.exit(status)
+        if isinstance(exc, NoArgsIsHelpError):  # a group without its command: its help
+            typer.echo(exc.format_message())
+            return 2
+        from ctop_node.cli._errors import fail
+
+        return fail(exc, args)
+    return rv if isinstance(rv, int) else 0
 
 
 def main() -> None:
     private_umask()  # every file the node writes is 0600, every directory 0700
-    try:
-        app()
-    except UsageError as exc:
-        _fail(exc, 2)
-    except CtopError as exc:
-        _fail(exc, 1)
+    sys.exit(run())

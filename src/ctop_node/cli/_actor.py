@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from ctop_node.access.audit_chain import AuditChain
+from ctop_node.cli._common import Purpose
 from ctop_node.config import NodeConfig, default_home
 from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.keyset import node_keys
@@ -30,11 +31,8 @@ UserOpt = Annotated[
     typer.Option("--user", help="Who is acting (default: $CTOP_USER, else the OS user)."),
 ]
 PurposeOpt = Annotated[
-    str,
-    typer.Option(
-        "--purpose",
-        help="Why (customs_control, court, administrative, third_party): it is audited.",
-    ),
+    Purpose,
+    typer.Option("--purpose", help="Why the data is used: it is audited."),
 ]
 
 

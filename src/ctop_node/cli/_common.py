@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 import typer
@@ -26,6 +26,21 @@ PartyOpt = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
+# Enumerated values as checked choices: a wrong one is a usage error naming the choices
+# (tests/unit/cli/test_cli_tree.py checks that they match the lists the code uses).
+FileFormat = Literal["ndjson", "json", "xml", "csv"]  # ingest.formats READERS
+FormatOpt = Annotated[
+    FileFormat | None,
+    typer.Option("--format", help="Format of the files (default: by their extension)."),
+]
+Outcome = Literal["to_send", "not_applicable", "excluded", "refused", "rejected"]  # OutcomeKind
+Purpose = Literal["customs_control", "court", "administrative", "third_party"]  # PURPOSES
+ConsentPurpose = Literal["court", "administrative", "third_party"]  # CONSENT_PURPOSES
+UserRole = Literal[
+    "arrival_officer", "departure_officer", "supervisor", "analyst", "auditor", "admin"
+]  # access.policy.USER_ROLES
+TokenScope = Literal["read", "control"]  # access.policy.TOKEN_SCOPES
+
 # Progress and tables go to stderr so that --json on stdout stays clean.
 err_console = Console(stderr=True)
 console = Console()
@@ -36,7 +51,7 @@ def read_bytes(file: Path) -> bytes:
     try:
         return file.read_bytes()
     except OSError as exc:
-        raise UsageError(f"cannot read {file}: {exc.strerror}") from exc
+        raise UsageError(f"cannot read {file}: {exc.strerror}", code="usage.file") from exc
 
 
 def print_json(data: Any) -> None:
@@ -52,3 +67,12 @@ def print_error_line(e: dict[str, Any]) -> None:
         f"[bold]{escape(str(e['code']))}[/]: {escape(str(e['message']))}",
         highlight=False,
     )
+
+
+def report_done(as_json: bool, doc: dict[str, Any], *lines: str) -> None:
+    """What an action did: with --json the object ``doc`` on stdout, else its lines."""
+    if as_json:
+        print_json(doc)
+        return
+    for line in lines:
+        typer.echo(line)

@@ -48,13 +48,22 @@ def keygen(
     out: Annotated[
         Path, typer.Option("--out", help="Key file to create (0600), e.g. HOME/keys/at-rest.json.")
     ],
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a new at-rest key file; point CTOP_AT_REST_KEY_FILE at it before the node starts."""
+    """Create a new at-rest key file; point CTOP_AT_REST_KEY_FILE at it before the node starts.
+
+    \b
+    Examples:
+      ctop-node at-rest keygen --out /etc/ctop/at-rest.key
+    """
     ring = Keyring.generate()
     tmp = out.with_name(out.name + ".new")
     ring.save(tmp)
     write_new_private(out, tmp.read_bytes())
     tmp.unlink()
+    if as_json:
+        print_json({"kid": ring.current, "path": str(out)})
+        return
     console.print(
         _("at-rest key {kid} written to {path}").format(kid=ring.current, path=out), highlight=False
     )
@@ -62,7 +71,13 @@ def keygen(
 
 @at_rest_app.command("status")
 def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """How many values of each column are sealed under which key (``plain``: not sealed)."""
+    """How many values of each column are sealed under which key (``plain``: not sealed).
+
+    \b
+    Examples:
+      ctop-node at-rest status --home /var/lib/ctop
+      ctop-node at-rest status --home /var/lib/ctop --json
+    """
     with open_existing(home, db) as store:
         counts = seal_counts(store.engine).by_column
     if as_json:
@@ -77,7 +92,13 @@ def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
 def rotate(
     user: UserOpt = None, home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
-    """Make a new current key, re-seal every value under it, then drop the old keys."""
+    """Make a new current key, re-seal every value under it, then drop the old keys.
+
+    \b
+    Examples:
+      ctop-node at-rest rotate --home /var/lib/ctop
+      ctop-node at-rest rotate --home /var/lib/ctop --json
+    """
     path = _key_file(home)
     ring = Keyring.load(path).rotated()
     ring.save(path)  # old and new keys: whatever happens next, everything stays readable

@@ -70,7 +70,13 @@ def _report(report: ChainReport, as_json: bool) -> None:
 
 @audit_app.command("verify")
 def verify(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Check the whole chain and its signed checkpoints; exit 1 naming the first bad position."""
+    """Check the whole chain and its signed checkpoints; exit 1 naming the first bad position.
+
+    \b
+    Examples:
+      ctop-node audit verify --home /var/lib/ctop
+      ctop-node audit verify --home /var/lib/ctop --json
+    """
     paths = NodePaths(home or default_home())
     anchors = None
     if paths.ca_cert.exists():
@@ -85,7 +91,13 @@ def verify(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
 
 @audit_app.command("checkpoint")
 def checkpoint(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Sign the chain's current head with the node key now."""
+    """Sign the chain's current head with the node key now.
+
+    \b
+    Examples:
+      ctop-node audit checkpoint --home /var/lib/ctop
+      ctop-node audit checkpoint --home /var/lib/ctop --json
+    """
     with open_existing(home, db) as store:
         cp = audit_chain(store, home).checkpoint()
     if as_json:
@@ -106,8 +118,14 @@ def export(
     user: UserOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Write positions FROM..TO with their proof, verifiable offline with `verify-export`."""
+    """Write positions FROM..TO with their proof, verifiable offline with `verify-export`.
+
+    \b
+    Examples:
+      ctop-node audit export --from 1 --to 5000 --out audit-1-5000.json --home /var/lib/ctop
+    """
     if last < first:
         raise UsageError(_("--to must not be before --from"))
     signer = node_signer(home)
@@ -127,6 +145,9 @@ def export(
             origin=cli_origin(),
             detail={"file": out.name, "count": doc["count"], "last_digest": doc["last_digest"]},
         )
+    if as_json:
+        print_json({"from": first, "to": last, "count": doc["count"], "path": str(out)})
+        return
     console.print(
         _("exported audit positions {first}..{last} to {path}").format(
             first=first, last=last, path=out
@@ -141,7 +162,13 @@ def verify_export_cmd(
     ca: CaOpt,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check an export offline against the Party CA certificate; exit 1 naming the position."""
+    """Check an export offline against the Party CA certificate; exit 1 naming the position.
+
+    \b
+    Examples:
+      ctop-node audit verify-export audit-1-5000.json --ca kz-ca.pem
+      ctop-node audit verify-export audit-1-5000.json --ca kz-ca.pem --json
+    """
     data = read_bytes(file)
     _report(verify_export(data, load_anchors(ca)), as_json)
 

@@ -233,8 +233,11 @@ def backup(
 ) -> None:
     """Back up the node (home, keys, database) into one file encrypted with a passphrase.
 
-    The database is copied online: the node may keep running. Example:
-    ctop-node backup --home /var/lib/ctop --out /backup/kz-$(date +%F).ctopbak
+    The database is copied online: the node may keep running.
+
+    \b
+    Examples:
+      ctop-node backup --out /backup/kz-2026-11-28.ctopbak --passphrase-file /root/ctop-pass
     """
     home = home or default_home()
     NodeConfig.load(home, db_url=db)  # a wrong home fails before the passphrase is asked
@@ -268,7 +271,10 @@ def restore_cmd(
 ) -> None:
     """Restore a backup into a new home; the database goes to --db, else SQLite in that home.
 
-    Example: ctop-node restore /backup/kz-2026-11-28.ctopbak --home /var/lib/ctop
+    \b
+    Examples:
+      ctop-node restore /backup/kz-2026-11-28.ctopbak --home /var/lib/ctop2
+      ctop-node restore kz.ctopbak --home /var/lib/ctop2 --db postgresql://ctop@db/ctop --json
     """
     if not file.is_file():
         raise UsageError(_("no backup file at {path}").format(path=file), code="usage.backup_file")

@@ -48,7 +48,13 @@ def cancel(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cancel one of our records at every peer Party."""
+    """Cancel one of our records at every peer Party.
+
+    \b
+    Examples:
+      ctop-node cancel KZ-2026-000123 --reason 'train withdrawn' --home /var/lib/ctop
+      ctop-node cancel KZ-2026-000123 --reason 'declared twice' --home /var/lib/ctop --json
+    """
     text = check_reason(reason)
     cfg = NodeConfig.load(home, db_url=db)
     with open_store(cfg.db_url) as store:

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ctop_node.cli._common import JsonOpt, console, err_console, print_json
+from ctop_node.cli._logging import LogLevel
 from ctop_node.conformance import scenarios
 from ctop_node.conformance.kit import KitHome, prepare
 from ctop_node.conformance.runner import Outcome, Report, Runner
@@ -53,11 +54,27 @@ def prepare_cmd(
     control_port: Annotated[
         int, typer.Option("--control-port", help="Simulator control port.")
     ] = 8081,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Make a kit home: keys of PARTY, test certificates, the trust bundle for the peer."""
+    """Make a kit home: keys of PARTY, test certificates, the trust bundle for the peer.
+
+    \b
+    Examples:
+      ctop-node conformance prepare --home kit --party KZ --peer-trust their-trust.json
+    """
     kit = prepare(
         home, party.upper(), peer_trust=peer_trust, peer_port=peer_port, api_port=control_port
     )
+    if as_json:
+        print_json(
+            {
+                "party": kit.party,
+                "home": str(home),
+                "trust_file": str(kit.trust_file),
+                "carrier_ca": str(kit.carrier_dir / "carrier-ca.pem"),
+            }
+        )
+        return
     console.print(
         _("Kit home of {party} ready in {path}").format(party=kit.party, path=home),
         highlight=False,
@@ -72,7 +89,13 @@ def prepare_cmd(
 
 @conformance_app.command("list")
 def list_cmd(as_json: JsonOpt = False) -> None:
-    """The numbered scenarios: what is sent and what the spec says comes back."""
+    """The numbered scenarios: what is sent and what the spec says comes back.
+
+    \b
+    Examples:
+      ctop-node conformance list
+      ctop-node conformance list --json
+    """
     if as_json:
         print_json(
             [
@@ -120,7 +143,13 @@ def run(
     lock_reader: LockReaderOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Play the scenarios against a peer node as the kit's Party and judge its answers."""
+    """Play the scenarios against a peer node as the kit's Party and judge its answers.
+
+    \b
+    Examples:
+      ctop-node conformance run --against https://their-node.example:8443 --home kit
+      ctop-node conformance run --against https://peer.example:8443 --home kit --only replay --json
+    """
     try:
         chosen = scenarios.select(only)
     except KeyError as exc:
@@ -164,10 +193,15 @@ def serve(
     peer_port: Annotated[int | None, typer.Option("--peer-port")] = None,
     control_port: Annotated[int | None, typer.Option("--control-port")] = None,
     lock_reader: LockReaderOpt = None,
-    log_level: Annotated[str, typer.Option(help="debug|info|warning|error")] = "info",
+    log_level: Annotated[LogLevel, typer.Option(help="Least severe level logged.")] = LogLevel.info,
 ) -> None:
     """Run the partner simulator: a peer endpoint answering as the spec says, and a control
-    port (loopback) that plays scenarios toward the foreign node."""
+    port (loopback) that plays scenarios toward the foreign node.
+
+    \b
+    Examples:
+      ctop-node conformance serve --home kit --peer-port 9443 --control-port 9444
+    """
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -198,7 +232,13 @@ def send(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Tell a running simulator to play scenarios toward the foreign node."""
+    """Tell a running simulator to play scenarios toward the foreign node.
+
+    \b
+    Examples:
+      ctop-node conformance send consignment --control http://127.0.0.1:9444
+      ctop-node conformance send consignment replay --control http://127.0.0.1:9444 --json
+    """
     body: dict[str, Any] = {"scenarios": scenario}
     if url:
         body["url"] = url

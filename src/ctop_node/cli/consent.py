@@ -10,7 +10,7 @@ from rich.table import Table
 
 from ctop_node.access.consent import add_consent, parse_scope, revoke_consent
 from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
-from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
+from ctop_node.cli._common import ConsentPurpose, DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing, resolve_db_url
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
@@ -50,7 +50,7 @@ def add(
     reference: Annotated[str, typer.Option("--reference", help="The consent letter's reference.")],
     from_party: Annotated[str, typer.Option("--from-party", help="The Party that consented.")],
     purpose: Annotated[
-        str, typer.Option("--purpose", help="court, administrative or third_party.")
+        ConsentPurpose, typer.Option("--purpose", help="The use the Party consented to.")
     ],
     scope: Annotated[
         str, typer.Option("--scope", help="Record-id patterns, comma separated, or * for all.")
@@ -61,7 +61,13 @@ def add(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Register a written consent; the registration is audited."""
+    """Register a written consent; the registration is audited.
+
+    \b
+    Examples:
+      ctop-node consent add --reference CN-2026-17 --from-party CN --purpose court \\
+          --scope 'CN-2026-*' --valid-until 2026-12-31
+    """
     with open_store(resolve_db_url(home, db)) as store:
         row = add_consent(
             ConsentStore(store.engine),
@@ -88,7 +94,13 @@ def add(
 
 @consent_app.command("list")
 def list_(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Every registered consent, revoked ones included."""
+    """Every registered consent, revoked ones included.
+
+    \b
+    Examples:
+      ctop-node consent list --home /var/lib/ctop
+      ctop-node consent list --home /var/lib/ctop --json
+    """
     with open_existing(home, db) as store:
         rows = ConsentStore(store.engine).all()
     if as_json:
@@ -122,8 +134,14 @@ def revoke(
     user: UserOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Revoke a consent from now on; the revocation is audited."""
+    """Revoke a consent from now on; the revocation is audited.
+
+    \b
+    Examples:
+      ctop-node consent revoke CN-2026-17 --home /var/lib/ctop
+    """
     with open_existing(home, db) as store:
         revoke_consent(
             ConsentStore(store.engine),
@@ -133,6 +151,9 @@ def revoke(
             reference=reference,
             now=datetime.now(UTC),
         )
+    if as_json:
+        print_json({"reference": reference, "revoked": True})
+        return
     console.print(_("consent {reference} revoked").format(reference=reference), highlight=False)
 
 

@@ -22,7 +22,12 @@ db_app = typer.Typer(help="Database schema: current revision and upgrade.", no_a
 def current(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """The database's schema revision and the one this version of ctop-node ships.
 
-    Exit status 1 when the database is behind. Example: ctop-node db current --json
+    Exit status 1 when the database is behind.
+
+    \b
+    Examples:
+      ctop-node db current --home /var/lib/ctop
+      ctop-node db current --db postgresql://ctop@db/ctop --json
     """
     config = NodeConfig.load(home, db_url=db)
     with open_store(config.db_url, migrate=False, create=False) as store:
@@ -44,7 +49,10 @@ def current(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) ->
 def upgrade_cmd(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
     """Bring the database's schema to this version's revision (Alembic; a no-op when it is).
 
-    Example: ctop-node db upgrade --home /var/lib/ctop
+    \b
+    Examples:
+      ctop-node db upgrade --home /var/lib/ctop
+      ctop-node db upgrade --db postgresql://ctop@db/ctop --json
     """
     config = NodeConfig.load(home, db_url=db)
     with open_store(config.db_url, migrate=False) as store:

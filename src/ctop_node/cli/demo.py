@@ -95,7 +95,13 @@ def demo(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start a KZ and a CN node on loopback and exchange sample trains between them."""
+    """Start a KZ and a CN node on loopback and exchange sample trains between them.
+
+    \b
+    Examples:
+      ctop-node demo
+      ctop-node demo --trains 5 --once --lock-demo --json
+    """
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)

@@ -55,7 +55,14 @@ def pack(
     as_json: JsonOpt = False,
 ) -> None:
     """Pack the sealed messages, receipts, certificates, CRLs, lock readings and audit
-    entries of a record version into one signed file."""
+    entries of a record version into one signed file.
+
+    \b
+    Examples:
+      ctop-node evidence pack KZ-2026-000123 --out kz-000123.evidence --home /var/lib/ctop
+      ctop-node evidence pack CN-2026-000042 --origin CN --purpose court \\
+          --consent CN-2026-17 --out cn-42.evidence --json
+    """
     config = NodeConfig.load(home, db_url=db)
     with open_existing(home, db) as store:
         manifest = write_evidence(
@@ -90,7 +97,13 @@ def verify(
     ca: CaOpt,
     as_json: JsonOpt = False,
 ) -> None:
-    """Check a bundle offline against the Party CA certificates (--ca, one per Party)."""
+    """Check a bundle offline against the Party CA certificates (--ca, one per Party).
+
+    \b
+    Examples:
+      ctop-node evidence verify kz-000123.evidence --ca kz-ca.pem --ca cn-ca.pem
+      ctop-node evidence verify kz-000123.evidence --ca kz-ca.pem --json
+    """
     data = read_bytes(file)
     report = verify_evidence(data, load_anchors(ca))
     if as_json:

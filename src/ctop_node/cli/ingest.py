@@ -11,6 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from ctop_node.cli._common import (
     DbOpt,
+    FormatOpt,
     HomeOpt,
     JsonOpt,
     PartyOpt,
@@ -27,10 +28,6 @@ from ctop_node.ingest.interfaces import RawItem
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline, IngestSummary
 from ctop_node.rules import NodePolicy
 from ctop_node.store import open_store
-
-FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="ndjson|json|xml|csv (default: by extension).")
-]
 
 
 def _pipeline(home: Path | None, party: str | None, db: str | None) -> IngestPipeline:
@@ -85,7 +82,13 @@ def ingest(
     party: PartyOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Read export-clearance records, check them, apply the Protocol's rules and store them."""
+    """Read export-clearance records, check them, apply the Protocol's rules and store them.
+
+    \b
+    Examples:
+      ctop-node ingest train-0001.ndjson --home /var/lib/ctop
+      ctop-node ingest exports/*.xml --format xml --home /var/lib/ctop --json
+    """
     for path in paths:
         reader_for(path, fmt)  # an unknown format is a usage error before anything is read
     pipeline = _pipeline(home, party, db)
@@ -132,7 +135,13 @@ def watch(
 ) -> None:
     """Watch a folder: ingest each file, then move it to done/ or failed/ (see docs/security.md).
 
-    With --once the exit status is 1 when a file failed or a record was rejected."""
+    With --once the exit status is 1 when a file failed or a record was rejected.
+
+    \b
+    Examples:
+      ctop-node watch /var/spool/ctop/in --home /var/lib/ctop
+      ctop-node watch /var/spool/ctop/in --home /var/lib/ctop --format csv --once
+    """
     if not folder.is_dir():
         raise UsageError(_("{folder} is not a folder").format(folder=folder), code="usage.folder")
     pipeline = _pipeline(home, party, db)

@@ -44,15 +44,40 @@ EVENTS: dict[str, EventCode] = {
     "read": EventCode.READ_BY_AUTHORITY,
 }
 ACTIONS = ("opened", "seal", "erase")
+# The same names as a checked choice (a test keeps it equal to ACTIONS and EVENTS).
+EventName = Literal[
+    "opened",
+    "seal",
+    "erase",
+    "tamper",
+    "seal-broken",
+    "housing-broken",
+    "route-deviation",
+    "malfunction",
+    "battery",
+    "no-messages",
+    "unauthorised",
+    "position",
+    "read",
+]
 
 
 @lock_app.command("carrier-ca")
 def carrier_ca(
     out: Annotated[Path, typer.Option("--out", help="Directory for the carrier CA.")],
     name: Annotated[str, typer.Option("--name", help="The CA's name.")] = "Carrier lock CA",
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a carrier CA that certifies lock device keys."""
+    """Create a carrier CA that certifies lock device keys.
+
+    \b
+    Examples:
+      ctop-node lock carrier-ca --out carrier-ca --name 'KTZ Express lock CA'
+    """
     path = save_carrier(CarrierCA.create(name), out)
+    if as_json:
+        print_json({"name": name, "path": str(path)})
+        return
     console.print(_("Carrier CA written: {path}").format(path=path), highlight=False)
 
 
@@ -64,12 +89,21 @@ def provision(
     capacity: Annotated[
         int, typer.Option("--capacity", min=256, help="Payload capacity in bytes.")
     ] = DEFAULT_CAPACITY,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Provision a lock: device key, certificate from the carrier, empty log."""
+    """Provision a lock: device key, certificate from the carrier, empty log.
+
+    \b
+    Examples:
+      ctop-node lock provision LOCK-0001 --carrier carrier-ca --out lock-0001.img
+    """
     if out.exists():
         raise UsageError(_("{path} exists already").format(path=out))
     device = LockDevice.provision(lock_id, load_carrier(carrier), capacity=capacity)
     device.save(out)
+    if as_json:
+        print_json({"lock_id": lock_id, "capacity": capacity, "path": str(out)})
+        return
     console.print(
         _("Lock {lock_id} provisioned ({capacity} bytes): {path}").format(
             lock_id=lock_id, capacity=capacity, path=out
@@ -82,10 +116,19 @@ def provision(
 def trust(
     pem: Annotated[Path, typer.Argument(help="Carrier CA certificate (PEM).")],
     home: HomeOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Trust a carrier's CA for lock device certificates (arrival customs)."""
+    """Trust a carrier's CA for lock device certificates (arrival customs).
+
+    \b
+    Examples:
+      ctop-node lock trust-carrier carrier-ca/ca.pem --home /var/lib/ctop
+    """
     config = NodeConfig.load(home)
     path = trust_carrier(config.home, pem)
+    if as_json:
+        print_json({"trusted": str(path)})
+        return
     console.print(_("Carrier CA trusted: {path}").format(path=path), highlight=False)
 
 
@@ -94,20 +137,24 @@ def write(
     record_id: Annotated[str, typer.Argument(help="The record to write.")],
     lock: LockOpt,
     home: HomeOpt = None,
-    mode: Annotated[str, typer.Option("--mode", help="full | digest")] = "full",
+    mode: Annotated[
+        Literal["full", "digest"],
+        typer.Option("--mode", help="full: the record; digest: its digest only."),
+    ] = "full",
     peer: Annotated[str | None, typer.Option("--peer", help="Arrival Party.")] = None,
     version: Annotated[int | None, typer.Option("--version", min=1)] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Departure customs: write a stored record version to a lock and seal it."""
-    if mode not in ("full", "digest"):
-        raise UsageError(_("--mode must be full or digest"))
-    chosen: Literal["full", "digest"] = "full" if mode == "full" else "digest"
+    """Departure customs: write a stored record version to a lock and seal it.
+
+    \b
+    Examples:
+      ctop-node lock write KZ-2026-000123 --lock lock-0001.img --home /var/lib/ctop
+      ctop-node lock write KZ-2026-000123 --lock lock-0001.img --mode digest --peer CN --json
+    """
     config = NodeConfig.load(home)
     with open_store(config.db_url) as store:
-        result = write_record(
-            config, store, record_id, lock, mode=chosen, peer=peer, version=version
-        )
+        result = write_record(config, store, record_id, lock, mode=mode, peer=peer, version=version)
     if as_json:
         print_json(result.as_dict())
         return
@@ -129,14 +176,21 @@ def write(
 
 @lock_app.command("event")
 def event(
-    kind: Annotated[str, typer.Argument(help=", ".join([*ACTIONS, *EVENTS]))],
+    kind: Annotated[EventName, typer.Argument(help="What happened.")],
     lock: LockOpt,
     lat: Annotated[float | None, typer.Option("--lat")] = None,
     lon: Annotated[float | None, typer.Option("--lon")] = None,
     reader: Annotated[str | None, typer.Option("--reader", help="Reader ID.")] = None,
     pct: Annotated[int | None, typer.Option("--pct", help="Battery per cent.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Record what happens to a lock on the way (or open, seal, erase it)."""
+    """Record what happens to a lock on the way (or open, seal, erase it).
+
+    \b
+    Examples:
+      ctop-node lock event position --lock lock-0001.img --lat 44.21 --lon 80.41
+      ctop-node lock event opened --lock lock-0001.img --reader KHORGOS-R1
+    """
     device = LockDevice.load(lock)
     if kind == "opened":
         device.open(_need(reader, "--reader"))
@@ -155,6 +209,9 @@ def event(
     else:
         raise UsageError(_("unknown event {kind}").format(kind=kind))
     device.save()
+    if as_json:
+        print_json({"lock_id": device.lock_id, "event": kind, "state": device.state.value})
+        return
     console.print(
         _("Lock {lock_id}: {kind} recorded, state {state}").format(
             lock_id=device.lock_id, kind=kind, state=device.state.value
@@ -187,7 +244,13 @@ def read(
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Arrival customs: verify a lock and store its record through the inbox."""
+    """Arrival customs: verify a lock and store its record through the inbox.
+
+    \b
+    Examples:
+      ctop-node lock read lock-0001.img --home /var/lib/ctop --reader KHORGOS-R1
+      ctop-node lock read lock-0001.img --carrier-ca carrier-ca/ca.pem --home /var/lib/ctop --json
+    """
     config = NodeConfig.load(home)
     reader_id = reader or f"{config.party}-READER"
     cas = trusted_carriers(config.home, carrier_ca or [])
@@ -245,7 +308,13 @@ def read(
 
 @lock_app.command("pending")
 def pending(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
-    """Departure customs: record versions to write to smart locks (carrier wish or fallback)."""
+    """Departure customs: record versions to write to smart locks (carrier wish or fallback).
+
+    \b
+    Examples:
+      ctop-node lock pending --home /var/lib/ctop
+      ctop-node lock pending --home /var/lib/ctop --json
+    """
     config = NodeConfig.load(home)
     with open_store(config.db_url) as store:
         items = pending_locks(store, now=datetime.now(UTC), fallback=fallback_after(config))
@@ -275,7 +344,13 @@ def demo(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 120.0,
     as_json: JsonOpt = False,
 ) -> None:
-    """One train, link cut: records go by smart lock, are read at CN and reconciled."""
+    """One train, link cut: records go by smart lock, are read at CN and reconciled.
+
+    \b
+    Examples:
+      ctop-node lock demo
+      ctop-node lock demo --seed 3 --json
+    """
     from ctop_node.cli.lock_demo import run_lock_demo
 
     def say(msg: str) -> None:

@@ -31,7 +31,10 @@ def manifest(
 ) -> None:
     """Write this node's signed manifest (COSE_Sign1) for a period.
 
-    Example: ctop-node manifest --home kz --from 2026-11-01 --to 2026-11-30 --out kz.manifest
+    \b
+    Examples:
+      ctop-node manifest --from 2026-11-01 --to 2026-11-30 --out kz-2026-11.manifest
+      ctop-node manifest --home kz --from 2026-11-01 --to 2026-11-30 --out kz.manifest --json
     """
     home = home or default_home()
     config = NodeConfig.load(home, db_url=db)
@@ -71,7 +74,10 @@ def reconcile_cmd(
 ) -> None:
     """Check both manifests' signatures and list the differences; exit 3 when there are any.
 
-    Example: ctop-node reconcile kz.manifest cn.manifest --home kz --json
+    \b
+    Examples:
+      ctop-node reconcile kz.manifest cn.manifest --home /var/lib/ctop
+      ctop-node reconcile kz.manifest cn.manifest --home /var/lib/ctop --json
     """
     store = _trust(home, trust or [])
     result = reconcile(load_manifest(ours, store), load_manifest(theirs, store))

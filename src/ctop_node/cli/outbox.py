@@ -34,7 +34,13 @@ def requeue(
 
     Dead entries were given up after the last retry, or refused for a reason since fixed (a
     trust bundle, say). A running node sends them with their first message id, so the peer
-    stores each once. Example: ctop-node outbox requeue --peer CN --home /var/lib/ctop
+    stores each once.
+
+    \b
+    Examples:
+      ctop-node outbox requeue --home /var/lib/ctop
+      ctop-node outbox requeue --peer CN --home /var/lib/ctop --json
+      ctop-node outbox requeue --id 17 --id 18 --home /var/lib/ctop
     """
     config = NodeConfig.load(home, db_url=db)
     with open_store(config.db_url, create=False) as store:

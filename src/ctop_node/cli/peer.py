@@ -20,10 +20,20 @@ def add(
     party: Annotated[str, typer.Argument(help="The peer's Party, e.g. CN.")],
     url: Annotated[str, typer.Option("--url", help="The peer endpoint, https://host:port.")],
     home: HomeOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Add or replace a peer's endpoint. Its trust bundle comes from `pki import-trust`."""
+    """Add or replace a peer's endpoint. Its trust bundle comes from `pki import-trust`.
+
+    \b
+    Examples:
+      ctop-node peer add CN --url https://ctop.customs.example.cn:8443 --home /var/lib/ctop
+    """
     home = home or default_home()
     endpoint = add_peer(home, party, url)
+    if as_json:
+        trust = endpoint.ca_file.is_file()
+        print_json({"party": party.upper(), "url": endpoint.url, "trust": trust})
+        return
     typer.echo(_("Peer {party} at {url}").format(party=party.upper(), url=endpoint.url))
     if not endpoint.ca_file.is_file():
         typer.echo(
@@ -35,7 +45,13 @@ def add(
 
 @peer_app.command("list")
 def list_peers(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
-    """The configured peers and whether their trust bundle is imported."""
+    """The configured peers and whether their trust bundle is imported.
+
+    \b
+    Examples:
+      ctop-node peer list --home /var/lib/ctop
+      ctop-node peer list --home /var/lib/ctop --json
+    """
     config = PeerConfig.load(home or default_home(), require_trust=False)
     rows = [
         {"party": p, "url": e.url, "trust": e.ca_file.is_file()}
@@ -68,7 +84,10 @@ def remove(
     """Stop sending to a peer: take it out of node.json.
 
     Entries queued for it stay in the outbox (sent again once it is added back).
-    Example: ctop-node peer remove CN --home /var/lib/ctop --forget-trust
+    \b
+    Examples:
+      ctop-node peer remove CN --home /var/lib/ctop
+      ctop-node peer remove CN --forget-trust --home /var/lib/ctop --json
     """
     code = party.upper()
     found = remove_peer(home or default_home(), code, forget_trust=forget_trust)

@@ -9,6 +9,7 @@ import typer
 
 from ctop_node.access._files import write_new_private
 from ctop_node.cli._actor import UserOpt, audit_key_change
+from ctop_node.cli._common import JsonOpt, report_done
 from ctop_node.config import (
     CONFIG_FILE,
     NodeConfig,
@@ -59,9 +60,9 @@ def _fingerprint(path: Path) -> str:
     return fingerprint(load_certificate(path))
 
 
-def _echo_fingerprint(path: Path) -> None:
-    typer.echo(
-        _("Party CA SHA-256 fingerprint (compare it by phone): {fp}").format(fp=_fingerprint(path))
+def _fingerprint_line(path: Path) -> str:
+    return _("Party CA SHA-256 fingerprint (compare it by phone): {fp}").format(
+        fp=_fingerprint(path)
     )
 
 
@@ -97,11 +98,22 @@ def _request_fingerprint(path: Path) -> str:
 def create_ca(
     party: Annotated[str, typer.Option("--party", help="Party code, e.g. KZ.")],
     out: Annotated[Path, typer.Option("--out", help="Directory to create the CA in.")],
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a Party CA (Ed25519) with an empty revocation list."""
+    """Create a Party CA (Ed25519) with an empty revocation list.
+
+    \b
+    Examples:
+      ctop-node pki ca --party KZ --out /media/offline/kz-ca
+    """
     ca = PartyCA.create(party, out)
-    typer.echo(_("Party CA {party} created in {path}").format(party=ca.party, path=out))
-    typer.echo(_("SHA-256 fingerprint: {fp}").format(fp=_fingerprint(out / CA_CERT)))
+    fp = _fingerprint(out / CA_CERT)
+    report_done(
+        as_json,
+        {"party": ca.party, "path": str(out), "fingerprint": fp},
+        _("Party CA {party} created in {path}").format(party=ca.party, path=out),
+        _("SHA-256 fingerprint: {fp}").format(fp=fp),
+    )
 
 
 def _make_at_rest_key(home: Path) -> None:
@@ -127,12 +139,18 @@ def init(
         Path | None,
         typer.Option("--csr", help="Keep the CA off the node: write a certificate request here."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create a node home: node.json, keys (0600) and certificates from the Party CA.
 
     Without --ca, a new Party CA is created in HOME/ca. --dns/--ip name the hosts the peer
     dials (default localhost, 127.0.0.1). With --csr, only keys and a request are made: sign
     it at the offline CA (`pki sign`), then `pki install` the answer.
+
+    \b
+    Examples:
+      ctop-node init --party KZ --home /var/lib/ctop --dns ctop.customs.example.kz
+      ctop-node init --party KZ --home /var/lib/ctop --csr kz-node.csr --json
     """
     home = home or default_home()
     party = check_party(party)
@@ -159,22 +177,34 @@ def init(
         "node_name": node_name or f"ctop-node {party}",
     }
     write_node_config(home, config)
+    doc: dict[str, object] = {
+        "party": party,
+        "home": str(home),
+        "tls_names": [*names[0], *names[1]],
+    }
     if csr is not None:
-        typer.echo(
+        doc |= {"request": str(csr), "request_sha256": _request_fingerprint(csr)}
+        report_done(
+            as_json,
+            doc,
             _(
                 "Keys of node {party} made in {path}; certificate request written to "
                 "{request} (SHA-256 {fp}): sign it at the Party CA with `ctop-node pki sign`, "
                 "then `ctop-node pki install` the answer"
-            ).format(party=party, path=home, request=csr, fp=_request_fingerprint(csr))
+            ).format(party=party, path=home, request=csr, fp=doc["request_sha256"]),
         )
         return
-    typer.echo(
+    ca_cert = NodePaths(home).ca_cert
+    doc |= {"ca": str(issuer.directory), "fingerprint": _fingerprint(ca_cert)}
+    report_done(
+        as_json,
+        doc,
         _("Node {party} initialised in {path} (CA: {ca})").format(
             party=party, path=home, ca=issuer.directory
-        )
+        ),
+        _("TLS certificate names: {names}").format(names=", ".join(names[0] + names[1])),
+        _fingerprint_line(ca_cert),
     )
-    typer.echo(_("TLS certificate names: {names}").format(names=", ".join(names[0] + names[1])))
-    _echo_fingerprint(NodePaths(home).ca_cert)
 
 
 @pki_app.command("export-trust")
@@ -182,11 +212,17 @@ def export_trust_cmd(
     out: Annotated[Path, typer.Option("--out", help="Trust bundle file to write (JSON).")],
     home: HomeOpt = None,
     ca: CaOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write this node's trust bundle (CA, CRL, public certificates) for the peer Party.
 
     With the CA key at hand (HOME/ca or --ca) the CRL is signed afresh; with the CA kept
     offline the installed CRL is used, and refused when it is stale.
+
+    \b
+    Examples:
+      ctop-node pki export-trust --out kz-trust.json --home /var/lib/ctop
+      ctop-node pki export-trust --out kz-trust.json --ca /media/offline/kz-ca --home /var/lib/ctop
     """
     home = home or default_home()
     paths = NodePaths(home)
@@ -205,10 +241,13 @@ def export_trust_cmd(
                 code="usage.crl_stale",
             )
     bundle = export_trust(home, out, crl=crl)
-    typer.echo(_("Trust bundle of {party} written to {path}").format(party=bundle.party, path=out))
-    if crl.next_update_utc is not None:
-        typer.echo(_("Its CRL is valid until {when}").format(when=crl.next_update_utc.isoformat()))
-    _echo_fingerprint(paths.ca_cert)
+    until = crl.next_update_utc.isoformat() if crl.next_update_utc is not None else None
+    lines = [_("Trust bundle of {party} written to {path}").format(party=bundle.party, path=out)]
+    if until is not None:
+        lines.append(_("Its CRL is valid until {when}").format(when=until))
+    lines.append(_fingerprint_line(paths.ca_cert))
+    doc = {"party": bundle.party, "path": str(out), "crl_valid_until": until}
+    report_done(as_json, doc | {"fingerprint": _fingerprint(paths.ca_cert)}, *lines)
 
 
 @pki_app.command("import-trust")
@@ -223,8 +262,15 @@ def import_trust_cmd(
         ),
     ] = None,
     user: UserOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Check a peer Party's trust bundle and store it under HOME/peers/<PARTY>/."""
+    """Check a peer Party's trust bundle and store it under HOME/peers/<PARTY>/.
+
+    \b
+    Examples:
+      ctop-node pki import-trust cn-trust.json --home /var/lib/ctop
+      ctop-node pki import-trust cn-trust.json --expect-fingerprint 3f9a...c2 --home /var/lib/ctop
+    """
     config = NodeConfig.load(home or default_home())
     bundle = import_trust(
         config.home, file, own_party=config.party, expect_fingerprint=expect_fingerprint
@@ -236,23 +282,28 @@ def import_trust_cmd(
         f"trust:{bundle.party}",
         {"fingerprint": bundle.fingerprint, "signing": len(bundle.signing)},
     )
-    typer.echo(
+    lines = [
         _("Trust bundle of {party} imported ({n} signing certificates)").format(
             party=bundle.party, n=len(bundle.signing)
-        )
-    )
-    typer.echo(
+        ),
         _("Party CA SHA-256 fingerprint of {party}: {fp}").format(
             party=bundle.party, fp=bundle.fingerprint
-        )
-    )
+        ),
+    ]
     if expect_fingerprint is None:
-        typer.echo(
+        lines.append(
             _(
                 "Compare it with the fingerprint the other Party reads out by phone "
                 "(or import again with --expect-fingerprint)"
             )
         )
+    doc = {
+        "party": bundle.party,
+        "signing_certificates": len(bundle.signing),
+        "fingerprint": bundle.fingerprint,
+        "fingerprint_checked": expect_fingerprint is not None,
+    }
+    report_done(as_json, doc, *lines)
 
 
 @pki_app.command("revoke")
@@ -263,8 +314,15 @@ def revoke(
         Path | None,
         typer.Option("--home", help="Node home that gets the new CRL (and pushes it)."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Revoke a certificate: add its serial to the Party CA's CRL."""
+    """Revoke a certificate: add its serial to the Party CA's CRL.
+
+    \b
+    Examples:
+      ctop-node pki revoke --serial 0x1f2e3d --ca /media/offline/kz-ca
+      ctop-node pki revoke --serial 4711 --ca /var/lib/ctop/ca --home /var/lib/ctop
+    """
     try:
         number = int(serial, 0)
     except ValueError as exc:
@@ -274,20 +332,25 @@ def revoke(
     party_ca = PartyCA.load(ca)
     crl = party_ca.revoke(number)
     paths = NodePaths(home) if home is not None else None
+    doc = {"serial": number, "revoked": len(crl)}
     if paths is not None and load_certificate(paths.ca_cert) == party_ca.certificate:
         write_pem(paths.crl, crl)
-        typer.echo(
+        report_done(
+            as_json,
+            doc | {"node_crl": str(paths.crl)},
             _(
                 "Serial {serial} revoked; the CRL lists {n} certificates. The node in {path} "
                 "sends it to the peer by trust update while it serves."
-            ).format(serial=number, n=len(crl), path=home)
+            ).format(serial=number, n=len(crl), path=home),
         )
         return
-    typer.echo(
+    report_done(
+        as_json,
+        doc | {"node_crl": None},
         _(
             "Serial {serial} revoked; the CRL lists {n} certificates. Export the trust "
             "bundle again so that the peer learns it."
-        ).format(serial=number, n=len(crl))
+        ).format(serial=number, n=len(crl)),
     )
 
 
@@ -298,8 +361,14 @@ def reissue_tls_cmd(
     home: HomeOpt = None,
     ca: CaOpt = None,
     user: UserOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Issue a new TLS key and certificate for the host names/addresses the peer dials."""
+    """Issue a new TLS key and certificate for the host names/addresses the peer dials.
+
+    \b
+    Examples:
+      ctop-node pki reissue-tls --dns ctop.customs.example.kz --ip 203.0.113.10 --home /var/lib/ctop
+    """
     if not dns and not ip:
         raise UsageError(_("give at least one --dns or --ip"), code="usage.tls_names")
     home = home or default_home()
@@ -312,10 +381,12 @@ def reissue_tls_cmd(
         "key:tls",
         {"serial": format(cert.serial_number, "x"), "names": names + addrs},
     )
-    typer.echo(
+    report_done(
+        as_json,
+        {"tls_names": [*names, *addrs]},
         _("TLS certificate reissued for {names}; restart `ctop-node serve`").format(
             names=", ".join(names + addrs)
-        )
+        ),
     )
 
 
@@ -327,8 +398,15 @@ def crl_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the CRL here (for an offline CA).")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Re-sign the Party CA's CRL now (run it before it goes stale; the node pushes it)."""
+    """Re-sign the Party CA's CRL now (run it before it goes stale; the node pushes it).
+
+    \b
+    Examples:
+      ctop-node pki crl --home /var/lib/ctop
+      ctop-node pki crl --ca /media/offline/kz-ca --days 30 --out crl.pem
+    """
     home = home or default_home()
     party_ca = _ca_of(home, ca)
     crl = party_ca.resign_crl(days=days)
@@ -337,11 +415,13 @@ def crl_cmd(
     paths = NodePaths(home)
     if paths.ca_cert.exists() and load_certificate(paths.ca_cert) == party_ca.certificate:
         write_pem(paths.crl, crl)
-    typer.echo(
+    until = crl.next_update_utc.isoformat() if crl.next_update_utc else None
+    report_done(
+        as_json,
+        {"party": party_ca.party, "valid_until": until, "out": str(out) if out else None},
         _("CRL of {party} re-signed, valid until {when}").format(
-            party=party_ca.party,
-            when=crl.next_update_utc.isoformat() if crl.next_update_utc else "-",
-        )
+            party=party_ca.party, when=until or "-"
+        ),
     )
 
 
@@ -350,18 +430,29 @@ def sign_cmd(
     request: Annotated[Path, typer.Argument(help="Certificate request of a node (ctop-csr/1).")],
     ca: Annotated[Path, typer.Option("--ca", help="Directory of the Party CA.")],
     out: Annotated[Path, typer.Option("--out", help="Answer file to write (ctop-issued/1).")],
+    as_json: JsonOpt = False,
 ) -> None:
-    """At the offline Party CA: issue the certificates a node requested."""
-    typer.echo(
-        _("Request SHA-256 {fp}: compare it with the one the node printed").format(
-            fp=_request_fingerprint(request)
-        )
-    )
+    """At the offline Party CA: issue the certificates a node requested.
+
+    \b
+    Examples:
+      ctop-node pki sign kz-node.csr --ca /media/offline/kz-ca --out kz-node.issued
+    """
+    fp = _request_fingerprint(request)
     req = sign_request(PartyCA.load(ca), request, out)
-    typer.echo(
+    doc = {
+        "request_sha256": fp,
+        "node": req.node_name,
+        "path": str(out),
+        "tls_names": [*req.tls_dns, *req.tls_ips],
+    }
+    report_done(
+        as_json,
+        doc,
+        _("Request SHA-256 {fp}: compare it with the one the node printed").format(fp=fp),
         _("Certificates for {node} issued to {path}; TLS names: {names}").format(
             node=req.node_name, path=out, names=", ".join(req.tls_dns + req.tls_ips)
-        )
+        ),
     )
 
 
@@ -370,28 +461,46 @@ def install_cmd(
     file: Annotated[Path, typer.Argument(help="Answer of `pki sign`, or a CRL (PEM).")],
     home: HomeOpt = None,
     user: UserOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Install certificates issued by the offline CA, or a CRL it re-signed."""
+    """Install certificates issued by the offline CA, or a CRL it re-signed.
+
+    \b
+    Examples:
+      ctop-node pki install kz-node.issued --home /var/lib/ctop
+      ctop-node pki install crl.pem --home /var/lib/ctop
+    """
     home = home or default_home()
     head = file.read_bytes()[:64] if file.is_file() else b""
     if b"BEGIN X509 CRL" in head:
         crl = install_crl(home, file)
-        typer.echo(
-            _("CRL installed, valid until {when}").format(
-                when=crl.next_update_utc.isoformat() if crl.next_update_utc else "-"
-            )
+        until = crl.next_update_utc.isoformat() if crl.next_update_utc else None
+        report_done(
+            as_json,
+            {"installed": "crl", "valid_until": until},
+            _("CRL installed, valid until {when}").format(when=until or "-"),
         )
         return
     done = install_issued(home, file)
     audit_key_change(
         home, user, "pki.install", "key:node", {"party": done.party, "rotated": done.rotated}
     )
-    typer.echo(
+    ca_cert = NodePaths(home).ca_cert
+    doc = {
+        "installed": "certificates",
+        "party": done.party,
+        "rotation": done.rotated,
+        "tls_names": [*done.tls_dns, *done.tls_ips],
+        "fingerprint": _fingerprint(ca_cert),
+    }
+    report_done(
+        as_json,
+        doc,
         _("Certificates of {party} installed (rotation: {rotated}); TLS names: {names}").format(
             party=done.party, rotated=done.rotated, names=", ".join(done.tls_dns + done.tls_ips)
-        )
+        ),
+        _fingerprint_line(ca_cert),
     )
-    _echo_fingerprint(NodePaths(home).ca_cert)
 
 
 @pki_app.command("rotate")
@@ -403,9 +512,16 @@ def rotate_cmd(
         typer.Option("--csr", help="CA kept offline: write a request for the new keys here."),
     ] = None,
     user: UserOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """New signing and encryption keys; the old ones keep verifying and decrypting messages
-    in flight until their certificates expire. The running node announces them to the peer."""
+    in flight until their certificates expire. The running node announces them to the peer.
+
+    \b
+    Examples:
+      ctop-node pki rotate --home /var/lib/ctop
+      ctop-node pki rotate --csr kz-next.csr --home /var/lib/ctop
+    """
     home = home or default_home()
     config = NodeConfig.load(home)
     if csr is not None:
@@ -418,11 +534,14 @@ def rotate_cmd(
             ips=tuple(tls_ips),
             keys_dir=NodePaths(home).keys / "next",
         )
-        typer.echo(
+        fp = _request_fingerprint(csr)
+        report_done(
+            as_json,
+            {"request": str(csr), "request_sha256": fp},
             _(
                 "New keys made; request written to {request} (SHA-256 {fp}): `pki sign` it at "
                 "the Party CA, then `pki install` the answer"
-            ).format(request=csr, fp=_request_fingerprint(csr))
+            ).format(request=csr, fp=fp),
         )
         return
     sign_kid, enc_kid = rotate_keys(home, _ca_of(home, ca))
@@ -433,10 +552,12 @@ def rotate_cmd(
         "key:node",
         {"signing": sign_kid.hex(), "encryption": enc_kid.hex()},
     )
-    typer.echo(
+    report_done(
+        as_json,
+        {"signing_kid": sign_kid.hex(), "encryption_kid": enc_kid.hex()},
         _(
             "Keys rotated: signing {sign}, encryption {enc}; the old ones are kept in retired/"
-        ).format(sign=sign_kid.hex(), enc=enc_kid.hex())
+        ).format(sign=sign_kid.hex(), enc=enc_kid.hex()),
     )
 
 

@@ -47,7 +47,13 @@ def purge(
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Remove the bodies of peer records older than the retention period (audited)."""
+    """Remove the bodies of peer records older than the retention period (audited).
+
+    \b
+    Examples:
+      ctop-node purge --home /var/lib/ctop
+      ctop-node purge --before 2025-11-28 --home /var/lib/ctop --json
+    """
     now = datetime.now(UTC)
     cutoff = _cutoff(before, home, now)
     with open_existing(home, db) as store:

@@ -14,7 +14,7 @@ from ctop_node.access.audit_chain import CUSTOMS_CONTROL, record_object
 from ctop_node.access.consent import check_purpose
 from ctop_node.access.records_export import ExportRequest, export_records, restriction_mark
 from ctop_node.cli._actor import PurposeOpt, UserOpt, actor_name, audit_chain, cli_origin
-from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
+from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, Outcome, console, print_json
 from ctop_node.config import NodeConfig, default_home, sqlite_url
 from ctop_node.errors import ConfigError, RecordError, StorageError
 from ctop_node.i18n import _
@@ -93,7 +93,7 @@ def _restriction_note(party: str) -> str:
 @records_app.command("list")
 def list_records(
     outcome: Annotated[
-        str | None,
+        Outcome | None,
         typer.Option("--outcome", help="Only records whose latest version has this outcome."),
     ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
@@ -103,7 +103,13 @@ def list_records(
     user: UserOpt = None,
     purpose: PurposeOpt = CUSTOMS_CONTROL,
 ) -> None:
-    """List stored records, latest version of each, most recently stored first."""
+    """List stored records, latest version of each, most recently stored first.
+
+    \b
+    Examples:
+      ctop-node records list --home /var/lib/ctop
+      ctop-node records list --outcome excluded --limit 20 --home /var/lib/ctop --json
+    """
     check_purpose(purpose)
     with open_existing(home, db) as store:
         rows = store.list_records(outcome=outcome, limit=limit)
@@ -193,7 +199,13 @@ def show(
     user: UserOpt = None,
     purpose: PurposeOpt = CUSTOMS_CONTROL,
 ) -> None:
-    """Show every version of a record and the body of one of them."""
+    """Show every version of a record and the body of one of them.
+
+    \b
+    Examples:
+      ctop-node records show KZ-2026-000123 --home /var/lib/ctop
+      ctop-node records show KZ-2026-000123 --version 2 --origin KZ --home /var/lib/ctop --json
+    """
     check_purpose(purpose)
     with open_existing(home, db) as store:
         versions = store.versions(record_id, origin_party=origin)
@@ -289,7 +301,14 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Export records to a file. Peer data for a purpose other than customs control needs a
-    valid consent of the Party that provided it; refusals and exports are audited."""
+    valid consent of the Party that provided it; refusals and exports are audited.
+
+    \b
+    Examples:
+      ctop-node records export --out kz-records.ndjson --home /var/lib/ctop
+      ctop-node records export --out court.ndjson --purpose court --consent CN-2026-17 \\
+          --record CN-2026-000042 --json
+    """
     check_purpose(purpose)
     with open_existing(home, db) as store:
         if record_ids:

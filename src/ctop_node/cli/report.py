@@ -121,7 +121,11 @@ def report(
 ) -> None:
     """Write the evaluation report of this node for a period.
 
-    Example: ctop-node report --home kz --from 2026-11-01 --to 2026-11-30 --format html --out r
+    \b
+    Examples:
+      ctop-node report --from 2026-11-01 --to 2026-11-30 --format html --out report-2026-11
+      ctop-node report --home kz --from 2026-11-01 --to 2026-11-30 --format json \\
+          --peer-manifest cn.manifest --out report --json
     """
     if lang is not None:
         set_language(lang.value)

@@ -136,7 +136,13 @@ def sample(
         typer.Option(help="First train's time, ISO 8601 (default: 2026-11-25T00:00:00+00:00)."),
     ] = None,
 ) -> None:
-    """Write realistic, deterministic sample records: trains of containers over the KZ-CN border."""
+    """Write realistic, deterministic sample records: trains of containers over the KZ-CN border.
+
+    \b
+    Examples:
+      ctop-node sample --trains 3 --party KZ --out train-0001.ndjson
+      ctop-node sample --trains 10 --seed 7 --format xml --invalid-share 0.1 --out trains.xml
+    """
     stream = samples(
         trains,
         seed,

@@ -67,7 +67,13 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Run the node: the peer endpoint (mutual TLS), the internal API and the sender."""
+    """Run the node: the peer endpoint (mutual TLS), the internal API and the sender.
+
+    \b
+    Examples:
+      ctop-node serve --home /var/lib/ctop
+      ctop-node serve --home /var/lib/ctop --peer-host 0.0.0.0 --log-format json --log-level warning
+    """
     configure_logging(log_format, log_level)
     config = NodeConfig.load(home, db_url=db)
     limits = PeerLimits.from_settings(

@@ -191,7 +191,14 @@ def status(
     ] = False,
 ) -> None:
     """Outbox depth and age, last delivery, peer circuits, recent rejections and the days
-    left of every CRL, certificate and CA (warnings at 30, 7 and 1 days)."""
+    left of every CRL, certificate and CA (warnings at 30, 7 and 1 days).
+
+    \b
+    Examples:
+      ctop-node status --home /var/lib/ctop
+      ctop-node status --home /var/lib/ctop --check
+      ctop-node status --home /var/lib/ctop --json
+    """
     home = home or default_home()
     party, peers = _configured(home)
     now = datetime.now(UTC)

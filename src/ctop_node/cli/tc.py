@@ -11,7 +11,7 @@ from typing import Annotated
 import orjson
 import typer
 
-from ctop_node.cli._common import JsonOpt, console, print_error_line, print_json
+from ctop_node.cli._common import FormatOpt, JsonOpt, console, print_error_line, print_json
 from ctop_node.errors import UsageError
 from ctop_node.i18n import _
 from ctop_node.ingest._shape import item_name
@@ -32,7 +32,13 @@ def _version(version: int | None) -> TcVersion:
 
 @tc_app.command("versions")
 def versions(as_json: JsonOpt = False) -> None:
-    """List the technical-conditions versions this node knows."""
+    """List the technical-conditions versions this node knows.
+
+    \b
+    Examples:
+      ctop-node tc versions
+      ctop-node tc versions --json
+    """
     rows = [
         {"version": v.version, "title": v.title, "message_types": [m.value for m in v.payloads]}
         for v in DEFAULT_REGISTRY.versions.values()
@@ -46,18 +52,29 @@ def versions(as_json: JsonOpt = False) -> None:
 
 @tc_app.command("schema")
 def schema(version: VersionOpt = None) -> None:
-    """Print the JSON Schema of every message type of a version (what the node enforces)."""
+    """Print the JSON Schema of every message type of a version (what the node enforces).
+
+    \b
+    Examples:
+      ctop-node tc schema --version 1 > ctop-record-v1.schema.json
+    """
     print_json(_version(version).json_schema())
 
 
 @tc_app.command("validate")
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Files of records to check.")],
-    fmt: Annotated[str | None, typer.Option("--format", help="ndjson|json|xml|csv")] = None,
+    fmt: FormatOpt = None,
     version: Annotated[int | None, typer.Option("--version")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate records against the technical conditions without storing anything."""
+    """Validate records against the technical conditions without storing anything.
+
+    \b
+    Examples:
+      ctop-node tc validate train-0001.ndjson
+      ctop-node tc validate export.xml --format xml --version 1 --json
+    """
     tc = DEFAULT_REGISTRY.get(version) if version is not None else DEFAULT_REGISTRY.latest
     from ctop_node.errors import ValidationFailed
 
@@ -113,7 +130,12 @@ def validate(
 
 @tc_app.command("xsd")
 def xsd(version: VersionOpt = None) -> None:
-    """Print the XSD of the XML form of a record."""
+    """Print the XSD of the XML form of a record.
+
+    \b
+    Examples:
+      ctop-node tc xsd --version 1 > ctop-record-v1.xsd
+    """
     sys.stdout.buffer.write(render_xsd(_version(version), item_name))
 
 
@@ -167,7 +189,13 @@ def doc(
     as_json: JsonOpt = False,
 ) -> None:
     """Write the technical conditions as a document (HTML and Markdown), with the JSON Schema
-    and the XSD it refers to."""
+    and the XSD it refers to.
+
+    \b
+    Examples:
+      ctop-node tc doc --version 1 --out docs/tc/v1
+      ctop-node tc doc --version 1 --lang ru --html-only --out tc-ru --json
+    """
     tc = _version(version)
     langs = [str(lg.value) for lg in lang] if lang else [lg.value for lg in Lang]
     written = write_publication(tc, out, langs, md=not html_only)
@@ -201,7 +229,13 @@ def diff_cmd(
     new: Annotated[int, typer.Argument(help="Newer version.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """List the message types, fields and rules added, removed or changed between versions."""
+    """List the message types, fields and rules added, removed or changed between versions.
+
+    \b
+    Examples:
+      ctop-node tc diff 1 2
+      ctop-node tc diff 1 2 --json
+    """
     result = diff(DEFAULT_REGISTRY.get(old), DEFAULT_REGISTRY.get(new))
     if as_json:
         print_json(result.as_dict())

@@ -13,9 +13,19 @@ from rich.table import Table
 from ctop_node.access.policy import TOKEN_SCOPES, USER_ROLES
 from ctop_node.access.sessions import Accounts
 from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
-from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, err_console, print_json
+from ctop_node.cli._common import (
+    DbOpt,
+    HomeOpt,
+    JsonOpt,
+    TokenScope,
+    UserRole,
+    console,
+    err_console,
+    print_json,
+)
 from ctop_node.cli.records import resolve_db_url
-from ctop_node.errors import UsageError
+from ctop_node.config import default_home
+from ctop_node.errors import ConfigError, UsageError
 from ctop_node.i18n import _
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.users import UserStore
@@ -24,6 +34,12 @@ user_app = typer.Typer(help="Users of the officers' UI and of the read API.", no
 
 
 def _accounts(home: Path | None, db: str | None) -> tuple[SqlStore, Accounts]:
+    where = home or default_home()
+    if db is None and not where.is_dir():  # a mistyped --home: no database made there
+        raise ConfigError(
+            _("no node home at {path}: check --home (or give --db)").format(path=where),
+            code="config.no_home",
+        )
     store = open_store(resolve_db_url(home, db))
     return store, Accounts(UserStore(store.engine))
 
@@ -49,6 +65,11 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         # One line; the trailing newline is not part of the password.
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():  # a script or a service: a prompt would hang or echo
+        raise UsageError(
+            _("no terminal to type the password on: pipe it in with --password-stdin"),
+            code="user.password_tty",
+        )
     first = typer.prompt(_("Password of the user"), hide_input=True)
     again = typer.prompt(_("Repeat the password of the user"), hide_input=True)
     if first != again:
@@ -61,7 +82,7 @@ def _read_password(from_stdin: bool) -> str:
 @user_app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="User name (letters, digits, '-', '_').")],
-    role: Annotated[str, typer.Option("--role", help="One of: " + ", ".join(USER_ROLES) + ".")],
+    role: Annotated[UserRole, typer.Option("--role", help="What the user may do.")],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -70,7 +91,13 @@ def add(
     as_json: JsonOpt = False,
     actor: UserOpt = None,
 ) -> None:
-    """Add a user with a role and a password (at least 12 characters)."""
+    """Add a user with a role and a password (at least 12 characters).
+
+    \b
+    Examples:
+      ctop-node user add aigerim --role arrival_officer --home /var/lib/ctop
+      printf '%s' "$PASSWORD" | ctop-node user add audit1 --role auditor --password-stdin --json
+    """
     if role not in USER_ROLES:
         raise UsageError(
             _("unknown role {role}; choose one of: {roles}").format(
@@ -78,9 +105,9 @@ def add(
             ),
             code="user.role",
         )
-    password = _read_password(password_stdin)
-    store, accounts = _accounts(home, db)
+    store, accounts = _accounts(home, db)  # a wrong home fails before the password is asked
     with store:
+        password = _read_password(password_stdin)
         user = accounts.add_user(name, role, password)
         _audit(store, home, actor, "user.add", user.name, role=user.role)
     if as_json:
@@ -94,7 +121,13 @@ def add(
 
 @user_app.command("list")
 def list_users(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List users, their roles and whether they are disabled."""
+    """List users, their roles and whether they are disabled.
+
+    \b
+    Examples:
+      ctop-node user list --home /var/lib/ctop
+      ctop-node user list --home /var/lib/ctop --json
+    """
     store, accounts = _accounts(home, db)
     with store:
         rows = [(u, accounts.users.live_tokens(u.id)) for u in accounts.users.list()]
@@ -137,12 +170,21 @@ def disable(
     home: HomeOpt = None,
     db: DbOpt = None,
     actor: UserOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Disable a user: their sessions end and their tokens stop working."""
+    """Disable a user: their sessions end and their tokens stop working.
+
+    \b
+    Examples:
+      ctop-node user disable aigerim --home /var/lib/ctop
+    """
     store, accounts = _accounts(home, db)
     with store:
         accounts.users.disable(name)
         _audit(store, home, actor, "user.disable", name)
+    if as_json:
+        print_json({"name": name, "disabled": True})
+        return
     err_console.print(_("User {name} disabled").format(name=escape(name)), highlight=False)
 
 
@@ -153,19 +195,30 @@ def token(
         bool, typer.Option("--revoke", help="Revoke every token of the user instead.")
     ] = False,
     scope: Annotated[
-        str,
-        typer.Option("--scope", help="read (default) or control (may also post control results)."),
+        TokenScope,
+        typer.Option("--scope", help="read, or control (may also post control results)."),
     ] = "read",
     home: HomeOpt = None,
     db: DbOpt = None,
     actor: UserOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Print a new read-scoped API token for the user (shown once), or revoke their tokens."""
+    """Print a new read-scoped API token for the user (shown once), or revoke their tokens.
+
+    \b
+    Examples:
+      ctop-node user token clearance --home /var/lib/ctop
+      ctop-node user token clearance --scope control --home /var/lib/ctop --json
+      ctop-node user token clearance --revoke --home /var/lib/ctop
+    """
     store, accounts = _accounts(home, db)
     with store:
         if revoke:
             n = accounts.users.revoke_tokens(name, accounts.clock())
             _audit(store, home, actor, "user.token.revoke", name, tokens=n)
+            if as_json:
+                print_json({"name": name, "revoked": n})
+                return
             err_console.print(
                 _("{count} tokens of {name} revoked").format(count=n, name=escape(name)),
                 highlight=False,
@@ -179,6 +232,10 @@ def token(
         secret = accounts.issue_token(name, scope)
         _audit(store, home, actor, "user.token.issue", name, scope=scope)
     typer.echo(secret)
+    if as_json:
+        print_json({"name": name, "scope": scope, "token": secret})
+    else:
+        typer.echo(secret)
 
 
 def register(app: typer.Typer) -> None:
