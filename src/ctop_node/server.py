@@ -141,6 +141,8 @@ class NodeServer:
                 timeout_graceful_shutdown=3,
             )
         )
+        # A taken port is the node's one error before any worker starts (and logs).
+        _check_free(peer_server, api_server)
         stop = threading.Event()
         sender = sender_from_home(cfg, store, **(self.sender_options or {}))
         worker = threading.Thread(
@@ -191,7 +193,6 @@ class NodeServer:
             ",".join(peers) or "none",
         )
         try:
-            _check_free(peer_server, api_server)
             route_library_logs()  # uvicorn set its own handlers when configured above
             asyncio.run(_serve_all(peer_server, api_server))
         finally:
