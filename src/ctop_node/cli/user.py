@@ -231,7 +231,6 @@ def token(
             )
         secret = accounts.issue_token(name, scope)
         _audit(store, home, actor, "user.token.issue", name, scope=scope)
-    typer.echo(secret)
     if as_json:
         print_json({"name": name, "scope": scope, "token": secret})
     else:
