@@ -89,7 +89,9 @@ def demo(
     trains: Annotated[int, typer.Option(help="Trains per Party.")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 2021,
     once: Annotated[bool, typer.Option("--once", help="Exchange, report, stop.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 120.0,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the nodes to start and for delivery.")
+    ] = 120.0,
     lock_demo: Annotated[
         bool, typer.Option("--lock-demo", help="First: one train whose link is cut goes by lock.")
     ] = False,
@@ -122,7 +124,7 @@ def demo(
         for node in nodes.values():
             node.start()
         for node in nodes.values():
-            node.wait_ready()
+            node.wait_ready(timeout)
         say(
             _("Nodes up in {s:.1f} s: {urls}").format(
                 s=time.monotonic() - started,
