@@ -15,11 +15,13 @@ from ctop_node.access.sessions import Accounts
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, err_console, print_json
 from ctop_node.cli.records import resolve_db_url
 from ctop_node.errors import UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.users import UserStore
 
-user_app = typer.Typer(help="Users of the officers' UI and of the read API.", no_args_is_help=True)
+user_app = typer.Typer(
+    help=N_("Users of the officers' UI and of the read API."), no_args_is_help=True
+)
 
 
 def _accounts(home: Path | None, db: str | None) -> tuple[SqlStore, Accounts]:
@@ -40,18 +42,17 @@ def _read_password(from_stdin: bool) -> str:
     return str(first)
 
 
-@user_app.command("add")
+@user_app.command("add", help=N_("Add a user with a role and a password (at least 12 characters)."))
 def add(
-    name: Annotated[str, typer.Argument(help="User name (letters, digits, '-', '_').")],
+    name: Annotated[str, typer.Argument(help=N_("User name (letters, digits, '-', '_')."))],
     role: Annotated[str, typer.Option("--role", help="One of: " + ", ".join(USER_ROLES) + ".")],
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+        bool, typer.Option("--password-stdin", help=N_("Read the password from standard input."))
     ] = False,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Add a user with a role and a password (at least 12 characters)."""
     if role not in USER_ROLES:
         raise UsageError(
             _("unknown role {role}; choose one of: {roles}").format(
@@ -72,9 +73,8 @@ def add(
         )
 
 
-@user_app.command("list")
+@user_app.command("list", help=N_("List users, their roles and whether they are disabled."))
 def list_users(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """List users, their roles and whether they are disabled."""
     store, accounts = _accounts(home, db)
     with store:
         rows = [(u, accounts.users.live_tokens(u.id)) for u in accounts.users.list()]
@@ -111,33 +111,38 @@ def list_users(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False)
     console.print(table)
 
 
-@user_app.command("disable")
+@user_app.command(
+    "disable", help=N_("Disable a user: their sessions end and their tokens stop working.")
+)
 def disable(
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: Annotated[str, typer.Argument(help=N_("User name."))],
     home: HomeOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Disable a user: their sessions end and their tokens stop working."""
     store, accounts = _accounts(home, db)
     with store:
         accounts.users.disable(name)
     err_console.print(_("User {name} disabled").format(name=escape(name)), highlight=False)
 
 
-@user_app.command("token")
+@user_app.command(
+    "token",
+    help=N_("Print a new read-scoped API token for the user (shown once), or revoke their tokens."),
+)
 def token(
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: Annotated[str, typer.Argument(help=N_("User name."))],
     revoke: Annotated[
-        bool, typer.Option("--revoke", help="Revoke every token of the user instead.")
+        bool, typer.Option("--revoke", help=N_("Revoke every token of the user instead."))
     ] = False,
     scope: Annotated[
         str,
-        typer.Option("--scope", help="read (default) or control (may also post control results)."),
+        typer.Option(
+            "--scope", help=N_("read (default) or control (may also post control results).")
+        ),
     ] = "read",
     home: HomeOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Print a new read-scoped API token for the user (shown once), or revoke their tokens."""
     store, accounts = _accounts(home, db)
     with store:
         if revoke:
