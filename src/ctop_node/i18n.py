@@ -80,6 +80,12 @@ def translations(lang: str) -> _gettext.NullTranslations:
     return Translations(io.BytesIO(_compiled(po)), domain=DOMAIN)
 
 
+def N_(message: str) -> str:
+    """Marks a text for the catalogues where it cannot be translated at once (a CLI help,
+    fixed at import): ``cli._lazy.translate_help`` translates it when it is shown."""
+    return message
+
+
 def _(message: str) -> str:
     return translations(language()).gettext(message)
 

@@ -11,13 +11,11 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from html import unescape
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from ctop_node.access.sessions import Accounts
 from ctop_node.config import NodeConfig, sqlite_url
@@ -33,10 +31,8 @@ PASSWORD = "officer-after-the-demo-1"
 WAIT_S = 60.0  # one request on a loaded 2-core machine
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """The demo, run once for the module as ``make demo`` runs it (without the lock part)."""
-    home = tmp_path_factory.mktemp("demo") / "demo"
+def run_demo(home: Path) -> dict[str, Any]:
+    """The demo as ``make demo`` runs it (without the lock part), its JSON report."""
     proc = subprocess.run(
         [
             sys.executable,
@@ -55,13 +51,27 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
         timeout=240,
         env={**os.environ, "CTOP_LANG": "en"},
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
     out: dict[str, Any] = json.loads(proc.stdout)
-    return home, out
+    return out
 
 
-def test_demo_two_nodes_exchange_everything(demo: tuple[Path, dict[str, Any]]) -> None:
-    home, out = demo
+def test_demo_then_an_officer_added_at_cn(tmp_path: Path) -> None:
+    """One demo (it is the expensive part), then what it must leave behind."""
+    home = tmp_path / "demo"
+    out = run_demo(home)
+    check_the_exchange(home, out)
+    check_the_discrepancy_and_the_control_result(home, out)
+    node = _node(home / "cn")
+    try:
+        node.start()
+        node.wait_ready(READY_S)
+        check_an_officer_added_after_the_demo(node, out)
+    finally:
+        node.stop()
+
+
+def check_the_exchange(home: Path, out: dict[str, Any]) -> None:
     # Counted from the two databases, not from the sender's belief.
     assert out["sent"] > 40 and out["sent"] == out["delivered"] == out["stored_at_peer"]
     assert (out["duplicates"], out["lost"], out["corrupted"], out["pending"]) == (0, 0, 0, 0)
@@ -89,10 +99,7 @@ def test_demo_two_nodes_exchange_everything(demo: tuple[Path, dict[str, Any]]) -
         assert trains and sum(t.records for t in trains) == flows[("KZ", "CN")]["stored_at_peer"]
 
 
-def test_demo_leaves_a_discrepancy_and_a_control_result_back_at_kz(
-    demo: tuple[Path, dict[str, Any]],
-) -> None:
-    home, out = demo
+def check_the_discrepancy_and_the_control_result(home: Path, out: dict[str, Any]) -> None:
     control = out["control"]
     rid = control["record_id"]
     assert {"seal.differs", "mass.beyond_tolerance"} <= set(control["discrepancies"])
@@ -129,26 +136,14 @@ def _node(home: Path) -> LocalNode:
     )
 
 
-@pytest.fixture
-def cn_again(demo: tuple[Path, dict[str, Any]]) -> Iterator[LocalNode]:
-    """CN started again from the home the demo left (``ctop-node serve --home``)."""
-    node = _node(demo[0] / "cn")
-    try:
-        node.start()
-        node.wait_ready(READY_S)
-        yield node
-    finally:
-        node.stop()
-
-
 def _links(html: str, prefix: str) -> list[str]:
     return [unescape(h) for h in re.findall(rf'href="({re.escape(prefix)}[^"]*)"', html)]
 
 
-def test_an_officer_added_after_the_demo_sees_the_announced_containers(
-    demo: tuple[Path, dict[str, Any]], cn_again: LocalNode
-) -> None:
-    home, out = demo
+def check_an_officer_added_after_the_demo(cn_again: LocalNode, out: dict[str, Any]) -> None:
+    """CN started again from the home the demo left (``ctop-node serve --home``): an arrival
+    officer added there with ``ctop-node user add`` logs in over HTTP and sees every
+    container KZ announced."""
     subprocess.run(
         [
             sys.executable,

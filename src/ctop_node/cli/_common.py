@@ -12,19 +12,21 @@ from rich.console import Console
 from rich.markup import escape
 
 from ctop_node.errors import UsageError
+from ctop_node.i18n import N_
 
 HomeOpt = Annotated[
     Path | None,
-    typer.Option("--home", help="Node home directory (default: $CTOP_HOME or ./.ctop)."),
+    typer.Option("--home", help=N_("Node home directory (default: $CTOP_HOME or ./.ctop).")),
 ]
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL (default: SQLite in the node home)."),
+    typer.Option("--db", help=N_("Database URL (default: SQLite in the node home).")),
 ]
 PartyOpt = Annotated[
-    str | None, typer.Option("--party", help="This node's Party (ISO 3166 code, e.g. KZ).")
+    str | None,
+    typer.Option("--party", help=N_("This node's Party (ISO 3166 code, e.g. KZ).")),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help=N_("Machine-readable JSON output."))]
 
 # Enumerated values as checked choices: a wrong one is a usage error naming the choices
 # (tests/unit/cli/test_cli_tree.py checks that they match the lists the code uses).

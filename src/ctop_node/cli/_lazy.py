@@ -19,12 +19,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from ctop_node import i18n
-
-
-def N_(message: str) -> str:
-    """Marks a text for the catalogues; it is translated where it is shown."""
-    return message
-
+from ctop_node.i18n import N_
 
 # Help texts of the root and of click's own options, for the catalogues.
 ROOT_HELP = N_("CTOP pre-arrival information exchange node (KZ-CN Protocol of 2021).")

@@ -23,7 +23,7 @@ import typer
 from ctop_node.access.sessions import Accounts
 from ctop_node.cli._common import JsonOpt, err_console, print_json
 from ctop_node.cli.control_demo import run_control_demo
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.localnet import LocalNode, create_nodes, stop_all
 from ctop_node.reports.exchange import exchange_counts
 from ctop_node.sample import generate
@@ -83,15 +83,18 @@ def _write_reports(nodes: dict[str, LocalNode], home: Path) -> dict[str, str]:
 
 
 def demo(
-    home: Annotated[Path, typer.Option("--home", help="Where the demo nodes live.")] = Path(
+    home: Annotated[Path, typer.Option("--home", help=N_("Where the demo nodes live."))] = Path(
         "demo-data"
     ),
-    trains: Annotated[int, typer.Option(help="Trains per Party.")] = 1,
-    seed: Annotated[int, typer.Option(help="Seed of the sample data.")] = 2021,
-    once: Annotated[bool, typer.Option("--once", help="Exchange, report, stop.")] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 120.0,
+    trains: Annotated[int, typer.Option(help=N_("Trains per Party."))] = 1,
+    seed: Annotated[int, typer.Option(help=N_("Seed of the sample data."))] = 2021,
+    once: Annotated[bool, typer.Option("--once", help=N_("Exchange, report, stop."))] = False,
+    timeout: Annotated[
+        float, typer.Option(help=N_("Seconds to wait for the nodes to start and for delivery."))
+    ] = 120.0,
     lock_demo: Annotated[
-        bool, typer.Option("--lock-demo", help="First: one train whose link is cut goes by lock.")
+        bool,
+        typer.Option("--lock-demo", help=N_("First: one train whose link is cut goes by lock.")),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -128,7 +131,7 @@ def demo(
         for node in nodes.values():
             node.start()
         for node in nodes.values():
-            node.wait_ready()
+            node.wait_ready(timeout)
         say(
             _("Nodes up in {s:.1f} s: {urls}").format(
                 s=time.monotonic() - started,

@@ -85,7 +85,7 @@ def run_lock_demo(
         for node in (kz, cn):
             node.start()
         for node in (kz, cn):
-            node.wait_ready()
+            node.wait_ready(timeout)
         cn.stop()
         say(_("Lock demo: link cut (CN stopped)"))
         recs = _train(seed)
@@ -155,7 +155,7 @@ def run_lock_demo(
             )
         )
         cn.start()
-        cn.wait_ready()
+        cn.wait_ready(timeout)
         with open_store(kz.db_url, migrate=False) as kz_store:
             box = kz_store.outbox_queue
             _wait("KZ's outbox drained", lambda: box.counts().get("pending", 0) == 0, timeout)

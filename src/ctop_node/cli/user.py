@@ -26,11 +26,13 @@ from ctop_node.cli._common import (
 from ctop_node.cli.records import resolve_db_url
 from ctop_node.config import default_home
 from ctop_node.errors import ConfigError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.users import UserStore
 
-user_app = typer.Typer(help="Users of the officers' UI and of the read API.", no_args_is_help=True)
+user_app = typer.Typer(
+    help=N_("Users of the officers' UI and of the read API."), no_args_is_help=True
+)
 
 
 def _accounts(home: Path | None, db: str | None) -> tuple[SqlStore, Accounts]:
@@ -81,10 +83,10 @@ def _read_password(from_stdin: bool) -> str:
 
 @user_app.command("add")
 def add(
-    name: Annotated[str, typer.Argument(help="User name (letters, digits, '-', '_').")],
+    name: Annotated[str, typer.Argument(help=N_("User name (letters, digits, '-', '_')."))],
     role: Annotated[UserRole, typer.Option("--role", help="What the user may do.")],
     password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+        bool, typer.Option("--password-stdin", help=N_("Read the password from standard input."))
     ] = False,
     home: HomeOpt = None,
     db: DbOpt = None,
@@ -166,7 +168,7 @@ def list_users(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False)
 
 @user_app.command("disable")
 def disable(
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: Annotated[str, typer.Argument(help=N_("User name."))],
     home: HomeOpt = None,
     db: DbOpt = None,
     actor: UserOpt = None,
@@ -190,13 +192,15 @@ def disable(
 
 @user_app.command("token")
 def token(
-    name: Annotated[str, typer.Argument(help="User name.")],
+    name: Annotated[str, typer.Argument(help=N_("User name."))],
     revoke: Annotated[
-        bool, typer.Option("--revoke", help="Revoke every token of the user instead.")
+        bool, typer.Option("--revoke", help=N_("Revoke every token of the user instead."))
     ] = False,
     scope: Annotated[
         TokenScope,
-        typer.Option("--scope", help="read, or control (may also post control results)."),
+        typer.Option(
+            "--scope", help=N_("read (default) or control (may also post control results).")
+        ),
     ] = "read",
     home: HomeOpt = None,
     db: DbOpt = None,

@@ -34,3 +34,16 @@ def test_root_help_in_each_language_then_english_again(
     assert "Stored records and their versions." in again.output
     assert "Show this message and exit." in again.output
     assert "Users of the officers' UI" in runner.invoke(app, ["user", "--help"]).output
+
+
+def test_a_command_and_its_options_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = CliRunner()
+    monkeypatch.setenv("CTOP_LANG", "zh")
+    shown = runner.invoke(app, ["user", "add", "--help"])
+    assert shown.exit_code == 0, shown.output
+    for text in ("添加具有角色和密码", "从标准输入读取密码", "节点目录", "机器可读的 JSON 输出"):
+        assert text in shown.output, text
+    monkeypatch.setenv("CTOP_LANG", "en")
+    assert "Read the password from standard input." in (
+        runner.invoke(app, ["user", "add", "--help"]).output
+    )
