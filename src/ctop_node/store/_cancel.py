@@ -4,7 +4,8 @@ Used when the clearance system cancels a record (``ctop-node cancel``, the inter
 when a later version of a record must not travel (Art.6 refusal, or no longer applicable:
 issue 8 finding 13). Per peer:
 
-- every ``pending`` version is ``withdrawn``: the sender never sends it (again);
+- every ``pending`` version is ``withdrawn``: the sender never sends it (again); so is every
+  ``dead`` one (given up), which ``outbox requeue`` would otherwise send again;
 - a CANCELLATION is queued (an outbox row of kind ``cancellation``) naming the version the
   peer is known to hold: the highest ``delivered`` one; failing that, the lowest withdrawn
   version that was already sealed (it may have reached the peer in a batch whose answer was
@@ -33,6 +34,9 @@ CANCELLED = "cancelled"
 RECORD = "record"
 CANCELLATION = "cancellation"
 MAX_REASON = 512  # the Cancellation payload's ``reason`` (model Text)
+# Outbox states of a version that has not reached the peer and could still be sent: pending,
+# and dead (given up, but ``outbox requeue`` puts it back to pending).
+_WITHDRAWABLE = ("pending", "dead")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,11 +97,11 @@ def withdraw_and_cancel(
         mine = [r for r in rows if r.peer_party == peer]
         if any(r.kind == CANCELLATION for r in mine):
             already.append(peer)
-        pending = [r for r in mine if r.kind == RECORD and r.state == "pending"]
+        pending = [r for r in mine if r.kind == RECORD and r.state in _WITHDRAWABLE]
         if pending:
             conn.execute(
                 update(outbox)
-                .where(outbox.c.id.in_([r.id for r in pending]), outbox.c.state == "pending")
+                .where(outbox.c.id.in_([r.id for r in pending]), outbox.c.state.in_(_WITHDRAWABLE))
                 .values(state="withdrawn", last_error=f"withdrawn: {reason}"[:MAX_REASON])
             )
             withdrawn.extend((peer, int(r.version)) for r in pending)

@@ -18,7 +18,7 @@ from ctop_node.store.inbox import Inbox
 from ctop_node.store.interfaces import LockCandidate, ReceivedVersion, SentVersion, VersionKey
 from ctop_node.store.lockreads import LockReads
 from ctop_node.store.outbox import Outbox
-from ctop_node.store.schema import inbox, outbox, records
+from ctop_node.store.schema import inbox, outbox, record_heads, records
 
 # Inbox states in which a message did carry the record version (not a rejected one).
 _CARRIED = ("applied", "waiting", "duplicate", "mismatch")
@@ -95,9 +95,9 @@ class ChannelQueries:
 
     def lock_peers_of(self, record_id: str, version: int, *, origin_party: str) -> list[str]:
         """The Parties a lock may still carry a record version of ours to: its outbox entry
-        is pending or delivered and the record is not cancelled for that Party. A version
-        withdrawn (a later version was refused under Art.6 or stopped the exchange) or
-        cancelled never goes on a lock, as it never goes online."""
+        is not withdrawn and the record is not cancelled (for that Party or at all). A
+        version withdrawn (a later version was refused under Art.6 or stopped the exchange)
+        or cancelled never goes on a lock, as it never goes online."""
         stmt = (
             select(outbox.c.peer_party)
             .join(records, records.c.id == outbox.c.record_pk)
@@ -107,8 +107,9 @@ class ChannelQueries:
                 records.c.origin_party == origin_party,
                 records.c.direction == "out",
                 outbox.c.kind == "record",
-                outbox.c.state.in_(("pending", "delivered")),
+                outbox.c.state != "withdrawn",
                 ~_cancelled_for_peer(),
+                ~_cancelled_head(),
             )
         )
         with translated("read the outbox"), self.engine.connect() as conn:
@@ -171,6 +172,20 @@ def _cancelled_for_peer() -> Exists:
             other.c.kind == "cancellation",
             other.c.record_id == outbox.c.record_id,
             other.c.peer_party == outbox.c.peer_party,
+        )
+        .exists()
+    )
+
+
+def _cancelled_head() -> Exists:
+    """The record (of the joined ``records`` row) is cancelled: by its sender, or because a
+    later version was refused (Art.6) after an earlier one was queued."""
+    return (
+        select(record_heads.c.record_id)
+        .where(
+            record_heads.c.origin_party == records.c.origin_party,
+            record_heads.c.record_id == records.c.record_id,
+            record_heads.c.outcome == "cancelled",
         )
         .exists()
     )

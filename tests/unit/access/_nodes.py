@@ -37,9 +37,17 @@ def with_id(data: dict[str, Any], rid: str) -> dict[str, Any]:
     return out
 
 
-def exchange(homes: tuple[Home, Home], cn_db: str, record: dict[str, Any], n: int = 2) -> Nodes:
+def exchange(
+    homes: tuple[Home, Home],
+    cn_db: str,
+    record: dict[str, Any],
+    n: int = 2,
+    *,
+    kz_db: str | None = None,
+) -> Nodes:
+    """``kz_db``: KZ's database (default: SQLite in its home)."""
     kz, cn = homes
-    kz_db = sqlite_url(kz.home)
+    kz_db = kz_db or sqlite_url(kz.home)
     write_node_config(kz.home, {"party": "KZ", "db_url": kz_db})
     write_node_config(cn.home, {"party": "CN", "db_url": cn_db})
     ids = [f"KZ-EV-{i}" for i in range(1, n + 1)]

@@ -1,4 +1,4 @@
-"""Evidence bundles of real exchanged records (CN on both databases): a bundle verifies
+"""Evidence bundles of real exchanged records (both nodes on each database): a bundle verifies
 offline with the two Party CA certificates alone; one flipped byte in any part is refused
 naming the part; a bundle re-signed by another key is refused."""
 
@@ -8,7 +8,9 @@ import hashlib
 import io
 import json
 import stat
+import uuid
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,38 @@ from tests.unit.lock._channel import NONCE, carrier_ca, cn_lock_reader, write_lo
 
 
 @pytest.fixture
-def nodes(kz_cn_homes: tuple[Home, Home], db_url: str, record_dict: dict[str, Any]) -> Nodes:
-    n = exchange(kz_cn_homes, db_url, record_dict, n=1)
+def kz_db(db_url: str, pg_base_url_if: str | None) -> Iterator[str | None]:
+    """KZ's database: SQLite in its home, or, when CN is on PostgreSQL, a schema of its own
+    there too (the bundles of a sent record are packed from PostgreSQL as well)."""
+    if pg_base_url_if is None:
+        yield None
+        return
+    import psycopg
+
+    schema = f"t_kz_{uuid.uuid4().hex[:12]}"
+    raw = pg_base_url_if.replace("postgresql+psycopg", "postgresql")
+    with psycopg.connect(raw, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{pg_base_url_if}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(raw, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def pg_base_url_if(db_url: str, request: pytest.FixtureRequest) -> str | None:
+    """The PostgreSQL server's URL when this run of the test is the PostgreSQL one."""
+    if not db_url.startswith("postgresql"):
+        return None
+    return str(request.getfixturevalue("pg_base_url"))
+
+
+@pytest.fixture
+def nodes(
+    kz_cn_homes: tuple[Home, Home], db_url: str, kz_db: str | None, record_dict: dict[str, Any]
+) -> Nodes:
+    n = exchange(kz_cn_homes, db_url, record_dict, n=1, kz_db=kz_db)
     # A read of the record, so the bundle carries its audit entries.
     assert (
         cli("records", "show", n.record_ids[0], "--home", str(n.cn.home), "--user", "o1").exit_code

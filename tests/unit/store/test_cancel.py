@@ -14,7 +14,8 @@ from ctop_node.rules.outcome import OutcomeKind
 from ctop_node.store import SqlStore
 from ctop_node.store.interfaces import IngestEntry
 from ctop_node.store.lockreads import LockWrite
-from ctop_node.store.outbox import Delivered, Outbox
+from ctop_node.store.operations import OperationsQueries
+from ctop_node.store.outbox import Dead, Delivered, Outbox, Rejected
 from tests.unit.store._entries import changed, entry, with_id
 
 
@@ -135,6 +136,37 @@ def test_a_version_written_to_a_lock_is_cancelled_and_no_withdrawn_one_goes_on_a
     assert states(store) == [("record", 1, "withdrawn"), ("cancellation", 1, "pending")]
     assert store.lock_peers_of("REC-A", 1, origin_party="KZ") == []
     assert store.peers_of("REC-A", 1, origin_party="KZ") == ["CN"]  # still answers "whose"
+
+
+def test_a_given_up_version_is_withdrawn_so_no_requeue_sends_it(
+    store: SqlStore, box: Outbox, record_dict: dict[str, Any]
+) -> None:
+    """v1 was sealed, tried and given up (dead); v2 is flagged: v1 is withdrawn, so
+    ``outbox requeue`` cannot send it after all, and it is named as cancelled (it may have
+    arrived, its answer lost)."""
+    a = with_id(record_dict, "REC-A")
+    store.write_batch([entry(a)], origin_party="KZ")
+    item = box.due("CN", 100, later())[0]
+    box.attach_message(item.id, "00000000-0000-4000-8000-000000000001", b"sealed")
+    box.settle([Dead(item.id, "transport.max_attempts", "gave up", later())])
+    store.write_batch([refused("REC-A")], origin_party="KZ")
+    assert states(store) == [("record", 1, "withdrawn"), ("cancellation", 1, "pending")]
+    assert OperationsQueries(store.engine).requeue_dead(later()) == []
+    assert store.lock_peers_of("REC-A", 1, origin_party="KZ") == []
+
+
+def test_a_rejected_version_of_a_record_cancelled_goes_on_no_lock(
+    store: SqlStore, box: Outbox, record_dict: dict[str, Any]
+) -> None:
+    a = with_id(record_dict, "REC-A")
+    store.write_batch([entry(a)], origin_party="KZ")
+    item = box.due("CN", 100, later())[0]
+    box.attach_message(item.id, "00000000-0000-4000-8000-000000000001", b"sealed")
+    box.settle([Rejected(item.id, b"rejection", "exchange.wrong_route", "no", later())])
+    assert store.lock_peers_of("REC-A", 1, origin_party="KZ") == ["CN"]
+    store.write_batch([refused("REC-A")], origin_party="KZ")
+    assert store.list_records()[0].state == "cancelled"
+    assert store.lock_peers_of("REC-A", 1, origin_party="KZ") == []
 
 
 def test_a_version_queued_before_the_refusal_in_the_same_batch_is_withdrawn(
