@@ -29,6 +29,7 @@ import uvicorn
 from ctop_node.cli._logging import route_library_logs
 from ctop_node.config import NodeConfig
 from ctop_node.control.discrepancies import tolerance_of
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import ConfigError
 from ctop_node.files import restrict_home
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
@@ -47,6 +48,7 @@ from ctop_node.online.server import (
 )
 from ctop_node.online.status import node_status
 from ctop_node.online.trust_push import TrustPusher
+from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.control import ControlStore
@@ -119,6 +121,10 @@ class NodeServer:
             max_upload=max_upload,
             mass_tolerance=tolerance_of(cfg.settings),
             lock_fallback=fallback_after(cfg),
+            report_threshold=float(
+                cfg.settings.get("report_lock_share_threshold", DEFAULT_LOCK_SHARE_THRESHOLD)
+            ),
+            report_trust=lambda: node_keys(cfg.home).trust,
         )
         api_server = _Server(
             uvicorn.Config(

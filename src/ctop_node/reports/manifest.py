@@ -14,6 +14,7 @@ from typing import Any
 from ctop_node.crypto.interfaces import Signer, TrustStore
 from ctop_node.errors import ReportError
 from ctop_node.exchange.manifest import (
+    FIELDS,
     MAX_MANIFEST_BYTES,
     Manifest,
     read_manifest,
@@ -32,14 +33,12 @@ __all__ = [
     "read_manifest",
     "reconcile",
     "reconcile_with_received",
+    "reconciliation_summary",
 ]
 
 
-def build_manifest(
-    store: SqlStore, party: str, start: date, end: date, signer: Signer, *, now: datetime
-) -> bytes:
-    """The signed manifest of ``party``'s node for the days ``start`` .. ``end``."""
-    rows = [
+def _rows(store: SqlStore, start: date, end: date) -> list[list[Any]]:
+    return [
         [
             e.direction,
             e.party,
@@ -52,7 +51,13 @@ def build_manifest(
         ]
         for e in store.manifest_entries(period_of(start, end))
     ]
-    return sign_manifest(party, start, end, rows, signer, now=now)
+
+
+def build_manifest(
+    store: SqlStore, party: str, start: date, end: date, signer: Signer, *, now: datetime
+) -> bytes:
+    """The signed manifest of ``party``'s node for the days ``start`` .. ``end``."""
+    return sign_manifest(party, start, end, _rows(store, start, end), signer, now=now)
 
 
 def load_manifest(path: Path, trust: TrustStore) -> Manifest:
@@ -156,3 +161,30 @@ def add_reconciliation(report: dict[str, Any], rec: dict[str, Any]) -> None:
     for d in rec["differences"]:
         table.rows.append([d["kind"], d["sender"], d["receiver"], d["record_id"], d["version"]])
     report["tables"]["reconciliation"] = table.as_dict()
+
+
+def reconciliation_summary(
+    store: SqlStore, party: str, start: date, end: date, trust: TrustStore
+) -> dict[str, Any] | None:
+    """Counts only (for the UI's report page, which shows no record): the differences by
+    kind between our database and the manifest a peer sent last for exactly these days;
+    None when none was received. Our side is read, not signed: it never leaves the node."""
+    received = PeerManifests(store.engine).latest(start, end)
+    if received is None:
+        return None
+    theirs = read_manifest(received.manifest, trust, at=received.received_at)
+    ours = Manifest(
+        party,
+        start.isoformat(),
+        end.isoformat(),
+        [dict(zip(FIELDS, row, strict=True)) for row in _rows(store, start, end)],
+    )
+    diffs = reconcile(ours, theirs)["differences"]
+    kinds = ("sent_not_held", "held_not_sent", "digest_differs", "lock_only")
+    return {
+        "peer": theirs.party,
+        "received_at": received.received_at,
+        "entries": len(theirs.entries),
+        "by_kind": {k: sum(1 for d in diffs if d["kind"] == k) for k in kinds},
+        "differences": len(diffs),
+    }

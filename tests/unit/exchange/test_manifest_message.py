@@ -21,7 +21,11 @@ from ctop_node.model.canonical import canonical_bytes
 from ctop_node.model.messages import ManifestMessage, MessageType
 from ctop_node.online.interfaces import DeliveryAnswer
 from ctop_node.online.manifest_sender import send_manifest
-from ctop_node.reports.manifest import build_manifest, reconcile_with_received
+from ctop_node.reports.manifest import (
+    build_manifest,
+    reconcile_with_received,
+    reconciliation_summary,
+)
 from ctop_node.store import SqlStore
 from ctop_node.store.inbox import Inbox
 from ctop_node.store.peer_manifests import PeerManifests
@@ -164,6 +168,15 @@ def test_send_manifest_judges_the_receipt_and_cn_reconciles(
         ("sent_not_held", "KZ-R-1")
     ]
     assert rec["theirs"]["message_id"] == sent.message_id
+    summary = reconciliation_summary(store, "CN", DAY, DAY, cn.trust())
+    assert summary is not None and summary["peer"] == "KZ" and summary["differences"] == 1
+    assert summary["by_kind"] == {
+        "sent_not_held": 1,
+        "held_not_sent": 0,
+        "digest_differs": 0,
+        "lock_only": 0,
+    }
+    assert "KZ-R-1" not in repr(summary)  # counts only: the UI shows no record
     ours = read_manifest(
         build_manifest(store, "CN", DAY, DAY, cn.signer, now=datetime.now(UTC)), cn.trust()
     )
