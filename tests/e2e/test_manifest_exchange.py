@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 from sqlalchemy import delete, func, select, update
 from typer.testing import CliRunner
@@ -24,6 +26,8 @@ from ctop_node.model.messages import MessageType
 from ctop_node.store.schema import inbox, peer_manifests, records
 from tests.e2e.conftest import Pair, records_for
 from tests.unit.online._peers import sealed
+
+PASSWORD = "correct horse battery"
 
 
 def cli(*args: str | Path, code: int = 0) -> str:
@@ -100,6 +104,38 @@ def test_kz_sends_its_manifest_and_cn_reconciles(
         "--out", out2, code=3)  # fmt: skip
     csv_rows = (out2 / "reconciliation.csv").read_text("utf-8").splitlines()
     assert len(csv_rows) == 3 and any(withheld in r for r in csv_rows)
+
+    # CN's analyst sees the same reconciliation on the UI's report page, as counts only.
+    page = _analyst_report(pair, day)
+    kinds = dict(re.findall(r"<tr><td>([a-z_]+)</td><td class=\"num\">(\d+)</td></tr>", page))
+    assert kinds == {
+        "sent_not_held": "1",
+        "held_not_sent": "0",
+        "digest_differs": "1",
+        "lock_only": "0",
+    }
+    assert withheld not in page and altered not in page
+
+
+def _analyst_report(pair: Pair, day: str) -> str:
+    added = CliRunner().invoke(
+        app,
+        ["user", "add", "ann", "--role", "analyst", "--password-stdin", "--home",
+         str(pair.cn.home)],
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    with httpx.Client(base_url=pair.cn.api_url, timeout=60) as client:
+        form = client.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert csrf is not None
+        login = client.post(
+            "/login", data={"username": "ann", "password": PASSWORD, "csrf": csrf.group(1)}
+        )
+        assert login.status_code == 303, login.text
+        page = client.get("/ui/report", params={"from": day, "to": day})
+    assert page.status_code == 200, page.text
+    return page.text
 
 
 def test_a_manifest_with_a_flipped_byte_is_refused(pair: Pair) -> None:

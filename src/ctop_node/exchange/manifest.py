@@ -88,7 +88,7 @@ def read_manifest(data: bytes, trust: TrustStore, *, at: datetime | None = None)
         raise ReportError(
             f"manifest names Party {payload.get('party')!r} but is signed by "
             f"{verified.signer.party}",
-            code="report.manifest",
+            code="report.manifest_party",
         )
     entries = []
     for i, row in enumerate(payload["entries"]):
