@@ -281,6 +281,7 @@ def api_app(
 
     if party is not None:
         from ctop_node.control.results import StoreControlOutcomes
+        from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD
         from ctop_node.web.control import ControlResults, mount_control_api
         from ctop_node.web.departure import DepartureViews, mount_departure
         from ctop_node.web.read_api import mount_read_api
@@ -299,8 +300,7 @@ def api_app(
         ui.control = outcomes
         ui.results = results
         ui.departure = departure
-        ui.report = ReportViews(store, party, clock, trust=report_trust)
-        if report_threshold is not None:
-            ui.report.threshold = report_threshold
+        threshold = DEFAULT_LOCK_SHARE_THRESHOLD if report_threshold is None else report_threshold
+        ui.report = ReportViews(store, party, clock, threshold=threshold, trust=report_trust)
         mount_ui(app, ui)
     return app

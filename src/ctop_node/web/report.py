@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from ctop_node import i18n
+from ctop_node.access.sessions import Session
 from ctop_node.crypto.interfaces import TrustStore
 from ctop_node.errors import CtopError
 from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD, build_report
@@ -114,13 +114,13 @@ def _data_uri(svg: str) -> str:
 def mount_report_ui(
     app: FastAPI,
     views: ReportViews,
-    guarded: Callable[[Callable[[Request, Any], Response]], Callable[[Request], Response]],
+    guarded: Callable[[Callable[[Request, Session], Response]], Callable[[Request], Response]],
     render: Callable[..., Response],
     csp: str,
 ) -> None:
     """``guarded`` admits the roles that may read statistics; ``csp`` is the page's policy."""
 
-    def page(request: Request, session: Any) -> Response:
+    def page(request: Request, session: Session) -> Response:
         start, end = views.period(
             request.query_params.get("from", ""), request.query_params.get("to", "")
         )
@@ -129,7 +129,6 @@ def mount_report_ui(
             "report.html",
             session=session,
             rep=views.page(start, end),
-            language=i18n.language(),
         )
         response.headers["Content-Security-Policy"] = csp
         return response

@@ -110,7 +110,7 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
 
     def admitted(request: Request, action: Action, purpose: Purpose, denied: str = "") -> Session:
         """The session of a user whose role may take ``action`` for ``purpose``, else a
-        page (login, or 403 saying ``denied``)."""
+        page (login, or 403; ``denied`` picks its text in denied.html)."""
         session = ui.access.session(request)
         language(request, session.principal if session else None)
         if session is None:
@@ -129,8 +129,7 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
 
     def analyst(request: Request) -> Session:
         """The session of a user who may read statistics (aggregates), else a page."""
-        text = i18n._("Your role does not allow reading the evaluation report.")
-        return admitted(request, Action.READ_STATISTICS, Purpose.RISK_ANALYSIS, text)
+        return admitted(request, Action.READ_STATISTICS, Purpose.RISK_ANALYSIS, "report")
 
     def guard(
         who: Callable[[Request], Session],
