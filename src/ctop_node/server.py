@@ -30,7 +30,7 @@ from ctop_node.access.audit_chain import AuditChain, Checkpointer
 from ctop_node.cli._logging import route_library_logs
 from ctop_node.config import NodeConfig
 from ctop_node.control.discrepancies import tolerance_of
-from ctop_node.crypto.software import SoftwareSigner
+from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import ConfigError
 from ctop_node.files import restrict_home
 from ctop_node.ingest.pipeline import Classifier, IngestPipeline
@@ -49,6 +49,7 @@ from ctop_node.online.server import (
 )
 from ctop_node.online.status import node_status
 from ctop_node.online.trust_push import TrustPusher
+from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD
 from ctop_node.rules import NodePolicy
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.audit import AuditLog
@@ -115,7 +116,7 @@ class NodeServer:
         max_upload = self.api_max_upload or upload_limit(cfg.settings)
         # Art.6: reads, refusals and logins on the internal port go to the audit chain, whose
         # head the node key signs every audit_checkpoint_interval_s (thread below).
-        audit = AuditChain(AuditLog(store.engine), signer=SoftwareSigner.from_home(cfg.home))
+        audit = AuditChain(AuditLog(store.engine), signer=node_keys(cfg.home).signer)
         api = api_app(
             pipeline,
             token,
@@ -126,6 +127,10 @@ class NodeServer:
             mass_tolerance=tolerance_of(cfg.settings),
             lock_fallback=fallback_after(cfg),
             audit=audit,
+            report_threshold=float(
+                cfg.settings.get("report_lock_share_threshold", DEFAULT_LOCK_SHARE_THRESHOLD)
+            ),
+            report_trust=lambda: node_keys(cfg.home).trust,
         )
         api_server = _Server(
             uvicorn.Config(

@@ -38,7 +38,9 @@ from ctop_node.crypto.encryption import HPKE_SUITE, INFO_LABEL
 from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, seal
 from ctop_node.crypto.interfaces import PARTY_URI_PREFIX, RecipientKey, kid_of
 from ctop_node.crypto.software import SoftwareDecryptor, SoftwareSigner
-from ctop_node.model.canonical import canonical_bytes
+from ctop_node.crypto.trust import BundleTrustStore, TrustBundle
+from ctop_node.exchange.manifest import manifest_message, read_manifest, sign_manifest
+from ctop_node.model.canonical import canonical_bytes, digest
 from ctop_node.model.messages import (
     Cancellation,
     ControlResult,
@@ -236,6 +238,7 @@ def specs(now: dt.datetime | None = None) -> list[Spec]:
         country="CN",
     )
     consignment = head(1, MessageType.CONSIGNMENT, "KZ", record_id=rid, version=1)
+    manifest = _manifest(rid, record, consignment.message_id)
 
     def receipt(status: str) -> dict[str, Any]:
         return {"status": "receipt", "answer_type": "RECEIPT", "receipt_status": status}
@@ -282,6 +285,13 @@ def specs(now: dt.datetime | None = None) -> list[Spec]:
             receipt("applied"),
         ),
         Spec(
+            "manifest",
+            "KZ sends CN its signed manifest of 2026-11-25 (Art.5), listing the consignment",
+            head(8, MessageType.MANIFEST, "KZ"),
+            manifest,
+            receipt("applied"),
+        ),
+        Spec(
             "receipt",
             "CN's signed RECEIPT of the consignment vector (an answer: not answered)",
             head(
@@ -310,6 +320,19 @@ def specs(now: dt.datetime | None = None) -> list[Spec]:
             None,
         ),
     ]
+
+
+def _manifest(record_id: str, record: bytes, message_id: str) -> bytes:
+    """The MANIFEST payload: KZ's signed manifest of one day listing the consignment vector
+    (Ed25519 and deterministic CBOR: the same bytes on every run)."""
+    day = T0.date()
+    row = ["out", "CN", record_id, 1, digest(record), "online", message_id, T0.isoformat()]
+    kz = party_keys("KZ")
+    signed = sign_manifest("KZ", day, day, [row], kz.signer, now=T0)
+    trust = BundleTrustStore.of(
+        [TrustBundle(party="KZ", ca=kz.ca, crl=kz.crl(T0), signing=(kz.sign,), encryption=kz.enc)]
+    )
+    return canonical_bytes(manifest_message(signed, read_manifest(signed, trust, at=T0)))
 
 
 def _answer_payload(spec: Spec, sealed: dict[str, bytes], names: dict[str, str]) -> bytes:

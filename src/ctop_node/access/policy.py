@@ -65,6 +65,8 @@ PERMISSIONS: dict[Role, dict[Action, frozenset[Purpose]]] = {
         Action.READ_RECORDS: _CONTROL,
         Action.RECORD_CONTROL: _CONTROL,
         Action.READ_STATUS: _OPS,
+        # The evaluation report's page (/ui/report): aggregates only, like the analyst's.
+        Action.READ_STATISTICS: frozenset({Purpose.RISK_ANALYSIS}),
     },
     Role.ANALYST: {
         Action.READ_STATISTICS: frozenset({Purpose.RISK_ANALYSIS}),

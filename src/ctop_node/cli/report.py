@@ -1,7 +1,8 @@
 """``ctop-node report``: the working-group evaluation (Art.5) from this node's database.
 
-Aggregates only (never record content); with ``--peer-manifest``, the reconciliation of our
-signed manifest with the peer's is part of the report.
+Aggregates only (never record content); with ``--peer-manifest``, or when the peer sent its
+signed manifest for exactly these days (MANIFEST message), the reconciliation of ours with
+the peer's is part of the report.
 """
 
 from __future__ import annotations
@@ -17,9 +18,17 @@ from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, err_console, print_js
 from ctop_node.config import NodeConfig, default_home
 from ctop_node.crypto.keyset import node_keys
 from ctop_node.i18n import _, set_language
-from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD, Table, build_report
-from ctop_node.reports.manifest import build_manifest, load_manifest, read_manifest, reconcile
+from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD, build_report
+from ctop_node.reports.manifest import (
+    add_reconciliation,
+    build_manifest,
+    load_manifest,
+    read_manifest,
+    reconcile,
+    reconcile_with_received,
+)
 from ctop_node.store import open_store
+from ctop_node.store.peer_manifests import PeerManifests
 
 
 class ReportFormat(StrEnum):
@@ -79,15 +88,17 @@ def make_report(
         )
     with open_store(config.db_url, migrate=False, create=False) as store:
         report = build_report(store, config.party, start, end, lock_share_threshold=threshold)
+        rec = None
         if peer_manifest is not None:
             rec = _reconciliation(home, store, config.party, start, end, peer_manifest)
-            report["reconciliation"] = rec
-            table = Table(["kind", "sender", "receiver", "record_id", "version"])
-            for d in rec["differences"]:
-                table.rows.append(
-                    [d["kind"], d["sender"], d["receiver"], d["record_id"], d["version"]]
-                )
-            report["tables"]["reconciliation"] = table.as_dict()
+        elif PeerManifests(store.engine).latest(start, end) is not None:
+            # The peer sent its manifest for these days (MANIFEST message): reconcile with it.
+            keys = node_keys(home)
+            rec = reconcile_with_received(
+                store, config.party, start, end, keys.signer, keys.trust, now=datetime.now(UTC)
+            )
+        if rec is not None:
+            add_reconciliation(report, rec)
     return report
 
 

@@ -8,6 +8,7 @@ re-signing only where the scenario says the sender did.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import os
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ import cbor2
 from ctop_node.conformance.kit import KitHome
 from ctop_node.crypto.cose import COSE_SIGN1_TAG, sign1
 from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, seal
-from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import Cancellation, MessageType
+from ctop_node.exchange.manifest import sign_manifest
+from ctop_node.model.canonical import canonical_bytes, digest
+from ctop_node.model.messages import Cancellation, ManifestMessage, MessageType
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,24 @@ class Sealer:
             MessageType.CANCELLATION, payload, record_id=record_id, version=version, **options
         )
 
+    def manifest(self, record_ids: list[str], body: bytes, *, flip: bool = False) -> Sent:
+        """MANIFEST of today listing ``record_ids`` as sent (version 1 of each, the digest of
+        ``body``), signed by the kit's node key; ``flip`` flips one byte of the signed
+        manifest inside a message that is itself sealed and signed correctly."""
+        day = datetime.now(UTC).date()
+        at = datetime.now(UTC).isoformat()
+        rows = [["out", self.peer, r, 1, digest(body), "online", None, at] for r in record_ids]
+        signed = sign_manifest(
+            self.party, day, day, rows, self.kit.signer("node"), now=datetime.now(UTC)
+        )
+        notice = ManifestMessage(
+            first_day=day,
+            last_day=day,
+            entries=len(rows),
+            manifest=base64.b64encode(_flipped(signed) if flip else signed).decode("ascii"),
+        )
+        return self.seal(MessageType.MANIFEST, canonical_bytes(notice))
+
     def resigned(self, sent: Sent, changes: dict[str, Any], signer: str = "node") -> Sent:
         """``sent`` with header fields changed and signed again by the kit: what a sender
         would make that edits the header after encrypting."""
@@ -105,6 +125,12 @@ class Sealer:
         inner["h"] = cbor2.dumps(fields, canonical=True)
         raw = sign1(cbor2.dumps(inner, canonical=True), self.kit.signer(signer))
         return Sent(str(fields.get("message_id", sent.message_id)), raw)
+
+
+def _flipped(raw: bytes) -> bytes:
+    damaged = bytearray(raw)
+    damaged[len(damaged) // 2] ^= 0x01
+    return bytes(damaged)
 
 
 def _sign1_parts(raw: bytes) -> list[Any]:

@@ -15,6 +15,7 @@ UNEXPECTED_TYPE = "exchange.unexpected_type"
 WRONG_ROUTE = "exchange.wrong_route"
 CHECK_DIGIT = "record.container.check_digit"
 HEADER = "exchange.header"  # the header does not match the payload
+MANIFEST = "exchange.manifest"  # the signed manifest of a MANIFEST does not verify
 
 # Security refusals (class S): item status "refused", no signed answer.
 BAD_SIGNATURE = "crypto.bad_signature"

@@ -21,7 +21,7 @@ from pydantic import BaseModel
 
 from ctop_node.errors import TcError, ValidationFailed
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import Cancellation, MessageType, RejectionError
+from ctop_node.model.messages import Cancellation, ManifestMessage, MessageType, RejectionError
 from ctop_node.model.record import Consignment
 from ctop_node.model.reference import Agreement
 from ctop_node.rules.routing import reaches_after
@@ -34,9 +34,17 @@ INCOMING_TYPES = frozenset(
         MessageType.AMENDMENT,
         MessageType.CANCELLATION,
         MessageType.CONTROL_RESULT,
+        MessageType.MANIFEST,
     }
 )
-_WITH_BODY = frozenset({MessageType.CONSIGNMENT, MessageType.AMENDMENT, MessageType.CONTROL_RESULT})
+_WITH_BODY = frozenset(
+    {
+        MessageType.CONSIGNMENT,
+        MessageType.AMENDMENT,
+        MessageType.CONTROL_RESULT,
+        MessageType.MANIFEST,
+    }
+)
 MAX_ERRORS = 50  # a REJECTION names the first errors, not a megabyte of them
 
 
@@ -105,7 +113,8 @@ def check_message(
     errors = tuple(_business(head, payload, signer, party, model))
     if errors:
         return Checked(number, errors=errors)
-    # Records are applied from the body; a control result's body is linked to our record.
+    # Records are applied from the body; a control result's body is linked to our record;
+    # a manifest's is kept (its inner signature is the receiver's check: it needs keys).
     body = payload if head.type in _WITH_BODY else None
     return Checked(number, body=body)
 
@@ -119,6 +128,17 @@ def _schema(tc: TcVersion, mtype: MessageType, data: Any) -> BaseModel:
 def _business(
     head: MessageFields, payload: bytes, signer: str, party: str, model: BaseModel
 ) -> list[RejectionError]:
+    if isinstance(model, ManifestMessage):
+        # About a period, not a record: the header names none.
+        if head.record_id is not None or head.version is not None:
+            return [
+                _error(
+                    "exchange.header",
+                    "header.record_id",
+                    "a MANIFEST names no record or version in its header",
+                )
+            ]
+        return []
     record_id = getattr(model, "record_id", None)
     if head.record_id is None or head.record_id != record_id:
         return [

@@ -81,6 +81,13 @@ _TABLE: tuple[CodeInfo, ...] = (
         "The record's sender_party is not the Party that signed and sent the message.",
     ),
     CodeInfo(
+        "exchange.manifest",
+        "15",
+        "The signed manifest inside a MANIFEST message does not verify against the sender's "
+        "Party CA, is signed by another Party, or covers other days or another number of "
+        "entries than the message names.",
+    ),
+    CodeInfo(
         "exchange.unexpected_type",
         "15",
         "This message type is not accepted on the peer endpoint (answers come back in "

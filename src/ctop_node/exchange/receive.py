@@ -37,8 +37,15 @@ from ctop_node.exchange.checks import (
     check_message,
     tc_number,
 )
+from ctop_node.exchange.manifest import check_manifest_message
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import MessageType, Receipt, Rejection, RejectionError
+from ctop_node.model.messages import (
+    ManifestMessage,
+    MessageType,
+    Receipt,
+    Rejection,
+    RejectionError,
+)
 from ctop_node.model.reference import DEFAULT_AGREEMENTS, Agreement
 from ctop_node.store.inbox import AnswerFactory, Inbox, InboxMessage, InboxResult, Verdict
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcRegistry
@@ -166,6 +173,13 @@ class Receiver:
             head, msg.payload, signer=msg.sender, party=self.party, registry=self.registry
         )
         exchange_errors = self._exchange_rules(msg, checked.tc_version, now)
+        if head.type is MessageType.MANIFEST and checked.body is not None:
+            # The inner manifest is signed on its own: checked with our trust store before
+            # it is stored, so a stored peer manifest is always one we could verify.
+            notice = ManifestMessage.model_validate_json(checked.body)
+            _, refused = check_manifest_message(notice, msg.sender, self.trust, now)
+            if refused is not None:
+                exchange_errors.append(refused)
         if exchange_errors:
             errors = (*exchange_errors, *checked.errors)[:MAX_ERRORS]
             checked = Checked(checked.tc_version, errors=errors)

@@ -7,7 +7,7 @@ business payloads that the technical conditions publish as JSON Schema.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -31,6 +31,7 @@ class MessageType(StrEnum):
     RECEIPT = "RECEIPT"
     REJECTION = "REJECTION"
     CONTROL_RESULT = "CONTROL_RESULT"
+    MANIFEST = "MANIFEST"
 
 
 Digest = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -139,3 +140,27 @@ class ControlResult(_Payload):
     containers: list[ContainerFound] = Field(default_factory=list, max_length=500)
     office: Annotated[str, StringConstraints(pattern=r"^[A-Z0-9][A-Z0-9_\-/.]{0,63}$")]
     country: Country
+
+
+# The signed manifest travels base64-encoded inside the (at most 8 MiB) sealed message.
+MAX_MANIFEST_TEXT = 6 * 1024 * 1024
+Base64Text = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[A-Za-z0-9+/]*={0,2}$", min_length=4, max_length=MAX_MANIFEST_TEXT
+    ),
+]
+
+
+class ManifestMessage(_Payload):
+    """A node's signed manifest (Art.5) of the UTC days ``first_day`` .. ``last_day``, sent
+    to the peer so that it can reconcile it with what it holds.
+
+    ``manifest`` is the same COSE_Sign1 that ``ctop-node manifest --out`` writes to a file
+    (standard base64): signed on its own by the sending node, so the receiver keeps it as
+    evidence independent of the envelope. ``entries`` is the number of entries it lists."""
+
+    first_day: date
+    last_day: date
+    entries: Annotated[int, Field(ge=0)]
+    manifest: Base64Text

@@ -19,11 +19,12 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from ctop_node.crypto.envelope import EnvelopeHeader, message_digest, open_, seal
+from ctop_node.crypto.envelope import EnvelopeHeader, seal
 from ctop_node.crypto.interfaces import Decryptor, Signer, TrustStore
 from ctop_node.errors import CryptoError, StorageError, TransportError
 from ctop_node.model.canonical import canonical_bytes
-from ctop_node.model.messages import MessageType, Receipt, Rejection
+from ctop_node.model.messages import MessageType, Receipt
+from ctop_node.online.answers import read_answer
 from ctop_node.online.backoff import Backoff
 from ctop_node.online.interfaces import DeliveryAnswer, Transport
 from ctop_node.online.sender import NON_RETRIABLE
@@ -122,21 +123,23 @@ class ControlSender:
                 self._retry(row, error, now, rep)
             return
         try:
-            opened = open_(answer.answer, self.trust, self.decryptor, self.party)
-            head = opened.header
-            if opened.signer.party != peer or head.correlation_id != mid:
-                raise CryptoError("the answer is not the peer's answer to this message")
-            if head.type is MessageType.RECEIPT:
-                receipt = Receipt.model_validate_json(opened.payload)
-                if receipt.message_id != mid or receipt.message_digest != message_digest(raw):
-                    raise CryptoError("the receipt names another message or digest")
-                self.store.settle(row.id, "delivered", now, answer=answer.answer)
-                rep.delivered += 1
-                return
-            rejection = Rejection.model_validate_json(opened.payload)
+            read = read_answer(
+                answer.answer,
+                party=self.party,
+                peer=peer,
+                message_id=mid,
+                sent=raw,
+                trust=self.trust,
+                decryptor=self.decryptor,
+            )
         except (CryptoError, ValidationError) as exc:
             self._retry(row, f"answer of {peer} not accepted: {exc}", now, rep)
             return
+        if isinstance(read, Receipt):
+            self.store.settle(row.id, "delivered", now, answer=answer.answer)
+            rep.delivered += 1
+            return
+        rejection = read
         text = "; ".join(f"{e.field}: [{e.code}] {e.message}" for e in rejection.errors)
         self.store.settle(
             row.id,

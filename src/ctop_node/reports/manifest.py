@@ -1,47 +1,44 @@
 """Signed manifests of what a node sent and holds, and their reconciliation (Art.5).
 
-A manifest lists, for a period, every record version the node sent to a peer (outbox entry
-or smart-lock write) and every one it holds from a peer: message id, record id, version,
-digest, channel and time; never record content. It is CBOR inside a COSE_Sign1 made by the
-node's :class:`~ctop_node.crypto.interfaces.Signer`, so the peer can check it against the
-Party CA it already trusts and compare it with its own, each Party on its own database.
+The format and its check are :mod:`ctop_node.exchange.manifest` (a MANIFEST message carries
+the same signed bytes); here a manifest is built from this node's database and compared with
+the peer's, each Party on its own database.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import cbor2
-
-from ctop_node.crypto.cose import sign1, verify1
 from ctop_node.crypto.interfaces import Signer, TrustStore
-from ctop_node.errors import CryptoError, ReportError
-from ctop_node.reports.evaluation import period_of
+from ctop_node.errors import ReportError
+from ctop_node.exchange.manifest import (
+    FIELDS,
+    MAX_MANIFEST_BYTES,
+    Manifest,
+    read_manifest,
+    sign_manifest,
+)
+from ctop_node.reports.evaluation import Table, period_of
 from ctop_node.store import SqlStore
+from ctop_node.store.peer_manifests import PeerManifests
 
-MANIFEST_TYPE = "CTOP_MANIFEST"
-MANIFEST_VERSION = 1
-# A million entries of ~150 bytes each, with room to spare.
-MAX_MANIFEST_BYTES = 512 * 1024 * 1024
-_FIELDS = ("direction", "party", "record_id", "version", "digest", "channel", "message_id", "at")
+__all__ = [
+    "MAX_MANIFEST_BYTES",
+    "add_reconciliation",
+    "Manifest",
+    "build_manifest",
+    "load_manifest",
+    "read_manifest",
+    "reconcile",
+    "reconcile_with_received",
+    "reconciliation_summary",
+]
 
 
-@dataclass(frozen=True)
-class Manifest:
-    party: str  # the signer's Party, from its certificate
-    start: str
-    end: str
-    entries: list[dict[str, Any]]
-
-
-def build_manifest(
-    store: SqlStore, party: str, start: date, end: date, signer: Signer, *, now: datetime
-) -> bytes:
-    """The signed manifest of ``party``'s node for the days ``start`` .. ``end``."""
-    rows = [
+def _rows(store: SqlStore, start: date, end: date) -> list[list[Any]]:
+    return [
         [
             e.direction,
             e.party,
@@ -54,48 +51,13 @@ def build_manifest(
         ]
         for e in store.manifest_entries(period_of(start, end))
     ]
-    payload = {
-        "type": MANIFEST_TYPE,
-        "v": MANIFEST_VERSION,
-        "party": party,
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-        "generated_at": now.astimezone(UTC).isoformat(),
-        "fields": list(_FIELDS),
-        "entries": rows,
-    }
-    return sign1(cbor2.dumps(payload), signer)
 
 
-def read_manifest(data: bytes, trust: TrustStore, *, at: datetime | None = None) -> Manifest:
-    """Check the signature against ``trust`` first, then the shape; refuse anything else."""
-    try:
-        verified = verify1(data, trust, at=at, max_size=MAX_MANIFEST_BYTES)
-    except CryptoError as exc:
-        raise ReportError(f"manifest refused: {exc}", code=exc.code) from exc
-    try:
-        payload = cbor2.loads(verified.payload)
-    except (cbor2.CBORDecodeError, ValueError) as exc:
-        raise ReportError(f"manifest payload is not CBOR: {exc}", code="report.manifest") from exc
-    if not (
-        isinstance(payload, dict)
-        and payload.get("type") == MANIFEST_TYPE
-        and payload.get("v") == MANIFEST_VERSION
-        and payload.get("fields") == list(_FIELDS)
-        and isinstance(payload.get("entries"), list)
-    ):
-        raise ReportError("not a CTOP manifest of version 1", code="report.manifest")
-    if payload.get("party") != verified.signer.party:
-        raise ReportError(
-            f"manifest names Party {payload.get('party')!r} but is signed by "
-            f"{verified.signer.party}"
-        )
-    entries = []
-    for i, row in enumerate(payload["entries"]):
-        if not isinstance(row, list) or len(row) != len(_FIELDS):
-            raise ReportError(f"manifest entry {i} has the wrong shape", code="report.manifest")
-        entries.append(dict(zip(_FIELDS, row, strict=True)))
-    return Manifest(verified.signer.party, str(payload["from"]), str(payload["to"]), entries)
+def build_manifest(
+    store: SqlStore, party: str, start: date, end: date, signer: Signer, *, now: datetime
+) -> bytes:
+    """The signed manifest of ``party``'s node for the days ``start`` .. ``end``."""
+    return sign_manifest(party, start, end, _rows(store, start, end), signer, now=now)
 
 
 def load_manifest(path: Path, trust: TrustStore) -> Manifest:
@@ -161,4 +123,68 @@ def reconcile(ours: Manifest, theirs: Manifest) -> dict[str, Any]:
         "ours": {"party": ours.party, "from": ours.start, "to": ours.end},
         "theirs": {"party": theirs.party, "from": theirs.start, "to": theirs.end},
         "differences": _compare(ours, theirs) + _compare(theirs, ours),
+    }
+
+
+def reconcile_with_received(
+    store: SqlStore,
+    party: str,
+    start: date,
+    end: date,
+    signer: Signer,
+    trust: TrustStore,
+    *,
+    now: datetime,
+    peer: str | None = None,
+) -> dict[str, Any] | None:
+    """Our manifest for ``start`` .. ``end``, made now from our database, reconciled with the
+    one the peer sent us last for exactly these days (MANIFEST message); None when no peer
+    manifest for these days was received. The stored manifest is checked again, as of
+    when it was received."""
+    received = PeerManifests(store.engine).latest(start, end, sender=peer)
+    if received is None:
+        return None
+    ours = read_manifest(build_manifest(store, party, start, end, signer, now=now), trust)
+    theirs = read_manifest(received.manifest, trust, at=received.received_at)
+    result = reconcile(ours, theirs)
+    result["theirs"] |= {
+        "message_id": received.message_id,
+        "received_at": received.received_at.isoformat(),
+    }
+    return result
+
+
+def add_reconciliation(report: dict[str, Any], rec: dict[str, Any]) -> None:
+    """Put a reconciliation in a report: as itself and as a table (CSV, HTML)."""
+    report["reconciliation"] = rec
+    table = Table(["kind", "sender", "receiver", "record_id", "version"])
+    for d in rec["differences"]:
+        table.rows.append([d["kind"], d["sender"], d["receiver"], d["record_id"], d["version"]])
+    report["tables"]["reconciliation"] = table.as_dict()
+
+
+def reconciliation_summary(
+    store: SqlStore, party: str, start: date, end: date, trust: TrustStore
+) -> dict[str, Any] | None:
+    """Counts only (for the UI's report page, which shows no record): the differences by
+    kind between our database and the manifest a peer sent last for exactly these days;
+    None when none was received. Our side is read, not signed: it never leaves the node."""
+    received = PeerManifests(store.engine).latest(start, end)
+    if received is None:
+        return None
+    theirs = read_manifest(received.manifest, trust, at=received.received_at)
+    ours = Manifest(
+        party,
+        start.isoformat(),
+        end.isoformat(),
+        [dict(zip(FIELDS, row, strict=True)) for row in _rows(store, start, end)],
+    )
+    diffs = reconcile(ours, theirs)["differences"]
+    kinds = ("sent_not_held", "held_not_sent", "digest_differs", "lock_only")
+    return {
+        "peer": theirs.party,
+        "received_at": received.received_at,
+        "entries": len(theirs.entries),
+        "by_kind": {k: sum(1 for d in diffs if d["kind"] == k) for k in kinds},
+        "differences": len(diffs),
     }

@@ -132,6 +132,20 @@ class NodeCollector(Collector):
         for (peer, tampered), n in sorted(r.lock_read_counts().items()):
             locks.add_metric([peer, "true" if tampered else "false"], n)
         yield locks
+        yield self._audit_checkpoint_age(now)
+
+    def _audit_checkpoint_age(self, now: datetime) -> Metric:
+        # Entries after the last checkpoint can be removed without a trace (audit_verify):
+        # this age is how long that window has been open.
+        age = GaugeMetricFamily(
+            "ctop_audit_checkpoint_age_seconds",
+            "seconds since the last signed audit checkpoint (none yet: since the first "
+            "audit entry; 0 when the audit log is empty)",
+        )
+        last, first = self.readings.audit_checkpoint_times()
+        since = last or first
+        age.add_metric([], 0.0 if since is None else max(0.0, (now - since).total_seconds()))
+        return age
 
     def _circuits(self, peers: list[str], now: datetime) -> Iterator[Metric]:
         statuses = self.outbox.peer_statuses()

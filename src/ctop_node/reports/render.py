@@ -156,6 +156,19 @@ def _charts(report: dict[str, Any]) -> list[str]:
     return charts
 
 
+def table_titles() -> dict[str, str]:
+    """The title of each report table, in the current language."""
+    return _titles()
+
+
+def chart_svgs(report: dict[str, Any]) -> list[str]:
+    """The report's charts, each a standalone SVG document (the UI's report page shows them
+    as images), titles in the current language. pyplot is not thread-safe: callers that
+    run in several threads serialise their calls."""
+    plt.rcParams["font.family"] = _fonts()
+    return _charts(report)
+
+
 def _cumulative(hist: list[list[int]] | list[tuple[int, int]]) -> list[float]:
     total = sum(n for _b, n in hist)
     seen, out = 0, []

@@ -23,6 +23,7 @@ transaction begins IMMEDIATE, which serialises every writer.
 
 from __future__ import annotations
 
+import base64
 import builtins
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from ctop_node.model.messages import ControlResult, MessageType, RejectionError
+from ctop_node.model.messages import ControlResult, ManifestMessage, MessageType, RejectionError
 from ctop_node.store._engine import SQLITE_BEGIN
 from ctop_node.store._errors import translated
 from ctop_node.store._facts import facts_of_body
@@ -64,6 +65,7 @@ from ctop_node.store._inbox_types import (
     Verdict,
 )
 from ctop_node.store.control import insert_received
+from ctop_node.store.peer_manifests import insert_received as insert_manifest
 from ctop_node.store.schema import inbox, record_heads, records
 
 __all__ = [
@@ -365,6 +367,8 @@ class Inbox:
             return self._cancel(conn, msg, now), ()
         if msg.type == MessageType.CONTROL_RESULT.value:
             return self._control_result(conn, msg, now), ()
+        if msg.type == MessageType.MANIFEST.value:
+            return self._manifest(conn, msg, now), ()
         if msg.type not in RECORD_TYPES:
             return Verdict("RECEIPT", "applied"), ()
         assert msg.record_id is not None and msg.version is not None and msg.body is not None
@@ -524,4 +528,21 @@ class Inbox:
             )
             return Verdict("REJECTION", "rejected", (error,))
         insert_received(conn, msg.sender_party, ours, result, now)
+        return Verdict("RECEIPT", "applied")
+
+    def _manifest(self, conn: Connection, msg: InboxMessage, now: datetime) -> Verdict:
+        """Keep a peer's signed manifest; the receiver checked its signature, its Party, its
+        days and its count before the message came here (``exchange.manifest``)."""
+        assert msg.body is not None
+        notice = ManifestMessage.model_validate_json(msg.body)
+        insert_manifest(
+            conn,
+            msg.message_id,
+            msg.sender_party,
+            notice.first_day,
+            notice.last_day,
+            notice.entries,
+            base64.b64decode(notice.manifest),
+            now,
+        )
         return Verdict("RECEIPT", "applied")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Float, case, cast, extract, func, select, update
 from sqlalchemy.engine import Engine
@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from ctop_node.errors import StorageError
 from ctop_node.store._engine import SQLITE_BEGIN, sqlite_path
 from ctop_node.store._errors import translated
-from ctop_node.store.schema import inbox, lock_reads, outbox
+from ctop_node.store.schema import audit_checkpoints, audit_log, inbox, lock_reads, outbox
 
 # Upper bounds (seconds) of the delivery latency buckets: queued -> the peer's receipt.
 LATENCY_BUCKETS: tuple[float, ...] = (
@@ -45,6 +45,14 @@ class LatencyHistogram:
     buckets: tuple[int, ...]
     count: int
     sum_s: float
+
+
+def _aware(value: datetime | str | None) -> datetime | None:
+    """A bare MAX()/MIN() loses the column type on SQLite: read the stored text back."""
+    if value is None or isinstance(value, datetime):
+        return value
+    at = datetime.fromisoformat(value)
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class OperationsQueries:
@@ -139,6 +147,15 @@ class OperationsQueries:
         )
         with translated("count lock readings"), self.engine.connect() as conn:
             return {(str(p), bool(t)): int(n) for p, t, n in conn.execute(stmt)}
+
+    def audit_checkpoint_times(self) -> tuple[datetime | None, datetime | None]:
+        """(when the last signed audit checkpoint was made, when the first audit entry was
+        written): either is None when there is none."""
+        last = select(func.max(audit_checkpoints.c.at)).scalar_subquery()
+        first = select(func.min(audit_log.c.at)).scalar_subquery()
+        with translated("read the audit checkpoints"), self.engine.connect() as conn:
+            row = conn.execute(select(last.label("last"), first.label("first"))).one()
+        return _aware(row.last), _aware(row.first)
 
     def requeue_dead(
         self, now: datetime, *, peer: str | None = None, ids: Sequence[int] = ()

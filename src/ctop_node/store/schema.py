@@ -499,3 +499,19 @@ control_results = Table(
     Index(None, "origin_party", "record_id"),
     Index(None, "state", "next_attempt_at"),
 )
+
+# Signed manifests (Art.5) received from peers in MANIFEST messages: the COSE_Sign1 as the
+# peer signed it (ids, versions, digests; no record content), checked before it is stored.
+# A later one for the same days supersedes an earlier one; rows are kept as evidence.
+peer_manifests = Table(
+    "peer_manifests",
+    metadata,
+    Column("message_id", String(36), primary_key=True),
+    Column("sender_party", String(8), nullable=False),
+    Column("first_day", String(10), nullable=False),  # ISO date, UTC days
+    Column("last_day", String(10), nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("manifest", LargeBinary, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index(None, "sender_party", "first_day", "last_day"),
+)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from ctop_node.model.messages import Cancellation, ControlResult, MessageType, Receipt, Rejection
+from ctop_node.model.messages import (
+    Cancellation,
+    ControlResult,
+    ManifestMessage,
+    MessageType,
+    Receipt,
+    Rejection,
+)
 from ctop_node.model.record import Consignment
 from ctop_node.tc.registry import Rule, TcVersion
 
@@ -52,6 +59,7 @@ TC_V1 = TcVersion(
         MessageType.RECEIPT: Receipt,
         MessageType.REJECTION: Rejection,
         MessageType.CONTROL_RESULT: ControlResult,
+        MessageType.MANIFEST: ManifestMessage,
     },
     title="CTOP technical conditions v1 (KZ-CN Protocol of 4 February 2021)",
     rules=RULES_V1,

@@ -27,6 +27,7 @@ from ctop_node.access.policy import Action, Purpose
 from ctop_node.access.sessions import Accounts, SessionSettings, utc_now
 from ctop_node.control.arrival import ControlOutcomes
 from ctop_node.control.discrepancies import DEFAULT_MASS_TOLERANCE
+from ctop_node.crypto.interfaces import TrustStore
 from ctop_node.errors import ConfigError, InputError, RecordError, UsageError
 from ctop_node.ingest.errortext import quote
 from ctop_node.ingest.formats import reader_for
@@ -129,6 +130,8 @@ def api_app(
     mass_tolerance: Decimal = DEFAULT_MASS_TOLERANCE,
     lock_fallback: timedelta = timedelta(seconds=1800),
     audit: AuditChain | None = None,
+    report_threshold: float | None = None,
+    report_trust: Callable[[], TrustStore] | None = None,
 ) -> FastAPI:
     """The internal port's app. With ``party`` it also serves the officers' UI (``/ui/``,
     ``/login``) and the read API for users; every route passes the one access check. Reads
@@ -284,9 +287,11 @@ def api_app(
 
     if party is not None:
         from ctop_node.control.results import StoreControlOutcomes
+        from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD
         from ctop_node.web.control import ControlResults, mount_control_api
         from ctop_node.web.departure import DepartureViews, mount_departure
         from ctop_node.web.read_api import mount_read_api
+        from ctop_node.web.report import ReportViews
         from ctop_node.web.ui import UiContext, mount_ui
         from ctop_node.web.views import ArrivalViews
 
@@ -301,5 +306,7 @@ def api_app(
         ui.control = outcomes
         ui.results = results
         ui.departure = departure
+        threshold = DEFAULT_LOCK_SHARE_THRESHOLD if report_threshold is None else report_threshold
+        ui.report = ReportViews(store, party, clock, threshold=threshold, trust=report_trust)
         mount_ui(app, ui)
     return app

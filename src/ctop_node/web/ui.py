@@ -40,6 +40,7 @@ from ctop_node.web.auth import (
 from ctop_node.web.control import ControlResults, mount_control_ui
 from ctop_node.web.departure import DepartureViews, mount_departure_ui
 from ctop_node.web.locale import STATIC_DIR, choose_language, environment
+from ctop_node.web.report import ReportViews, mount_report_ui
 
 AUTHENTICATION = "authentication"  # the purpose of login, failed login and logout entries
 
@@ -65,6 +66,7 @@ class UiContext:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     results: ControlResults | None = None  # the control-result form, when mounted
     departure: DepartureViews | None = None
+    report: ReportViews | None = None  # the evaluation report's page, when mounted
 
 
 class _Denied(Exception):
@@ -93,6 +95,9 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
             session=session,
             party=ui.party,
             path=request.url.path,
+            can_report=ui.report is not None
+            and session is not None
+            and allowed(session.principal, Action.READ_STATISTICS, Purpose.RISK_ANALYSIS),
             **ctx,
         )
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
@@ -106,38 +111,51 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
             )
         )
 
-    def officer(request: Request) -> Session:
-        """The session of a user who may read records for customs control, else a page."""
+    def admitted(request: Request, action: Action, purpose: Purpose, denied: str = "") -> Session:
+        """The session of a user whose role may take ``action`` for ``purpose``, else a
+        page (login, or 403; ``denied`` picks its text in denied.html)."""
         session = ui.access.session(request)
         language(request, session.principal if session else None)
         if session is None:
             target = "/login?" + urlencode({"next": str(request.url.path)})
             raise _Denied(RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS))
         try:
-            check(session.principal, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
+            check(session.principal, action, purpose)
         except AccessError:
-            ui.access.denied(
-                request, session.principal, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL
-            )
-            raise _Denied(render(request, "denied.html", session=session, status=403)) from None
+            ui.access.denied(request, session.principal, action, purpose)
+            page = render(request, "denied.html", session=session, status=403, denied=denied)
+            raise _Denied(page) from None
         return session
 
-    def guarded(
-        page: Callable[[Request, Session], Response], *, audit: bool = True
-    ) -> Callable[[Request], Response]:
-        """The page for an officer; each view is an audit entry (Art.6), made here with the
-        path, or by the page itself once it knows the record (``audit=False``)."""
+    def officer(request: Request) -> Session:
+        """The session of a user who may read records for customs control, else a page."""
+        return admitted(request, Action.READ_RECORDS, Purpose.CUSTOMS_CONTROL)
 
-        def handler(request: Request) -> Response:
-            try:
-                session = officer(request)
-            except _Denied as denied:
-                return denied.response
-            if audit:
-                ui.access.read(request, session.principal, request.url.path)
-            return page(request, session)
+    def analyst(request: Request) -> Session:
+        """The session of a user who may read statistics (aggregates), else a page."""
+        return admitted(request, Action.READ_STATISTICS, Purpose.RISK_ANALYSIS, "report")
 
-        return handler
+    def guard(
+        who: Callable[[Request], Session], *, audit: bool = True
+    ) -> Callable[[Callable[[Request, Session], Response]], Callable[[Request], Response]]:
+        """Pages for the users ``who`` admits; each view is an audit entry (Art.6), made here
+        with the path, or by the page itself once it knows the record (``audit=False``)."""
+
+        def wrap(page: Callable[[Request, Session], Response]) -> Callable[[Request], Response]:
+            def handler(request: Request) -> Response:
+                try:
+                    session = who(request)
+                except _Denied as denied:
+                    return denied.response
+                if audit:
+                    ui.access.read(request, session.principal, request.url.path)
+                return page(request, session)
+
+            return handler
+
+        return wrap
+
+    guarded = guard(officer)
 
     # -- login and logout ---------------------------------------------------------------
 
@@ -335,7 +353,7 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
     )
     app.add_api_route(
         "/ui/records/{origin}/{record_id:path}",
-        guarded(record, audit=False),
+        guard(officer, audit=False)(record),
         methods=["GET"],
         include_in_schema=False,
     )
@@ -344,6 +362,12 @@ def mount_ui(app: FastAPI, ui: UiContext) -> None:
         mount_control_ui(app, ui.results, render, officer, _Denied, ui.access)
     if ui.departure is not None:
         mount_departure_ui(app, ui.departure, guarded, render)
+    if ui.report is not None:
+        # Its charts are data: images; nothing else of the policy changes.
+        csp = SECURITY_HEADERS["Content-Security-Policy"].replace(
+            "img-src 'self'", "img-src 'self' data:"
+        )
+        mount_report_ui(app, ui.report, guard(analyst), render, csp)
 
     @app.get("/", include_in_schema=False)
     def root() -> Response:

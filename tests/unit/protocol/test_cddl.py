@@ -9,10 +9,11 @@ elements, which is how COSE_Sign1 carries its protected header and payload).
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from starlette.applications import Starlette
 from ctop_node.crypto.cose import decode_sign1
 from ctop_node.crypto.encryption import HPKE_SUITE_NAME, INFO_LABEL, decrypt
 from ctop_node.crypto.envelope import open_
+from ctop_node.exchange.manifest import manifest_message, read_manifest, sign_manifest
 from ctop_node.exchange.receive import Receiver
 from ctop_node.lock.codec import open_payload
 from ctop_node.lock.frames import split
@@ -56,6 +58,7 @@ PAYLOAD_RULE = {
     MessageType.AMENDMENT: "record",
     MessageType.CANCELLATION: "cancellation",
     MessageType.CONTROL_RESULT: "control-result",
+    MessageType.MANIFEST: "manifest-message",
     MessageType.RECEIPT: "receipt",
     MessageType.REJECTION: "rejection",
 }
@@ -112,6 +115,14 @@ def control_result_message(kz: Home, record_id: str) -> bytes:
     return sealed(kz, body, mtype=MessageType.CONTROL_RESULT, record_id=record_id, version=1)
 
 
+def manifest_message_of(kz: Home, record_id: str) -> bytes:
+    day = date(2026, 11, 26)
+    row = ["out", "CN", record_id, 1, "ab" * 32, "online", "m-1", "2026-11-26T09:30:00+00:00"]
+    signed = sign_manifest("KZ", day, day, [row], kz.signer, now=datetime.now(UTC))
+    body = canonical_bytes(manifest_message(signed, read_manifest(signed, kz.trust())))
+    return sealed(kz, body, mtype=MessageType.MANIFEST, version=None)
+
+
 def test_the_first_rule_is_the_sealed_message(schema: Validator) -> None:
     assert schema.default_root_type == "sealed-message"
 
@@ -138,6 +149,7 @@ def test_online_messages_of_every_type_and_their_answers(
         record_message(kz, amended(record_dict, 2), version=2),
         control_result_message(kz, rid),
         cancellation_message(kz, rid, 2),
+        manifest_message_of(kz, rid),
         record_message(kz, invalid),  # answered with a REJECTION
     ]
     body = encode_batch(sent)
@@ -156,7 +168,11 @@ def test_online_messages_of_every_type_and_their_answers(
         check(schema, "sealed-message", raw, deterministic=True)
         opened = open_(raw, opener.trust(), opener.decryptor, opener.party)
         seen.add(opened.header.type)
-        check(schema, PAYLOAD_RULE[opened.header.type], orjson.loads(opened.payload))
+        payload = orjson.loads(opened.payload)
+        check(schema, PAYLOAD_RULE[opened.header.type], payload)
+        if opened.header.type is MessageType.MANIFEST:
+            inner = base64.b64decode(payload["manifest"])
+            check(schema, "signed-manifest", inner, deterministic=True)
     assert seen == set(MessageType)
 
 

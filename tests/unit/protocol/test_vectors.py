@@ -54,6 +54,7 @@ def test_there_is_a_vector_for_every_message_type() -> None:
         "AMENDMENT",
         "CANCELLATION",
         "CONTROL_RESULT",
+        "MANIFEST",
         "RECEIPT",
         "REJECTION",
     }
@@ -203,7 +204,7 @@ def test_expected_answers_are_what_the_receiver_answers(store: SqlStore, tmp_pat
             assert (got["code"], got["field"]) == (want["code"], want["field"])
         checked += 1
     kz_store.close()
-    assert checked == 5
+    assert checked == 6
 
 
 RULES = {
@@ -211,6 +212,7 @@ RULES = {
     "AMENDMENT": "record",
     "CANCELLATION": "cancellation",
     "CONTROL_RESULT": "control-result",
+    "MANIFEST": "manifest-message",
     "RECEIPT": "receipt",
     "REJECTION": "rejection",
 }

@@ -131,3 +131,37 @@ def test_operations_doc_lists_every_metric(store: SqlStore, kz_cn_homes: tuple[H
     doc = (Path(__file__).parents[3] / "docs" / "operations.md").read_text("utf-8")
     listed = {n.removesuffix("_total") for n in re.findall(r"^\| `(ctop_[a-z_]+)`", doc, re.M)}
     assert families == listed
+
+
+def _age(store: SqlStore, home: Path, now: datetime) -> float:
+    got = _samples(render(metrics_registry(_collector(store, home, now))))
+    return got[("ctop_audit_checkpoint_age_seconds", ())]
+
+
+def test_audit_checkpoint_age_counts_from_the_last_signed_checkpoint(
+    store: SqlStore, kz_cn_homes: tuple[Home, Home]
+) -> None:
+    from ctop_node.store.audit import AuditLog, AuditRow, CheckpointRow
+
+    kz, _ = kz_cn_homes
+    log = AuditLog(store.engine)
+    t0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
+    assert _age(store, kz.home, t0) == 0  # an empty audit log has nothing unvouched for
+
+    def step(at: datetime) -> Any:
+        def make(seq: int, _prev: str | None) -> AuditRow:
+            d = f"{seq:064x}"
+            return AuditRow(seq, at, "a", "records.read", "X", "customs_control", "t", "{}", d, d)
+
+        return make
+
+    first = log.append(step(t0))
+    # no checkpoint yet: the whole chain has gone unsigned since its first entry
+    assert _age(store, kz.home, t0 + timedelta(minutes=5)) == 300
+    log.append(step(t0 + timedelta(minutes=1)))
+    signed_at = t0 + timedelta(minutes=10)
+    log.add_checkpoint(CheckpointRow(first.seq, first.digest, signed_at, b"cose", "PEM"))
+    assert _age(store, kz.home, signed_at + timedelta(seconds=42.5)) == 42.5
+    later = t0 + timedelta(hours=2)
+    log.add_checkpoint(CheckpointRow(2, "0" * 64, later, b"cose", "PEM"))
+    assert _age(store, kz.home, later + timedelta(seconds=7)) == 7

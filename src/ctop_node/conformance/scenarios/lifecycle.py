@@ -1,8 +1,9 @@
-"""A record's life: first version, amendment, cancellation, and what a cancellation forbids."""
+"""A record's life: first version, amendment, cancellation, what a cancellation forbids, and
+the signed manifest that lists it (Art.5)."""
 
 from __future__ import annotations
 
-from ctop_node.conformance import spec
+from ctop_node.conformance import records, spec
 from ctop_node.conformance.judge import receipt, rejection
 from ctop_node.conformance.scenario import Context, Request, Scenario, Step, batch
 
@@ -21,6 +22,21 @@ def _cancel(version: int, expect: tuple[str, str | None] | None = None, n: int =
 
     answer = receipt("applied") if expect is None else rejection(*expect)
     return Step(f"CANCELLATION of v{version} of record {n}", send, (answer,))
+
+
+def _manifest(flip: bool) -> Step:
+    def send(ctx: Context) -> Request:
+        data = ctx.record(1)
+        return batch(ctx.sealer.manifest([ctx.record_id(1)], records.body(data), flip=flip))
+
+    if flip:
+        what, answer = (
+            "MANIFEST with a flipped byte in the signed manifest",
+            rejection(spec.MANIFEST, "$.manifest"),
+        )
+    else:
+        what, answer = "MANIFEST of today listing record 1", receipt("applied")
+    return Step(what, send, (answer,))
 
 
 SCENARIOS = (
@@ -103,5 +119,21 @@ SCENARIOS = (
                 (rejection(spec.HEADER, "header.version"),),
             ),
         ),
+    ),
+    Scenario(
+        40,
+        "manifest",
+        "CONSIGNMENT v1, then a MANIFEST carrying the kit's signed manifest of today that "
+        "lists it (Art.5)",
+        "two RECEIPTs, status applied: the peer checked the inner signature and keeps the "
+        "manifest for reconciliation",
+        (_v(1), _manifest(flip=False)),
+    ),
+    Scenario(
+        41,
+        "manifest_tampered",
+        "a MANIFEST, sealed and signed correctly, whose inner signed manifest has one byte flipped",
+        f"REJECTION {spec.MANIFEST} at $.manifest: the manifest is not stored",
+        (_manifest(flip=True),),
     ),
 )
