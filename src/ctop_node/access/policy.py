@@ -167,6 +167,7 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/ui/control/{origin}/{record_id:path}"): _CONTROL_RULE,
     ("POST", "/ui/control/{origin}/{record_id:path}"): _CONTROL_RULE,
     ("GET", "/ui/departure"): _READ,
+    ("GET", "/ui/report"): RouteRule(Action.READ_STATISTICS, Purpose.RISK_ANALYSIS),
     ("POST", "/logout"): ANY_SESSION,
     ("POST", "/ui/language"): ANY_SESSION,
     ("GET", "/login"): PUBLIC,
