@@ -35,7 +35,7 @@ OUR_TABLES = {
     "consents",
     "record_purges",
 }
-HEAD = "0011"
+HEAD = "0013"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:
