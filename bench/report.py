@@ -282,9 +282,12 @@ def child(url: str) -> None:
     t0 = time.perf_counter()
     scanned = store.report_scan_baseline()
     baseline = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     report = build_report(store, "KZ", START.date(), START.date() + timedelta(days=DAYS), now=START)
     seconds = time.perf_counter() - t0
+    # CPU of this process: on SQLite the queries' own work, the figure that load does not
+    # inflate (on PostgreSQL the server's share is not in it).
+    cpu = time.process_time() - c0
     store.close()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
@@ -293,6 +296,8 @@ def child(url: str) -> None:
                 "baseline_count_s": round(baseline, 3),
                 "baseline_rows": scanned,
                 "report_s": round(seconds, 3),
+                "report_cpu_s": round(cpu, 3),
+                "load_average_1min": round(os.getloadavg()[0], 1),
                 "peak_rss_mb": round(peak, 1),
                 "totals": report["totals"],
             }
@@ -327,7 +332,14 @@ def main() -> None:
         figures: dict[str, Any] = orjson.loads(out.stdout.strip().splitlines()[-1])
         db = "PostgreSQL" if args.pg else "SQLite"
         print(f"{db}, {args.messages} messages ({date.today().isoformat()})")
-        for key in ("baseline_rows", "baseline_count_s", "report_s", "peak_rss_mb"):
+        for key in (
+            "baseline_rows",
+            "baseline_count_s",
+            "report_s",
+            "report_cpu_s",
+            "peak_rss_mb",
+            "load_average_1min",
+        ):
             print(f"  {key}: {figures[key]}")
         t = figures["totals"]
         print(f"  totals: sent {t['sent']}, delivered {t['delivered']}, received {t['received']}")
