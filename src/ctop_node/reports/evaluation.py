@@ -173,6 +173,7 @@ def _build(
     vol_out = Table(
         ["day", "crossing_point", "tc_version", "outcome", "carrier_channel", "records"]
     )
+    r: Any  # the loops below read rows of several shapes
     for r in f_outbound.result():
         outcome = f"{r.outcome}:{r.reason}" if r.outcome != "to_send" and r.reason else r.outcome
         vol_out.rows.append([r.day, r.crossing or "", r.tc_version, outcome, r.wish, r.n])

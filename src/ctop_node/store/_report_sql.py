@@ -4,15 +4,19 @@ Every figure is a GROUP BY in the database: the report reads counts and histogra
 one row per message, so its memory stays flat at any volume. Durations are grouped into
 buckets (seconds for exchange times, minutes for margins to the planned crossing) from
 which ``reports/`` reads median, p90 and p99. The scans read only columns that covering
-indexes hold (revision 0010): never a record body, a sealed message or an answer.
+indexes hold (revision 0010): never a record body, a sealed message or an answer. Days and
+durations come from generated integer columns (revision 0013): the day of each time and its
+epoch milliseconds; the volume queries group by index columns in index order, so SQLite
+streams the groups off the index instead of sorting the period's entries.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 from sqlalchemy import (
@@ -44,6 +48,80 @@ from ctop_node.store.schema import (
 # Bucket widths: exchange times to the second, margins before the planned crossing (hours
 # or days) to the minute; the number of groups follows the spread of times, not the volume.
 _SECOND, _MINUTE = 1, 60
+_EPOCH = date(1970, 1, 1)
+_DAY_S = 86400
+
+
+def _day_number(at: datetime) -> int:
+    """The UTC day of ``at`` as the generated ``*_day`` columns hold it."""
+    return int(at.timestamp() // _DAY_S)
+
+
+def _iso_day(n: int) -> str:
+    return (_EPOCH + timedelta(days=int(n))).isoformat()
+
+
+class OutboundRow(NamedTuple):
+    day: str
+    crossing: str | None
+    tc_version: int
+    outcome: str
+    reason: str
+    wish: str
+    n: int
+
+
+class OutboxRow(NamedTuple):
+    day: str
+    peer_party: str
+    state: str
+    answer_code: str | None
+    n: int
+    attempts: int
+
+
+class InboundRow(NamedTuple):
+    day: str
+    sender_party: str
+    tc_version: int
+    type: str
+    channel: str
+    state: str
+    answer_type: str
+    n: int
+
+
+class ReceivedRow(NamedTuple):
+    day: str
+    origin_party: str
+    crossing: str | None
+    tc_version: int
+    n: int
+
+
+def _whole_days(p: Period) -> bool:
+    return all(t.timestamp() % _DAY_S == 0 for t in (p.start, p.end))
+
+
+def _in_period(day: Any, at: Any, p: Period) -> ColumnElement[bool]:
+    """``at`` in ``p``, bounded on its generated day column: the day range is what the
+    report indexes seek on (their leading column). The times are compared too only when
+    the period does not start and end at midnight UTC (the report's periods do)."""
+    if _whole_days(p):
+        return and_(day >= _day_number(p.start), day < _day_number(p.end))
+    return and_(
+        day >= _day_number(p.start),
+        day <= _day_number(p.end),
+        at >= p.start,
+        at < p.end,
+    )
+
+
+_Key = TypeVar("_Key", bound=tuple[Any, ...])
+
+
+def _by_key(found: Counter[_Key]) -> list[_Key]:
+    return sorted(found, key=lambda k: tuple("" if v is None else v for v in k))
 
 
 @dataclass(frozen=True)
@@ -80,6 +158,7 @@ class ReportQueries:
         return self.engine.dialect.name == "postgresql"
 
     def _day(self, col: Any) -> ColumnElement[Any]:
+        # The ingest log has no generated day column: its report rows are refusals only.
         if self._pg:
             return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
         return func.substr(cast(col, String), 1, 10)
@@ -91,9 +170,9 @@ class ReportQueries:
         return (func.julianday(col) - 2440587.5) * 86400.0
 
     @staticmethod
-    def _bucket(seconds: ColumnElement[Any], width: int) -> ColumnElement[Any]:
-        # One evaluation of the time arithmetic per row: it is most of the cost of a pass.
-        return cast(func.round(seconds / float(width)), BigInteger) * width
+    def _bucket(millis: ColumnElement[Any], width: int) -> ColumnElement[Any]:
+        """The ``width``-second bucket of a duration in milliseconds (nearest, in seconds)."""
+        return cast(func.round(millis / (1000.0 * width)), BigInteger) * width
 
     def _rows(self, stmt: Any, action: str) -> list[Any]:
         with translated(action), self.engine.connect() as conn:
@@ -107,43 +186,51 @@ class ReportQueries:
             lock_writes.c.version == records.c.version,
         )
 
-    def report_outbound(self, p: Period) -> list[Any]:
+    def report_outbound(self, p: Period) -> list[OutboundRow]:
         """Our record versions stored in the period, by day, crossing point, tc version,
         outcome and reason, and the carrier's channel wish (records only: no join)."""
+        # Grouped by index columns only (origin_party too: it sits between them in the
+        # index, and is ours on every 'out' row); the wish's default is merged here.
         cols = (
-            self._day(records.c.created_at).label("day"),
-            records.c.crossing_point.label("crossing"),
+            records.c.created_day,
+            records.c.crossing_point,
             records.c.tc_version,
+            records.c.origin_party,
             records.c.outcome,
             records.c.reason,
-            func.coalesce(records.c.channel_wish, "online").label("wish"),
+            records.c.channel_wish,
         )
         stmt = (
-            select(*cols, func.count().label("n"))
+            select(*cols, func.count())
             .where(
                 records.c.direction == "out",
-                records.c.created_at >= p.start,
-                records.c.created_at < p.end,
+                _in_period(records.c.created_day, records.c.created_at, p),
             )
             .group_by(*cols)
         )
-        return self._rows(stmt, "count our records for the report")
+        found: Counter[tuple[str, str | None, int, str, str, str]] = Counter()
+        for day, crossing, tc, _origin, outcome, reason, wish, n in self._rows(
+            stmt, "count our records for the report"
+        ):
+            found[(_iso_day(day), crossing, int(tc), outcome, reason, wish or "online")] += n
+        return [OutboundRow(*k, found[k]) for k in _by_key(found)]
 
-    def report_outbox(self, p: Period) -> list[Any]:
+    def report_outbox(self, p: Period) -> list[OutboxRow]:
         """Outbox entries queued in the period (queued in the transaction that stored the
         record), by day, peer, state and answer code, with their attempts (outbox only)."""
-        cols = (
-            self._day(outbox.c.created_at).label("day"),
-            outbox.c.peer_party,
-            outbox.c.state,
-            outbox.c.answer_code,
-        )
+        cols = (outbox.c.created_day, outbox.c.peer_party, outbox.c.state, outbox.c.answer_code)
         stmt = (
-            select(*cols, func.count().label("n"), func.sum(outbox.c.attempts).label("attempts"))
-            .where(outbox.c.created_at >= p.start, outbox.c.created_at < p.end)
+            select(*cols, func.count(), func.sum(outbox.c.attempts))
+            .where(_in_period(outbox.c.created_day, outbox.c.created_at, p))
             .group_by(*cols)
+            .order_by(*cols)
         )
-        return self._rows(stmt, "count outbox entries for the report")
+        return [
+            OutboxRow(_iso_day(day), peer, state, code, int(n), int(attempts or 0))
+            for day, peer, state, code, n, attempts in self._rows(
+                stmt, "count outbox entries for the report"
+            )
+        ]
 
     def report_lock_channel(self, p: Period, party: str) -> list[Any]:
         """Our record versions of the period written to a lock, by the carrier's channel wish
@@ -196,10 +283,10 @@ class ReportQueries:
         )
         return self._rows(stmt, "count refused records for the report")
 
-    def report_inbound(self, p: Period) -> list[Any]:
+    def report_inbound(self, p: Period) -> list[InboundRow]:
         """Messages received in the period, by day, sender, type, channel, state, answer."""
         cols = (
-            self._day(inbox.c.received_at).label("day"),
+            inbox.c.received_day,
             inbox.c.sender_party,
             inbox.c.tc_version,
             inbox.c.type,
@@ -208,31 +295,40 @@ class ReportQueries:
             inbox.c.answer_type,
         )
         stmt = (
-            select(*cols, func.count().label("n"))
-            .where(inbox.c.received_at >= p.start, inbox.c.received_at < p.end)
+            select(*cols, func.count())
+            .where(_in_period(inbox.c.received_day, inbox.c.received_at, p))
             .group_by(*cols)
+            .order_by(*cols)
         )
-        return self._rows(stmt, "count received messages for the report")
+        return [
+            InboundRow(_iso_day(r[0]), *r[1:])
+            for r in self._rows(stmt, "count received messages for the report")
+        ]
 
-    def report_received_records(self, p: Period) -> list[Any]:
+    def report_received_records(self, p: Period) -> list[ReceivedRow]:
         """Record versions we stored from peers in the period, by day, sender, crossing
         point and tc version."""
         cols = (
-            self._day(records.c.created_at).label("day"),
-            records.c.origin_party,
-            records.c.crossing_point.label("crossing"),
+            records.c.created_day,
+            records.c.crossing_point,
             records.c.tc_version,
+            records.c.origin_party,
         )
         stmt = (
-            select(*cols, func.count().label("n"))
+            select(*cols, func.count())
             .where(
                 records.c.direction == "in",
-                records.c.created_at >= p.start,
-                records.c.created_at < p.end,
+                _in_period(records.c.created_day, records.c.created_at, p),
             )
             .group_by(*cols)
+            .order_by(*cols)
         )
-        return self._rows(stmt, "count received records for the report")
+        return [
+            ReceivedRow(_iso_day(day), origin, crossing, int(tc), int(n))
+            for day, crossing, tc, origin, n in self._rows(
+                stmt, "count received records for the report"
+            )
+        ]
 
     # -- timeliness ----------------------------------------------------------------------------
 
@@ -241,32 +337,26 @@ class ReportQueries:
     ) -> dict[str, list[tuple[int, int]]]:
         """Histograms ``[(bucket_seconds, count)]`` of the intervals the report shows (all,
         or the ``names`` given: each is one query, so callers may run them side by side)."""
-        planned = self._epoch(records.c.planned_crossing_at)
+        # Durations in milliseconds, from the generated integer columns (revision 0013).
         out_where = and_(
             records.c.direction == "out",
-            records.c.created_at >= p.start,
-            records.c.created_at < p.end,
+            _in_period(records.c.created_day, records.c.created_at, p),
         )
+        queued = _in_period(outbox.c.created_day, outbox.c.created_at, p)
         # Through coalesce: SQLite without statistics would otherwise take the narrow state
-        # index and read every wide row instead of the covering index by queue time.
+        # index and read every wide row instead of the covering index by queue day.
         delivered = func.coalesce(outbox.c.state, "") == "delivered"
-        has_plan = records.c.planned_crossing_at.is_not(None)
         spans: dict[str, tuple[Any, Any, Any, int]] = {
             "clearance_to_receipt": (  # the outbox entry is queued as the record is stored
                 outbox,
-                self._epoch(outbox.c.delivered_at) - self._epoch(outbox.c.created_at),
-                and_(delivered, outbox.c.created_at >= p.start, outbox.c.created_at < p.end),
+                outbox.c.delivered_ms - outbox.c.created_ms,
+                and_(delivered, queued),
                 _SECOND,
             ),
             "receipt_to_planned_crossing": (
                 outbox,
-                self._epoch(outbox.c.planned_crossing_at) - self._epoch(outbox.c.delivered_at),
-                and_(
-                    delivered,
-                    outbox.c.created_at >= p.start,
-                    outbox.c.created_at < p.end,
-                    outbox.c.planned_crossing_at.is_not(None),
-                ),
+                outbox.c.planned_ms - outbox.c.delivered_ms,
+                and_(delivered, queued, outbox.c.planned_ms.is_not(None)),
                 _MINUTE,
             ),
             "queued_to_lock_written": (
@@ -277,18 +367,18 @@ class ReportQueries:
                         lock_writes.c.version == records.c.version,
                     ),
                 ),
-                self._epoch(lock_writes.c.written_at) - self._epoch(records.c.created_at),
+                # lock writes are few: their time is converted here, not stored
+                self._epoch(lock_writes.c.written_at) * 1000.0 - records.c.created_ms,
                 out_where,
                 _SECOND,
             ),
             "stored_to_planned_crossing": (
                 records,
-                planned - self._epoch(records.c.created_at),
+                records.c.planned_ms - records.c.created_ms,
                 and_(
                     records.c.direction == "in",
-                    records.c.created_at >= p.start,
-                    records.c.created_at < p.end,
-                    has_plan,
+                    _in_period(records.c.created_day, records.c.created_at, p),
+                    records.c.planned_ms.is_not(None),
                 ),
                 _MINUTE,
             ),
@@ -316,11 +406,7 @@ class ReportQueries:
         windows without holding them."""
         stmt = (
             select(outbox.c.created_at, outbox.c.delivered_at, outbox.c.attempts)
-            .where(
-                outbox.c.attempts > 1,
-                outbox.c.created_at >= p.start,
-                outbox.c.created_at < p.end,
-            )
+            .where(outbox.c.attempts > 1, _in_period(outbox.c.created_day, outbox.c.created_at, p))
             .order_by(outbox.c.created_at)
         )
         with translated("read retried outbox entries"), self.engine.connect() as conn:
@@ -336,8 +422,7 @@ class ReportQueries:
         stmt = select(inbox.c.errors).where(
             inbox.c.answer_type == "REJECTION",
             inbox.c.errors.is_not(None),
-            inbox.c.received_at >= p.start,
-            inbox.c.received_at < p.end,
+            _in_period(inbox.c.received_day, inbox.c.received_at, p),
         )
         with translated("read rejection codes"), self.engine.connect() as conn:
             result = conn.execution_options(stream_results=True, yield_per=5000).execute(stmt)
@@ -348,15 +433,17 @@ class ReportQueries:
     def report_versions_per_record(self, p: Period) -> list[Any]:
         """(direction, versions of a record, records) for the records last changed in the
         period: how often records were amended (from the narrow heads table)."""
-        direction = case((record_heads.c.outcome == "received", "in"), else_="out")
-        cols = (direction.label("direction"), record_heads.c.latest_version)
+        # Grouped in the index's order (day first), merged here: no sort of every head.
+        cols = (record_heads.c.updated_day, record_heads.c.outcome, record_heads.c.latest_version)
         stmt = (
             select(*cols, func.count())
-            .where(record_heads.c.updated_at >= p.start, record_heads.c.updated_at < p.end)
+            .where(_in_period(record_heads.c.updated_day, record_heads.c.updated_at, p))
             .group_by(*cols)
-            .order_by(*cols)
         )
-        return self._rows(stmt, "count versions per record")
+        found: Counter[tuple[str, int]] = Counter()
+        for _day, outcome, versions, n in self._rows(stmt, "count versions per record"):
+            found[("in" if outcome == "received" else "out", int(versions))] += n
+        return [(*k, found[k]) for k in sorted(found)]
 
     def report_lock_reads(self, p: Period) -> Iterator[tuple[bool, bool, list[dict[str, Any]]]]:
         """(declared, tampered, findings) of every lock reading of the period, streamed."""
@@ -406,8 +493,7 @@ class ReportQueries:
                 records.c.direction == "out",
                 outbox.c.state != "rejected",
                 or_(online, lock),
-                records.c.created_at >= p.start,
-                records.c.created_at < p.end,
+                _in_period(records.c.created_day, records.c.created_at, p),
             )
         )
         online_in = exists().where(
@@ -447,8 +533,7 @@ class ReportQueries:
             records.c.created_at.label("at"),
         ).where(
             records.c.direction == "in",
-            records.c.created_at >= p.start,
-            records.c.created_at < p.end,
+            _in_period(records.c.created_day, records.c.created_at, p),
         )
         stmt = sent.union_all(held).subquery()
         ordered = select(stmt).order_by(

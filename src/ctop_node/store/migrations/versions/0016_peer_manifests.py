@@ -1,7 +1,7 @@
 """Peer manifests: signed manifests (Art.5) received from peers in MANIFEST messages.
 
 Revision ID: 0016
-Revises: 0011
+Revises: 0013
 Create Date: 2026-11-28
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0011"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
