@@ -34,8 +34,9 @@ OUR_TABLES = {
     "audit_checkpoints",
     "consents",
     "record_purges",
+    "train_summary",
 }
-HEAD = "0011"
+HEAD = "0012"
 
 
 def test_open_store_brings_the_schema_to_head(db_url: str) -> None:
