@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ctop_node.store import SqlStore
+from ctop_node.store import SqlStore, migrate
 from ctop_node.store.arrival import ArrivalQueries
 from ctop_node.store.schema import record_index
 from tests.unit.store._entries import changed, entry, with_id
@@ -178,3 +178,36 @@ def test_train_summary_follows_amendments_and_counts_from_since(
                 ]
                 assert got == _reference_trains(store, since, point, limit), (since, point, limit)
     assert "KZ-3009-20261121" in {t.train_key for t in q.trains()}
+
+
+def test_migration_0012_fills_the_summary_from_the_index(
+    store: SqlStore, record_dict: dict[str, Any]
+) -> None:
+    """A node upgraded with an index already built lists the same trains as before."""
+    other = with_id(copy.deepcopy(record_dict), "KZ-M2")
+    other["train"]["number"] = "4004"
+    store.write_batch(
+        [entry(r) for r in (record_dict, other, with_id(record_dict, "KZ-M3"))],
+        origin_party="KZ",
+        direction="in",
+    )
+    q = ArrivalQueries(store.engine)
+    q.refresh()
+    before = q.trains()
+    migrate.downgrade(store.engine, "0011")
+    migrate.upgrade(store.engine)
+    assert q.trains() == before
+    assert [(t.train_key, t.records) for t in before] == [
+        ("KZ-1001-20261126", 2),
+        ("KZ-4004-20261126", 1),
+    ]
+
+
+def test_latest_records_reads_many_at_once(store: SqlStore, record_dict: dict[str, Any]) -> None:
+    store.write_batch([entry(record_dict)], origin_party="KZ", direction="in")
+    store.write_batch([entry(changed(record_dict, "v2"))], origin_party="KZ", direction="in")
+    store.write_batch([entry(with_id(record_dict, "KZ-L2"))], origin_party="CN")
+    rid = record_dict["record_id"]
+    got = store.latest_records([("KZ", rid), ("CN", "KZ-L2"), ("KZ", "KZ-L2"), ("KZ", "NONE")])
+    assert {k: v.version for k, v in got.items()} == {("KZ", rid): 2, ("CN", "KZ-L2"): 1}
+    assert got[("KZ", rid)].body["goods"][0]["description"].endswith("(v2)")
