@@ -435,7 +435,9 @@ class SqlStore(ChannelQueries, ReportQueries):
             stmt = (
                 self._latest()
                 .add_columns(records.c.body)
-                .where(
+                .where(  # on the heads too: the planner starts from them by key
+                    record_heads.c.origin_party.in_(sorted({p for p, _ in part})),
+                    record_heads.c.record_id.in_([r for _, r in part]),
                     records.c.origin_party.in_(sorted({p for p, _ in part})),
                     records.c.record_id.in_([r for _, r in part]),
                 )
