@@ -140,7 +140,11 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
-async def measure(store: SqlStore, runs: int, per_train: int, n: int) -> dict[str, list[float]]:
+async def measure(
+    store: SqlStore, runs: int, per_train: int, n: int
+) -> dict[str, tuple[list[float], list[float]]]:
+    """Wall time and this process's CPU time of each request, in ms (the CPU time does not
+    grow with the machine's load; for PostgreSQL it leaves out the server's share)."""
     app = api_app(IngestPipeline(store, Classifier(NodePolicy("CN"))), TOKEN, party="CN")
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://node"
@@ -159,17 +163,18 @@ async def measure(store: SqlStore, runs: int, per_train: int, n: int) -> dict[st
             "container search": f"/ui/search?q=BNCU{middle:07d}",
             "train page": f"/ui/trains/{key}",
         }
-        out: dict[str, list[float]] = {}
+        out: dict[str, tuple[list[float], list[float]]] = {}
         for name, url in pages.items():
             first = await client.get(url)  # warm-up
             assert first.status_code == 200, (url, first.status_code)
-            times = []
+            times, cpu = [], []
             for _ in range(runs):
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 resp = await client.get(url)
                 times.append((time.perf_counter() - t) * 1000)
+                cpu.append((time.process_time() - c) * 1000)
                 assert resp.status_code == 200
-            out[name] = times
+            out[name] = (times, cpu)
         return out
 
 
@@ -214,10 +219,11 @@ def run(url: str, label: str, n: int, per_train: int, runs: int) -> None:
         f"\n{label}, {n:,} records ({trains:,} trains); fill {fill_s:.0f} s ({n / fill_s:,.0f}/s),"
         f" index catch-up {index_s:.0f} s ({n / index_s:,.0f} records/s); load average {load}"
     )
-    print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
-    for name, values in times.items():
+    print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'CPU p50':>8} {'CPU p95':>8}")
+    for name, (values, cpu) in times.items():
         print(
-            f"{name:<22} {statistics.median(values):8.1f} {pct(values, 95):8.1f} {max(values):8.1f}"
+            f"{name:<22} {statistics.median(values):8.1f} {pct(values, 95):8.1f}"
+            f" {max(values):8.1f} {statistics.median(cpu):8.1f} {pct(cpu, 95):8.1f}"
         )
 
 

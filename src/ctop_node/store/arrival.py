@@ -462,9 +462,9 @@ class ArrivalQueries:
                     lines[_group_of(line)] = line
                 base.append(ts.first_planned >= since)
             scan = select(*_SUMMARY).where(*base).order_by(ts.first_planned, ts.train_key)
-            rows = limit * 2
+            rows = limit  # one row per train as a rule; more when a train has two points
             while True:
-                found = [_summary(r) for r in conn.execute(scan.limit(rows))]
+                found = [_summary(r) for r in conn.execute(scan.limit(rows)).all()]
                 for line in found:
                     lines.setdefault(_group_of(line), line)
                 ordered = sorted(lines.values(), key=_order)
@@ -474,10 +474,17 @@ class ArrivalQueries:
                 rows *= 4
             if len(found) >= rows and wanted:
                 # The scan was cut: a wanted train's other crossing points may lie beyond.
-                more = select(*_SUMMARY).where(*base, ts.train_key.in_(sorted(wanted)))
+                # By key alone, so that the primary key serves it (SQLite would otherwise
+                # take the planned-time index and read half the table); filtered here.
+                more = select(*_SUMMARY, ts.direction).where(ts.train_key.in_(sorted(wanted)))
                 for r in conn.execute(more):
                     line = _summary(r)
-                    lines.setdefault(_group_of(line), line)
+                    if (
+                        r.direction == direction
+                        and crossing_point in (None, line.crossing_point)
+                        and (since is None or line.planned_crossing_at >= since)
+                    ):
+                        lines.setdefault(_group_of(line), line)
         out = sorted((t for t in lines.values() if t.train_key in wanted), key=_order)
         return out[:limit]
 
