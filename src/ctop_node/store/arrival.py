@@ -17,7 +17,7 @@ from typing import Any, cast
 
 import orjson
 import psycopg
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
@@ -535,31 +535,35 @@ class ArrivalQueries:
     def flagged_of_trains(self, keys: Sequence[str]) -> dict[str, builtins.list[IndexedRecord]]:
         """The records of these trains that have a smart-lock read or a control result: the
         only ones whose status can differ from ``announced`` (the train list reads these,
-        not every record of every train)."""
+        not every record of every train).
+
+        A join per source rather than an EXISTS per index row: the planner may start from
+        the reads and results (few) instead of probing for each of the trains' records."""
         ri = record_index.c
-        read = (
-            select(lock_reads.c.id)
-            .where(
-                lock_reads.c.sender_party == ri.origin_party, lock_reads.c.record_id == ri.record_id
-            )
-            .exists()
-        )
-        controlled = (
-            select(control_results.c.id)
-            .where(
-                control_results.c.origin_party == ri.origin_party,
-                control_results.c.record_id == ri.record_id,
-            )
-            .exists()
+        sources = (
+            (lock_reads, lock_reads.c.sender_party, lock_reads.c.record_id),
+            (control_results, control_results.c.origin_party, control_results.c.record_id),
         )
         out: dict[str, builtins.list[IndexedRecord]] = {k: [] for k in keys}
+        seen: set[tuple[str, str]] = set()
         with translated("read trains"), self.engine.connect() as conn:
             for i in range(0, len(keys), 500):
-                stmt = select(*_INDEXED).where(
-                    ri.train_key.in_(list(keys[i : i + 500])), or_(read, controlled)
-                )
-                for r in conn.execute(stmt):
-                    out[r.train_key].append(_indexed(r))
+                part = builtins.list(keys[i : i + 500])
+                for table, party, rid in sources:
+                    stmt = (
+                        select(*_INDEXED)
+                        .select_from(
+                            record_index.join(
+                                table, and_(party == ri.origin_party, rid == ri.record_id)
+                            )
+                        )
+                        .where(ri.train_key.in_(part))
+                        .distinct()
+                    )
+                    for r in conn.execute(stmt).all():
+                        if (r.origin_party, r.record_id) not in seen:
+                            seen.add((r.origin_party, r.record_id))
+                            out[r.train_key].append(_indexed(r))
         return out
 
     def records_of_trains(self, keys: Sequence[str]) -> dict[str, builtins.list[IndexedRecord]]:
