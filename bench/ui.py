@@ -220,10 +220,10 @@ def run(url: str, label: str, n: int, per_train: int, runs: int) -> None:
         f" index catch-up {index_s:.0f} s ({n / index_s:,.0f} records/s); load average {load}"
     )
     print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'CPU p50':>8} {'CPU p95':>8}")
-    for name, (values, cpu) in times.items():
+    for name, (values, cpu_ms) in times.items():
         print(
             f"{name:<22} {statistics.median(values):8.1f} {pct(values, 95):8.1f}"
-            f" {max(values):8.1f} {statistics.median(cpu):8.1f} {pct(cpu, 95):8.1f}"
+            f" {max(values):8.1f} {statistics.median(cpu_ms):8.1f} {pct(cpu_ms, 95):8.1f}"
         )
 
 
