@@ -204,9 +204,10 @@ class ArrivalViews:
             return None
         lines = self._lines(recs, control)
         wagons: dict[str, WagonView] = {}
+        rows = self.store.latest_records([(r.origin_party, r.record_id) for r in recs])
         for line in lines:
             r = line.record
-            row = self.store.get_record(r.record_id, origin_party=r.origin_party)
+            row = rows.get((r.origin_party, r.record_id))
             if row is None:
                 continue
             for w in row.body.get("wagons") or ():

@@ -34,6 +34,7 @@ OUR_TABLES = {
     "audit_checkpoints",
     "consents",
     "record_purges",
+    "train_summary",
 }
 HEAD = "0016"
 
