@@ -43,6 +43,7 @@ from ctop_node.reports.exchange import ExchangeCounts, exchange_counts
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.schema import inbox, outbox, peer_status, records
 from tests._homes import Home
+from tests._users import add_role_users_at
 
 READY_S = 60.0  # a cold start on a busy 2-core machine
 # Waiting for work to finish fails only when nothing has moved for this long, however long
@@ -345,6 +346,8 @@ def pg_schemas(pg_base_url: str) -> Iterator[dict[str, str]]:
 
 def _nodes(base: Path, db_urls: dict[str, str] | None) -> Iterator[Pair]:
     created = create_nodes(base, db_urls=db_urls)
+    for node in created.values():  # one user per role: record content needs a checked user
+        add_role_users_at(node.home)
     pair = Pair(created["KZ"], created["CN"], base)
     try:
         yield pair

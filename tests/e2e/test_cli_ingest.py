@@ -9,13 +9,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests._users import add_role_users
+
 OUTCOMES = ("to_send", "not_applicable", "excluded", "refused", "rejected")
 
 
 def ctop(
     *args: str, cwd: Path, check_codes: tuple[int, ...] = (0, 1)
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CTOP_LANG": "en"}
+    # Records are read as an arrival officer of the database (see _reads below).
+    env = {**os.environ, "CTOP_LANG": "en", "CTOP_USER": "arrival_officer"}
     proc = subprocess.run(
         [sys.executable, "-m", "ctop_node", *args],
         cwd=cwd,
@@ -60,6 +63,7 @@ def test_sample_ingest_adds_up_and_is_idempotent(tmp_path: Path, db_url: str) ->
     assert {k: again[k] for k in OUTCOMES} == {k: first[k] for k in OUTCOMES}
     assert again["new_versions"] == 0
     assert again["unchanged"] == first["new_versions"]
+    add_role_users(db_url)
     listed = ctop("records", "list", "--db", db_url, "--json", "--limit", "1000", cwd=tmp_path)
     rows = json.loads(listed.stdout)["records"]
     assert len(rows) == first["new_versions"]
@@ -76,6 +80,7 @@ def test_changed_record_becomes_version_two(
     f.write_text(json.dumps(record_dict) + "\n", "utf-8")
     code, out = _ingest(tmp_path, str(f), db=sqlite_url)
     assert (code, out["new_versions"]) == (0, 1)
+    add_role_users(sqlite_url)
     shown = ctop(
         "records", "show", record_dict["record_id"], "--db", sqlite_url, "--json", cwd=tmp_path
     )
@@ -108,10 +113,12 @@ def test_bad_lines_are_named_and_the_rest_goes_in(
     assert by_code["record.container.check_digit"]["field"] == "$.containers[0].number"
     assert "line 2" in by_code["input.json"]["position"]
     assert by_code["art6.state_secret"]["record_id"] == "KZ-3"
-    # The refused record's body is nowhere in the store.
+    # The refused record's body is nowhere in the store (asked as a user who may read it).
+    add_role_users(sqlite_url)
     shown = ctop(
         "records", "show", "KZ-3", "--db", sqlite_url, "--json", cwd=tmp_path, check_codes=(0, 1)
     )
+    assert json.loads(shown.stdout).get("error", {}).get("code") != "access.denied"
     assert "CSQU3054383" not in shown.stdout
 
 

@@ -96,6 +96,9 @@ def test_link_cut_locks_read_then_link_back_reconciles(
         "ONLINE_ONLY": 1,
     }
     shown = json.loads(
-        cli("records", "show", recs[0]["record_id"], "--home", pair.cn.home, "--json")
+        cli(
+            *("records", "show", recs[0]["record_id"], "--home", pair.cn.home, "--json"),
+            *("--user", "arrival_officer"),
+        )
     )
     assert shown["reconciliation"]["1"]["channels"] == ["online", "lock"]

@@ -80,7 +80,7 @@ def test_kz_sends_its_manifest_and_cn_reconciles(
     out = tmp_path / "cn-report"
     day = _today()
     cli("report", "--home", pair.cn.home, "--from", day, "--to", day, "--format", "json",
-        "--out", out)  # fmt: skip
+        "--out", out, "--user", "analyst")  # fmt: skip
     report = orjson.loads((out / "report.json").read_bytes())
     assert report["reconciliation"]["differences"] == []
     assert report["tables"]["reconciliation"]["rows"] == []
@@ -101,7 +101,7 @@ def test_kz_sends_its_manifest_and_cn_reconciles(
     ]
     out2 = tmp_path / "cn-report-2"
     cli("report", "--home", pair.cn.home, "--from", day, "--to", day, "--format", "csv",
-        "--out", out2, code=3)  # fmt: skip
+        "--out", out2, "--user", "analyst", code=3)  # fmt: skip
     csv_rows = (out2 / "reconciliation.csv").read_text("utf-8").splitlines()
     assert len(csv_rows) == 3 and any(withheld in r for r in csv_rows)
 

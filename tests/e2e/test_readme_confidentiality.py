@@ -4,6 +4,9 @@ CN's home, files land in a working directory, passwords come on stdin. A line co
 ``# refused`` must exit 1; every other line must exit 0. Afterwards the chain holds what the
 walk did, by whom, and still verifies; the files verified offline are the ones written.
 
+Commands act as the users the walk creates (``--user``), checked against the permission
+table: the auditor's attempt to read a record is refused and audited like a missing consent.
+
 The only liberty taken: a ``--valid-until`` day already past is moved a month ahead, so the
 README's example date does not rot the test; and ``retention_days`` is set in node.json, as
 the README's comment says."""
@@ -11,6 +14,7 @@ the README's comment says."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import stat
@@ -81,7 +85,10 @@ def test_the_readme_confidentiality_walk(
         expected = 1 if refused else 0
         assert done.returncode == expected, (args, done.stdout, done.stderr)
         if refused:
-            assert "Traceback" not in done.stderr and "consent" in done.stderr.lower(), done.stderr
+            # Refused for want of a consent, or by the permission table (the comment says so).
+            assert "Traceback" not in done.stderr, done.stderr
+            assert "consent" in done.stderr.lower() or "access.denied" in done.stderr, done.stderr
+            assert record_dict["record_id"] not in done.stdout, done.stdout
         ran.append(tuple(args[:2]))
 
     # The walk covers what an auditor must be able to do.
@@ -111,16 +118,18 @@ def test_the_readme_confidentiality_walk(
     did = [(e.actor, e.action) for e in entries]
     for step in (
         ("sup1", "records.export_refused"),
-        ("audit1", "consent.add"),
+        ("sup1", "consent.add"),
         ("sup1", "records.export"),
         ("sup1", "evidence.export"),
-        ("audit1", "consent.revoke"),
+        ("sup1", "consent.revoke"),
         ("sup1", "evidence.refused"),
+        ("audit1", "access.denied"),
         ("admin1", "records.purge"),
     ):
         assert step in did, (step, did)
     verify = subprocess.run(
         [sys.executable, "-m", "ctop_node", "audit", "verify", "--home", home, "--json"],
+        env={**os.environ, "CTOP_USER": "audit1"},
         capture_output=True,
         text=True,
         timeout=120,

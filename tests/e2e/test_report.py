@@ -93,7 +93,7 @@ def _history(pair: Pair, record_dict: dict[str, Any], tmp_path: Path) -> None:
 def _report(pair: Pair, node: Any, out: Path, fmt: str = "json") -> dict[str, Any]:
     today = datetime.now(UTC).date().isoformat()
     args = ("report", "--home", node.home, "--from", today, "--to", today, "--out", out)
-    cli(*args, "--format", fmt)
+    cli(*args, "--format", fmt, "--user", "analyst")
     if fmt != "json":
         return {}
     data: dict[str, Any] = orjson.loads((out / "report.json").read_bytes())
@@ -265,7 +265,7 @@ def test_report_and_reconciliation_over_a_scripted_history(
     today = datetime.now(UTC).date().isoformat()
     out = tmp_path / "kz-rec"
     args = ("report", "--home", pair.kz.home, "--from", today, "--to", today, "--out", out)
-    cli(*args, "--format", "json", "--peer-manifest", cn_m, code=3)
+    cli(*args, "--format", "json", "--peer-manifest", cn_m, "--user", "analyst", code=3)
     shown = orjson.loads((out / "report.json").read_bytes())["reconciliation"]["differences"]
     assert {d["kind"]: (d["record_id"], d["version"]) for d in shown} == planted
 

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tests._users import add_role_users
+
 
 def test_watch_once_moves_files_and_writes_error_reports(
     tmp_path: Path, record_dict: dict[str, Any]
@@ -63,8 +65,10 @@ def test_watch_once_moves_files_and_writes_error_reports(
     assert report["errors"][0]["record_id"] == "KZ-BAD-1"
     assert report["errors"][0]["field"] == "$.wagons[0].number"
     assert (inbox / "upload.part").exists()  # a file still being written is left alone
+    add_role_users(db)
     listed = subprocess.run(
         [sys.executable, "-m", "ctop_node", "records", "list", "--db", db, "--json"],
+        env={**os.environ, "CTOP_USER": "arrival_officer"},
         capture_output=True,
         text=True,
         timeout=60,

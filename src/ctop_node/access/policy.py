@@ -39,6 +39,10 @@ class Action(StrEnum):
     MANAGE_USERS = "users.manage"
     RECORD_CONTROL = "control.record"  # an arrival officer records a control result
     READ_METRICS = "metrics.read"  # Prometheus scraping with the node's own token
+    EXPORT_RECORDS = "records.export"  # files of record content: exports, evidence bundles
+    PURGE_RECORDS = "records.purge"  # retention: remove peer record bodies
+    MANAGE_CONSENTS = "consents.manage"  # register or revoke a peer Party's written consent
+    READ_CONSENTS = "consents.read"  # the consent register (no record content)
 
 
 class Purpose(StrEnum):
@@ -48,6 +52,7 @@ class Purpose(StrEnum):
     AUDIT = "audit"
     ADMINISTRATION = "administration"
     OPERATIONS = "operations"
+    RETENTION = "retention"
 
 
 _CONTROL = frozenset({Purpose.CUSTOMS_CONTROL})
@@ -67,14 +72,25 @@ PERMISSIONS: dict[Role, dict[Action, frozenset[Purpose]]] = {
         Action.READ_STATUS: _OPS,
         # The evaluation report's page (/ui/report): aggregates only, like the analyst's.
         Action.READ_STATISTICS: frozenset({Purpose.RISK_ANALYSIS}),
+        # Files of record content (exports, evidence for a court under a consent) and the
+        # consent register they are checked against: the supervisor's (CLI only).
+        Action.EXPORT_RECORDS: _CONTROL,
+        Action.MANAGE_CONSENTS: frozenset({Purpose.ADMINISTRATION}),
+        Action.READ_CONSENTS: frozenset({Purpose.AUDIT}),
     },
     Role.ANALYST: {
         Action.READ_STATISTICS: frozenset({Purpose.RISK_ANALYSIS}),
         Action.READ_STATUS: _OPS,
     },
-    Role.AUDITOR: {Action.READ_AUDIT: frozenset({Purpose.AUDIT}), Action.READ_STATUS: _OPS},
+    Role.AUDITOR: {
+        Action.READ_AUDIT: frozenset({Purpose.AUDIT}),
+        Action.READ_CONSENTS: frozenset({Purpose.AUDIT}),
+        Action.READ_STATUS: _OPS,
+    },
     Role.ADMIN: {
         Action.MANAGE_USERS: frozenset({Purpose.ADMINISTRATION}),
+        # Retention is configuration carried out: it removes content, it shows none.
+        Action.PURGE_RECORDS: frozenset({Purpose.RETENTION}),
         Action.READ_STATUS: _OPS,
     },
     Role.CLEARANCE_SYSTEM: {
@@ -98,7 +114,7 @@ class Principal:
 
     name: str
     role: Role
-    via: str  # "session" | "token" | "system"
+    via: str  # "session" | "token" | "system" | "cli" (a named user on the command line)
     scope: str | None = None  # the token's scope when via == "token"
     language: str | None = None
 
@@ -167,6 +183,7 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/ui/control/{origin}/{record_id:path}"): _CONTROL_RULE,
     ("POST", "/ui/control/{origin}/{record_id:path}"): _CONTROL_RULE,
     ("GET", "/ui/departure"): _READ,
+    # The evaluation report: aggregates only (analysts and supervisors).
     ("GET", "/ui/report"): RouteRule(Action.READ_STATISTICS, Purpose.RISK_ANALYSIS),
     ("POST", "/logout"): ANY_SESSION,
     ("POST", "/ui/language"): ANY_SESSION,
@@ -179,6 +196,55 @@ ROUTES: dict[tuple[str, str], RouteRule] = {
     ("GET", "/healthz"): PUBLIC,
     ("GET", "/readyz"): PUBLIC,
 }
+
+# -- the commands of the command line ----------------------------------------------------
+
+# The node's operator: the OS account that owns the node home already holds its keys, its
+# database and its configuration, so a role check on these commands would prove nothing;
+# they show no record content (counts, states, ids and digests at most).
+OPERATOR = RouteRule(open="operator")
+# Offline checks of files the caller already holds (nothing of the node is opened).
+OFFLINE = RouteRule(open="offline")
+
+# Command (as typed after ``ctop-node``) -> rule. A command that shows, exports or acts on
+# peer data (Art.6 material) acts as a named user (``--user``, ``$CTOP_USER`` or the token in
+# ``$CTOP_TOKEN``) checked by ``check()`` like a page or an API call
+# (``ctop_node.cli._actor.authorize``); tests/unit/cli/test_cli_access.py walks the command
+# tree: a command without an entry fails there, and so does every role the table refuses.
+CLI_COMMANDS: dict[str, RouteRule] = {
+    "records list": _READ,
+    "records show": _READ,
+    "records export": RouteRule(Action.EXPORT_RECORDS, Purpose.CUSTOMS_CONTROL),
+    "evidence pack": RouteRule(Action.EXPORT_RECORDS, Purpose.CUSTOMS_CONTROL),
+    "consent add": RouteRule(Action.MANAGE_CONSENTS, Purpose.ADMINISTRATION),
+    "consent revoke": RouteRule(Action.MANAGE_CONSENTS, Purpose.ADMINISTRATION),
+    "consent list": RouteRule(Action.READ_CONSENTS, Purpose.AUDIT),
+    "audit verify": RouteRule(Action.READ_AUDIT, Purpose.AUDIT),
+    "audit export": RouteRule(Action.READ_AUDIT, Purpose.AUDIT),
+    "purge": RouteRule(Action.PURGE_RECORDS, Purpose.RETENTION),
+    "report": RouteRule(Action.READ_STATISTICS, Purpose.RISK_ANALYSIS),
+    "audit verify-export": OFFLINE,
+    "evidence verify": OFFLINE,
+}
+
+
+def cli_rule(command: str) -> RouteRule:
+    """The rule of a command; a command not in the table is an operator's."""
+    return CLI_COMMANDS.get(command, OPERATOR)
+
+
+def cli_rows() -> Iterator[list[str]]:
+    """The command table as rows: command, then one cell per user role (users by name or
+    token on the command line)."""
+    for command, rule in CLI_COMMANDS.items():
+        if rule.action is None or rule.purpose is None:
+            continue
+        cells = [
+            "yes" if allowed(Principal(r, Role(r), "cli"), rule.action, rule.purpose) else "refused"
+            for r in USER_ROLES
+        ]
+        yield [f"`ctop-node {command}`", f"{rule.action.value} ({rule.purpose.value})", *cells]
+
 
 # The callers of the table: each user role (by session on pages, by token on the API), the
 # node's own token, and nobody.
@@ -246,6 +312,10 @@ def matrix_markdown() -> str:
     head = ["Route", "Action (purpose)", *(f"`{c}`" if c in USER_ROLES else c for c in CALLERS)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join(row) + " |" for row in matrix_rows()]
+    # The command line: the same check, by the user named with --user or $CTOP_TOKEN.
+    cli_head = ["Command", "Action (purpose)", *(f"`{c}`" for c in USER_ROLES)]
+    lines += ["", "| " + " | ".join(cli_head) + " |", "|" + "---|" * len(cli_head)]
+    lines += ["| " + " | ".join(row) + " |" for row in cli_rows()]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from ctop_node.access._files import write_new_private
-from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
+from ctop_node.cli._actor import ActorOpt, actor_name, audit_chain, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing
 from ctop_node.config import NodeConfig, at_rest_key_file
@@ -90,7 +90,7 @@ def status(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
 
 @at_rest_app.command("rotate")
 def rotate(
-    user: UserOpt = None, home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False
+    user: ActorOpt = None, home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Make a new current key, re-seal every value under it, then drop the old keys.
 

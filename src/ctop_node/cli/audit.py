@@ -15,7 +15,7 @@ from ctop_node.access._anchor import load_pem_certificate
 from ctop_node.access._files import write_new_private
 from ctop_node.access.audit_export import build_export, verify_export
 from ctop_node.access.audit_verify import ChainReport, verify_chain
-from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin, node_signer
+from ctop_node.cli._actor import UserOpt, audit_chain, authorize, cli_origin, node_signer
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json, read_bytes
 from ctop_node.cli.records import open_existing
 from ctop_node.config import default_home
@@ -69,7 +69,9 @@ def _report(report: ChainReport, as_json: bool) -> None:
 
 
 @audit_app.command("verify")
-def verify(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+def verify(
+    user: UserOpt = None, home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False
+) -> None:
     """Check the whole chain and its signed checkpoints; exit 1 naming the first bad position.
 
     \b
@@ -82,6 +84,7 @@ def verify(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> 
     if paths.ca_cert.exists():
         anchors = load_anchors([paths.ca_cert])
     with open_existing(home, db) as store:
+        authorize(store, home, "audit verify", user)
         log = AuditLog(store.engine)
         entries = [e.as_dict() for e in log.entries()]
         checkpoints = [asdict(c) for c in log.checkpoints()]
@@ -135,10 +138,11 @@ def export(
             code="audit.no_signer",
         )
     with open_existing(home, db) as store:
+        who = authorize(store, home, "audit export", user)
         doc = build_export(AuditLog(store.engine), signer, first, last)
         write_new_private(out, orjson.dumps(doc, option=orjson.OPT_INDENT_2))
         audit_chain(store, home).record(
-            actor_name(user),
+            who.name,
             "audit.export",
             f"audit:{first}-{last}",
             purpose="audit",

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from ctop_node.access.consent import add_consent, parse_scope, revoke_consent
-from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
+from ctop_node.cli._actor import UserOpt, audit_chain, authorize, cli_origin
 from ctop_node.cli._common import ConsentPurpose, DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing, resolve_db_url
 from ctop_node.errors import UsageError
@@ -69,10 +69,11 @@ def add(
           --scope 'CN-2026-*' --valid-until 2026-12-31
     """
     with open_store(resolve_db_url(home, db)) as store:
+        who = authorize(store, home, "consent add", user)
         row = add_consent(
             ConsentStore(store.engine),
             audit_chain(store, home),
-            actor=actor_name(user),
+            actor=who.name,
             origin=cli_origin(),
             reference=reference,
             from_party=from_party,
@@ -93,7 +94,9 @@ def add(
 
 
 @consent_app.command("list")
-def list_(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+def list_(
+    user: UserOpt = None, home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False
+) -> None:
     """Every registered consent, revoked ones included.
 
     \b
@@ -102,6 +105,7 @@ def list_(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False) -> N
       ctop-node consent list --home /var/lib/ctop --json
     """
     with open_existing(home, db) as store:
+        authorize(store, home, "consent list", user)
         rows = ConsentStore(store.engine).all()
     if as_json:
         print_json({"consents": [_as_dict(c) for c in rows]})
@@ -143,10 +147,11 @@ def revoke(
       ctop-node consent revoke CN-2026-17 --home /var/lib/ctop
     """
     with open_existing(home, db) as store:
+        who = authorize(store, home, "consent revoke", user)
         revoke_consent(
             ConsentStore(store.engine),
             audit_chain(store, home),
-            actor=actor_name(user),
+            actor=who.name,
             origin=cli_origin(),
             reference=reference,
             now=datetime.now(UTC),

@@ -11,7 +11,7 @@ from typer.core import TyperGroup
 from ctop_node.access.audit_chain import CUSTOMS_CONTROL
 from ctop_node.access.evidence import write_evidence
 from ctop_node.access.evidence_verify import verify_evidence
-from ctop_node.cli._actor import PurposeOpt, UserOpt, actor_name, audit_chain, cli_origin
+from ctop_node.cli._actor import PurposeOpt, UserOpt, audit_chain, authorize, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json, read_bytes
 from ctop_node.cli.audit import CaOpt, load_anchors
 from ctop_node.cli.records import open_existing
@@ -65,6 +65,7 @@ def pack(
     """
     config = NodeConfig.load(home, db_url=db)
     with open_existing(home, db) as store:
+        who = authorize(store, config.home, "evidence pack", user)
         manifest = write_evidence(
             audit_chain(store, config.home),
             node_keys(config.home),
@@ -72,7 +73,7 @@ def pack(
             config.party,
             record_id,
             out,
-            actor=actor_name(user),
+            actor=who.name,
             origin=cli_origin(),
             purpose=purpose,
             consents=ConsentStore(store.engine).all(),

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ctop_node.access._files import write_new_private
-from ctop_node.cli._actor import UserOpt, audit_key_change
+from ctop_node.cli._actor import ActorOpt, audit_key_change
 from ctop_node.cli._common import JsonOpt, report_done
 from ctop_node.config import (
     CONFIG_FILE,
@@ -261,7 +261,7 @@ def import_trust_cmd(
             help="SHA-256 of the peer's Party CA as read out by the peer; refuse any other.",
         ),
     ] = None,
-    user: UserOpt = None,
+    user: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check a peer Party's trust bundle and store it under HOME/peers/<PARTY>/.
@@ -360,7 +360,7 @@ def reissue_tls_cmd(
     ip: IpOpt = None,
     home: HomeOpt = None,
     ca: CaOpt = None,
-    user: UserOpt = None,
+    user: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Issue a new TLS key and certificate for the host names/addresses the peer dials.
@@ -460,7 +460,7 @@ def sign_cmd(
 def install_cmd(
     file: Annotated[Path, typer.Argument(help="Answer of `pki sign`, or a CRL (PEM).")],
     home: HomeOpt = None,
-    user: UserOpt = None,
+    user: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Install certificates issued by the offline CA, or a CRL it re-signed.
@@ -511,7 +511,7 @@ def rotate_cmd(
         Path | None,
         typer.Option("--csr", help="CA kept offline: write a request for the new keys here."),
     ] = None,
-    user: UserOpt = None,
+    user: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """New signing and encryption keys; the old ones keep verifying and decrypting messages

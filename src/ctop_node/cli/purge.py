@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
+from ctop_node.cli._actor import UserOpt, audit_chain, authorize, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing
 from ctop_node.config import NodeConfig
@@ -57,9 +57,10 @@ def purge(
     now = datetime.now(UTC)
     cutoff = _cutoff(before, home, now)
     with open_existing(home, db) as store:
+        who = authorize(store, home, "purge", user)
         purged = Retention(store.engine).purge_peer_bodies(cutoff, at=now)
         entry = audit_chain(store, home).record(
-            actor_name(user),
+            who.name,
             "records.purge",
             "records",
             purpose="retention",

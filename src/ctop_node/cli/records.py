@@ -13,7 +13,7 @@ from rich.table import Table
 from ctop_node.access.audit_chain import CUSTOMS_CONTROL, record_object
 from ctop_node.access.consent import check_purpose
 from ctop_node.access.records_export import ExportRequest, export_records, restriction_mark
-from ctop_node.cli._actor import PurposeOpt, UserOpt, actor_name, audit_chain, cli_origin
+from ctop_node.cli._actor import PurposeOpt, UserOpt, audit_chain, authorize, cli_origin
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, Outcome, console, print_json
 from ctop_node.config import NodeConfig, default_home, sqlite_url
 from ctop_node.errors import ConfigError, RecordError, StorageError
@@ -112,12 +112,13 @@ def list_records(
     """
     check_purpose(purpose)
     with open_existing(home, db) as store:
+        who = authorize(store, home, "records list", user)
         rows = store.list_records(outcome=outcome, limit=limit)
         counts = store.outcome_counts()
         peer = [r for r in rows if r.direction == "in"]
         if peer:  # Art.6: every read of peer data is audited
             audit_chain(store, home).record(
-                actor_name(user),
+                who.name,
                 "records.list",
                 "records",
                 purpose=purpose,
@@ -208,6 +209,7 @@ def show(
     """
     check_purpose(purpose)
     with open_existing(home, db) as store:
+        who = authorize(store, home, "records show", user)
         versions = store.versions(record_id, origin_party=origin)
         # Received records: which channel(s) brought each version, and whether they agree.
         recon = reconcile(
@@ -220,7 +222,7 @@ def show(
         chosen = _choose(record_id, versions, version)
         if chosen.direction == "in":  # Art.6: every read of peer data is audited
             audit_chain(store, home).record(
-                actor_name(user),
+                who.name,
                 "records.show",
                 record_object(chosen.origin_party, chosen.record_id, chosen.version),
                 purpose=purpose,
@@ -311,6 +313,7 @@ def export(
     """
     check_purpose(purpose)
     with open_existing(home, db) as store:
+        who = authorize(store, home, "records export", user)
         if record_ids:
             rows = []
             for rid in record_ids:
@@ -329,7 +332,7 @@ def export(
                 if (r := store.get_record(s.record_id, s.version, origin_party=s.origin_party))
             ]
         req = ExportRequest(
-            actor=actor_name(user),
+            actor=who.name,
             origin=cli_origin(),
             purpose=purpose,
             out=out,

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ctop_node.cli._actor import UserOpt, authorize
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, err_console, print_json
 from ctop_node.config import NodeConfig, default_home
 from ctop_node.crypto.keyset import node_keys
@@ -128,6 +129,7 @@ def report(
     lang: Annotated[
         Language | None, typer.Option("--lang", help="Language of the HTML report.")
     ] = None,
+    user: UserOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Write the evaluation report of this node for a period.
@@ -141,6 +143,9 @@ def report(
     if lang is not None:
         set_language(lang.value)
     first, last = _day(start), _day(end)
+    config = NodeConfig.load(home or default_home(), db_url=db)
+    with open_store(config.db_url, migrate=False, create=False) as store:
+        authorize(store, config.home, "report", user)
     data = make_report(
         home or default_home(),
         first,

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from ctop_node.access.policy import TOKEN_SCOPES, USER_ROLES
 from ctop_node.access.sessions import Accounts
-from ctop_node.cli._actor import UserOpt, actor_name, audit_chain, cli_origin
+from ctop_node.cli._actor import ActorOpt, actor_name, audit_chain, cli_origin
 from ctop_node.cli._common import (
     DbOpt,
     HomeOpt,
@@ -91,7 +91,7 @@ def add(
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
-    actor: UserOpt = None,
+    actor: ActorOpt = None,
 ) -> None:
     """Add a user with a role and a password (at least 12 characters).
 
@@ -171,7 +171,7 @@ def disable(
     name: Annotated[str, typer.Argument(help=N_("User name."))],
     home: HomeOpt = None,
     db: DbOpt = None,
-    actor: UserOpt = None,
+    actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Disable a user: their sessions end and their tokens stop working.
@@ -204,7 +204,7 @@ def token(
     ] = "read",
     home: HomeOpt = None,
     db: DbOpt = None,
-    actor: UserOpt = None,
+    actor: ActorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print a new read-scoped API token for the user (shown once), or revoke their tokens.

@@ -1,6 +1,7 @@
 """Two real nodes that exchanged records: KZ sent them (outbox, with CN's signed receipts),
-CN received them (inbox, records of direction "in"). Each home has its node.json, keys, and
-the other's trust bundle; CN's database is the test's ``db_url`` (both databases)."""
+CN received them (inbox, records of direction "in"). Each home has its node.json, keys, the
+other's trust bundle and one user per role (``tests/_users.py``); CN's database is the test's
+``db_url`` (both databases)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ctop_node.store import open_store
 from ctop_node.store.inbox import Inbox
 from ctop_node.store.outbox import Outbox
 from tests._homes import Home
+from tests._users import add_role_users
 from tests.unit.online._peers import new_id, record_message
 from tests.unit.store._entries import entry
 
@@ -63,6 +65,8 @@ def exchange(
             result = receiver.handle(raw)
             assert result.status == "receipt" and result.answer is not None, result
             outbox.mark_delivered(item.id, result.answer, now)
+    for db in (kz_db, cn_db):
+        add_role_users(db)
     return Nodes(kz, cn, kz_db, cn_db, ids)
 
 

@@ -45,7 +45,7 @@ def entries(nodes: Nodes, first: int = 1) -> list[AuditRow]:
 
 
 def verified(nodes: Nodes) -> dict[str, Any]:
-    result = cli("audit", "verify", "--home", str(nodes.cn.home), "--json")
+    result = cli("audit", "verify", "--home", str(nodes.cn.home), "--user", "auditor", "--json")
     assert result.exit_code == 0, result.output
     report: dict[str, Any] = json.loads(result.stdout)
     return report
@@ -186,12 +186,12 @@ def test_cli_reads_and_exports_of_peer_data_are_on_the_chain(nodes: Nodes, tmp_p
         ("records", "list", "--json"),
         ("records", "export", "--out", str(tmp_path / "out.json"), "--json"),
     ):
-        done = cli(*args, "--home", home, "--user", "inspector7")
+        done = cli(*args, "--home", home, "--user", "supervisor")
         assert done.exit_code == 0, (args, done.output)
     got = [(e.actor, e.action, e.object, e.origin[:4]) for e in entries(nodes, start)]
     assert got == [
-        ("inspector7", "records.show", f"record:KZ/{rid}/v1", "cli@"),
-        ("inspector7", "records.list", "records", "cli@"),
-        ("inspector7", "records.export", f"record:KZ/{rid}/v1", "cli@"),
+        ("supervisor", "records.show", f"record:KZ/{rid}/v1", "cli@"),
+        ("supervisor", "records.list", "records", "cli@"),
+        ("supervisor", "records.export", f"record:KZ/{rid}/v1", "cli@"),
     ]
     assert verified(nodes)["ok"]

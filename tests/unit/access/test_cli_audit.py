@@ -19,6 +19,12 @@ from tests._homes import Home
 from tests.unit.access._nodes import Nodes, cli, exchange
 
 
+@pytest.fixture(autouse=True)
+def _acting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands without --user act as the auditor (the audit log is the auditor's)."""
+    monkeypatch.setenv("CTOP_USER", "auditor")
+
+
 @pytest.fixture
 def nodes(kz_cn_homes: tuple[Home, Home], db_url: str, record_dict: dict[str, Any]) -> Nodes:
     n = exchange(kz_cn_homes, db_url, record_dict)
@@ -69,7 +75,7 @@ def _export(nodes: Nodes, out: Path, first: int = 3, last: int = 9) -> dict[str,
         "--out",
         str(out),
         "--user",
-        "auditor1",
+        "auditor",
     )
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600

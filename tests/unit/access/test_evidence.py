@@ -25,8 +25,15 @@ from ctop_node.errors import AuditError
 from ctop_node.store import open_store
 from ctop_node.store.audit import AuditLog
 from tests._homes import Home, make_home
+from tests._users import add_role_users
 from tests.unit.access._nodes import Nodes, cli, exchange
 from tests.unit.lock._channel import NONCE, carrier_ca, cn_lock_reader, write_lock
+
+
+@pytest.fixture(autouse=True)
+def _acting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands without --user act as the supervisor (evidence and consents are theirs)."""
+    monkeypatch.setenv("CTOP_USER", "supervisor")
 
 
 @pytest.fixture
@@ -64,7 +71,15 @@ def nodes(
     n = exchange(kz_cn_homes, db_url, record_dict, n=1, kz_db=kz_db)
     # A read of the record, so the bundle carries its audit entries.
     assert (
-        cli("records", "show", n.record_ids[0], "--home", str(n.cn.home), "--user", "o1").exit_code
+        cli(
+            "records",
+            "show",
+            n.record_ids[0],
+            "--home",
+            str(n.cn.home),
+            "--user",
+            "arrival_officer",
+        ).exit_code
         == 0
     )
     return n
@@ -79,7 +94,7 @@ def anchors(nodes: Nodes) -> dict[str, Any]:
 
 def pack(home: Home, rid: str, out: Path) -> bytes:
     result = cli(
-        "evidence", "pack", rid, "--home", str(home.home), "--out", str(out), "--user", "aud"
+        "evidence", "pack", rid, "--home", str(home.home), "--out", str(out), "--user", "supervisor"
     )
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
@@ -210,6 +225,7 @@ def test_a_record_that_came_on_a_smart_lock(
     with open_store(db_url) as store:
         reader = cn_lock_reader(cn, store, carrier)
         reader.read(write_lock(carrier, kz, record_dict), reader_id="CN-R1", nonce=NONCE)
+    add_role_users(db_url)
     nodes = Nodes(kz, cn, "", db_url, [record_dict["record_id"]])
     parts = parts_of(pack(cn, record_dict["record_id"], tmp_path / "ev.zip"))
     assert {"messages/1.cose", "receipts/1.cose", "lock/1.img"} <= set(parts)
@@ -257,7 +273,7 @@ def test_a_bundle_of_peer_data_for_court_needs_the_partys_consent(
         "2099-12-31",
     )
     assert added.exit_code == 0, added.output
-    data = pack(nodes.cn, rid, out)  # as "aud", for customs control: no consent needed
+    data = pack(nodes.cn, rid, out)  # as "supervisor", for customs control: no consent needed
     assert json.loads(parts_of(data)["manifest.json"])["use"]["consent_reference"] is None
     court = tmp_path / "court2.zip"
     ok = cli("evidence", rid, "--home", home, "--out", str(court), "--purpose", "court")

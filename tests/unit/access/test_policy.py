@@ -59,3 +59,33 @@ def test_only_the_clearance_system_ingests() -> None:
 def test_every_user_role_has_an_entry_and_the_system_is_no_user_role() -> None:
     assert set(USER_ROLES) == {r.value for r in PERMISSIONS} - {"clearance_system"}
     assert "clearance_system" not in USER_ROLES
+
+
+def test_the_command_line_table_keeps_record_content_to_officers_and_supervisors() -> None:
+    from ctop_node.access.policy import CLI_COMMANDS
+
+    content = {Action.READ_RECORDS, Action.EXPORT_RECORDS}
+    for command, rule in CLI_COMMANDS.items():
+        if rule.action not in content:
+            continue
+        assert rule.purpose is not None, command
+        for role in (Role.ANALYST, Role.AUDITOR, Role.ADMIN, Role.CLEARANCE_SYSTEM):
+            assert not allowed(who(role, "cli"), rule.action, rule.purpose), (command, role)
+
+
+def test_exports_consents_purge_and_the_audit_log_each_have_their_role() -> None:
+    cli = {r: who(r, "cli") for r in Role}
+    assert [r for r in Role if allowed(cli[r], Action.EXPORT_RECORDS, Purpose.CUSTOMS_CONTROL)] == [
+        Role.SUPERVISOR
+    ]
+    assert [r for r in Role if allowed(cli[r], Action.MANAGE_CONSENTS, Purpose.ADMINISTRATION)] == [
+        Role.SUPERVISOR
+    ]
+    assert {r for r in Role if allowed(cli[r], Action.READ_CONSENTS, Purpose.AUDIT)} == {
+        Role.SUPERVISOR,
+        Role.AUDITOR,
+    }
+    assert [r for r in Role if allowed(cli[r], Action.PURGE_RECORDS, Purpose.RETENTION)] == [
+        Role.ADMIN
+    ]
+    assert [r for r in Role if allowed(cli[r], Action.READ_AUDIT, Purpose.AUDIT)] == [Role.AUDITOR]

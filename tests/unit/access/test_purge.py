@@ -20,6 +20,12 @@ from tests._homes import Home
 from tests.unit.access._nodes import Nodes, cli, exchange
 
 
+@pytest.fixture(autouse=True)
+def _acting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands without --user act as the admin (purge is the administrator's)."""
+    monkeypatch.setenv("CTOP_USER", "admin")
+
+
 @pytest.fixture
 def nodes(kz_cn_homes: tuple[Home, Home], db_url: str, record_dict: dict[str, Any]) -> Nodes:
     return exchange(kz_cn_homes, db_url, record_dict)
@@ -34,7 +40,7 @@ def test_purge_removes_peer_bodies_and_keeps_digests_counts_and_audit(nodes: Nod
     with open_store(nodes.cn_db) as store:
         counts = store.outcome_counts()
         digests = {r.record_id: r.digest for r in store.list_records()}
-    result = cli("purge", "--before", tomorrow(), "--home", home, "--user", "dpo", "--json")
+    result = cli("purge", "--before", tomorrow(), "--home", home, "--user", "admin", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["purged"] == len(nodes.record_ids)
@@ -51,12 +57,12 @@ def test_purge_removes_peer_bodies_and_keeps_digests_counts_and_audit(nodes: Nod
         assert stored and all(m == b"" and p is None and len(d) == 64 for m, p, d in stored)
         last = AuditLog(store.engine).last()
     assert last is not None and (last.actor, last.action, last.seq) == (
-        "dpo",
+        "admin",
         "records.purge",
         report["audit_seq"],
     )
     assert json.loads(last.detail)["purged"] == len(nodes.record_ids)
-    assert cli("audit", "verify", "--home", home).exit_code == 0
+    assert cli("audit", "verify", "--home", home, "--user", "auditor").exit_code == 0
     # Done once: a second purge finds nothing more; an evidence bundle is refused, saying why.
     again = cli("purge", "--before", tomorrow(), "--home", home, "--json")
     assert json.loads(again.stdout)["purged"] == 0
@@ -68,6 +74,8 @@ def test_purge_removes_peer_bodies_and_keeps_digests_counts_and_audit(nodes: Nod
         home,
         "--out",
         str(nodes.cn.home / "e.zip"),
+        "--user",
+        "supervisor",
     )
     assert isinstance(refused.exception, AuditError) and refused.exception.code == "evidence.purged"
 

@@ -24,12 +24,18 @@ def nodes(kz_cn_homes: tuple[Home, Home], db_url: str, record_dict: dict[str, An
     return exchange(kz_cn_homes, db_url, record_dict)
 
 
+@pytest.fixture(autouse=True)
+def _acting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands without --user act as the supervisor (exports, consents are theirs)."""
+    monkeypatch.setenv("CTOP_USER", "supervisor")
+
+
 def entries(nodes: Nodes) -> list[AuditRow]:
     with open_store(nodes.cn_db) as store:
         return AuditLog(store.engine).entries()
 
 
-def export(nodes: Nodes, out: Path, *extra: str, user: str = "clerk") -> Any:
+def export(nodes: Nodes, out: Path, *extra: str, user: str = "supervisor") -> Any:
     return cli(
         "records",
         "export",
@@ -68,7 +74,7 @@ def add_consent(
         "--valid-until",
         until,
         "--user",
-        "registrar",
+        "supervisor",
     )
     assert result.exit_code == 0, result.output
 
@@ -80,7 +86,7 @@ def test_court_export_without_consent_is_refused_and_audited(nodes: Nodes, tmp_p
     assert result.exception.code == "consent.missing"
     assert not out.exists()
     [refusal] = [e for e in entries(nodes) if e.action == "records.export_refused"]
-    assert (refusal.actor, refusal.purpose) == ("clerk", "court")
+    assert (refusal.actor, refusal.purpose) == ("supervisor", "court")
     assert json.loads(refusal.detail)["code"] == "consent.missing"
 
 
@@ -95,7 +101,7 @@ def test_court_export_with_a_valid_consent_is_marked_watermarked_and_audited(
     doc = json.loads(out.read_bytes())
     mark = doc["watermark"]
     assert (mark["exported_by"], mark["purpose"], mark["consent_reference"]) == (
-        "clerk",
+        "supervisor",
         "court",
         "KZ-MF-2026/17",
     )
@@ -172,23 +178,23 @@ def test_an_existing_file_is_never_overwritten(nodes: Nodes, tmp_path: Path) -> 
 def test_reads_of_peer_data_are_audited_with_who_and_why(
     nodes: Nodes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("CTOP_USER", "inspector7")
+    monkeypatch.setenv("CTOP_USER", "arrival_officer")
     home = str(nodes.cn.home)
     rid = nodes.record_ids[0]
     shown = cli("records", "show", rid, "--home", home, "--json")
     assert shown.exit_code == 0, shown.output
     assert "written consent of KZ" in json.loads(shown.stdout)["restriction"]
-    listed = cli("records", "list", "--home", home, "--user", "analyst2", "--json")
+    listed = cli("records", "list", "--home", home, "--user", "departure_officer", "--json")
     assert listed.exit_code == 0, listed.output
     assert "written consent of KZ" in json.loads(listed.stdout)["restrictions"]["KZ"]
     show, listing = entries(nodes)[-2:]
     assert (show.actor, show.action, show.object, show.purpose) == (
-        "inspector7",
+        "arrival_officer",
         "records.show",
         f"record:KZ/{rid}/v1",
         "customs_control",
     )
-    assert (listing.actor, listing.action) == ("analyst2", "records.list")
+    assert (listing.actor, listing.action) == ("departure_officer", "records.list")
     assert json.loads(listing.detail)["peer_records"] == len(nodes.record_ids)
     # Reading our own records is no read of peer data: nothing is added.
     before = len(entries(nodes))
@@ -252,15 +258,15 @@ def test_the_consent_register_lists_refuses_duplicates_and_audits_changes(nodes:
         "2099-01-01",
     )
     assert wrong.exit_code == 2 and "--purpose" in wrong.output  # not a consent purpose
-    assert cli("consent", "revoke", "REF-7", "--home", home, "--user", "chief").exit_code == 0
+    assert cli("consent", "revoke", "REF-7", "--home", home, "--user", "supervisor").exit_code == 0
     twice = cli("consent", "revoke", "REF-7", "--home", home)
     assert (
         isinstance(twice.exception, StorageError)
         and twice.exception.code == "store.consent_revoked"
     )
     listed = json.loads(cli("consent", "list", "--home", home, "--json").stdout)["consents"]
-    assert [(c["reference"], c["revoked_by"]) for c in listed] == [("REF-7", "chief")]
+    assert [(c["reference"], c["revoked_by"]) for c in listed] == [("REF-7", "supervisor")]
     assert [(e.action, e.actor) for e in entries(nodes)] == [
-        ("consent.add", "registrar"),
-        ("consent.revoke", "chief"),
+        ("consent.add", "supervisor"),
+        ("consent.revoke", "supervisor"),
     ]

@@ -18,7 +18,14 @@ from ctop_node.config import sqlite_url, write_node_config
 from ctop_node.errors import RecordError, UsageError
 from ctop_node.store import open_store
 from ctop_node.store.outbox import Delivered, Outbox
+from tests._users import add_role_users
 from tests.unit.store._entries import changed, entry, with_id
+
+
+@pytest.fixture(autouse=True)
+def _acting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands act as an arrival officer, who reads records for customs control."""
+    monkeypatch.setenv("CTOP_USER", "arrival_officer")
 
 
 @pytest.fixture
@@ -44,6 +51,7 @@ def home(tmp_path: Path, record_dict: dict[str, Any]) -> Path:
         box.attach_message(item.id, "00000000-0000-4000-8000-000000000001", b"sealed")
         box.settle([Delivered(item.id, b"receipt", soon)])
         store.write_batch([entry(changed(a, "v2"))], origin_party="KZ")
+    add_role_users(sqlite_url(home))
     return home
 
 

@@ -18,6 +18,7 @@ from ctop_node.errors import LockError, UsageError
 from ctop_node.localnet import LocalNode, create_nodes
 from ctop_node.lock.device import LockDevice
 from ctop_node.lock.reader import LockReader
+from tests._users import add_role_users_at
 
 
 def invoke(*args: str | Path) -> Result:
@@ -31,8 +32,12 @@ def ok(*args: str | Path) -> str:
 
 
 @pytest.fixture
-def nodes(tmp_path: Path) -> dict[str, LocalNode]:
-    return create_nodes(tmp_path / "nodes")
+def nodes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, LocalNode]:
+    made = create_nodes(tmp_path / "nodes")
+    for node in made.values():
+        add_role_users_at(node.home)
+    monkeypatch.setenv("CTOP_USER", "arrival_officer")  # who reads the records shown
+    return made
 
 
 def ingest(node: LocalNode, data: dict[str, Any], tmp: Path) -> None:

@@ -15,7 +15,14 @@ from ctop_node.config import sqlite_url
 from ctop_node.errors import RecordError, StorageError
 from ctop_node.rules.outcome import OutcomeKind
 from ctop_node.store import open_store
+from tests._users import add_role_users
 from tests.unit.store._entries import changed, entry, with_id
+
+
+@pytest.fixture(autouse=True)
+def _acting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands act as an arrival officer, who reads records for customs control."""
+    monkeypatch.setenv("CTOP_USER", "arrival_officer")
 
 
 @pytest.fixture
@@ -43,6 +50,7 @@ def home(tmp_path: Path, record_dict: dict[str, Any]) -> Path:
             origin_party="CN",
             direction="in",
         )
+    add_role_users(sqlite_url(home))
     return home
 
 

@@ -58,7 +58,18 @@ def test_record_content_is_sealed_in_the_database_and_read_back(
         row = store.get_record(nodes.record_ids[0])
     assert row is not None and row.body["exporter"]["name"] == consignor
     # The CLI reads through the same key; the audit chain is not sealed and still verifies.
-    assert cli("records", "show", nodes.record_ids[0], "--home", str(nodes.cn.home)).exit_code == 0
+    assert (
+        cli(
+            "records",
+            "show",
+            nodes.record_ids[0],
+            "--home",
+            str(nodes.cn.home),
+            "--user",
+            "arrival_officer",
+        ).exit_code
+        == 0
+    )
 
 
 def test_without_the_key_nothing_of_the_content_can_be_read(
@@ -108,7 +119,7 @@ def test_rotation_reseals_everything_and_drops_the_old_key(nodes: Nodes, key_fil
     with open_store(nodes.cn_db) as store:
         row = store.get_record(nodes.record_ids[0])
         assert row is not None and row.body["record_id"] == nodes.record_ids[0]
-    audit = cli("audit", "verify", "--home", str(nodes.cn.home), "--json")
+    audit = cli("audit", "verify", "--home", str(nodes.cn.home), "--user", "auditor", "--json")
     assert json.loads(audit.stdout)["ok"]
 
 
