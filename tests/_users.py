@@ -3,6 +3,8 @@ as a supervisor on the command line, where record content needs a checked user).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from ctop_node.access.policy import USER_ROLES
@@ -23,3 +25,16 @@ def add_role_users(db_url: str) -> None:
 def add_role_users_at(home: Path) -> None:
     """The same in the database of the node at ``home`` (its node.json names it)."""
     add_role_users(NodeConfig.load(home).db_url)
+
+
+def add_user(home: Path, name: str, role: str, password: str) -> None:
+    """``ctop-node user add`` as an operator runs it, password on standard input."""
+    subprocess.run(
+        [sys.executable, "-m", "ctop_node", "user", "add", name, "--role", role]
+        + ["--password-stdin", "--home", str(home)],
+        input=password + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )

@@ -25,6 +25,7 @@ from ctop_node.store import open_store
 from ctop_node.store.arrival import ArrivalQueries
 from ctop_node.store.control import ControlStore
 from ctop_node.store.users import UserStore
+from tests._users import add_user as add_user_at
 from tests.e2e.conftest import READY_S
 
 PASSWORD = "officer-after-the-demo-1"
@@ -144,26 +145,7 @@ def check_an_officer_added_after_the_demo(cn_again: LocalNode, out: dict[str, An
     """CN started again from the home the demo left (``ctop-node serve --home``): an arrival
     officer added there with ``ctop-node user add`` logs in over HTTP and sees every
     container KZ announced."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ctop_node",
-            "user",
-            "add",
-            "aigerim",
-            "--role",
-            "arrival_officer",
-            "--password-stdin",
-            "--home",
-            str(cn_again.home),
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    add_user_at(cn_again.home, "aigerim", "arrival_officer", PASSWORD)
     # What KZ announced: the demo's KZ sample, as far as CN stored it.
     with open_store(cn_again.db_url, migrate=False) as store:
         announced = {

@@ -30,6 +30,7 @@ import pytest
 
 from ctop_node.localnet import LocalNode, create_nodes, stop_all
 from ctop_node.sample import generate
+from tests._users import add_user as add_user_at
 from tests.conftest import IN_CI
 from tests.e2e.conftest import DRAIN_S, Pair, start, wait_until
 
@@ -56,26 +57,7 @@ from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 def add_user(node: LocalNode, name: str, role: str) -> None:
     """``ctop-node user add`` as an operator would run it."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ctop_node",
-            "user",
-            "add",
-            name,
-            "--role",
-            role,
-            "--password-stdin",
-            "--home",
-            str(node.home),
-        ],
-        input=PASSWORD + "\n",
-        text=True,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    add_user_at(node.home, name, role, PASSWORD)
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def client(tmp_path: Path, store: SqlStore) -> httpx.AsyncClient:
     token = ensure_api_token(tmp_path)
     assert (tmp_path / "keys" / "api-token").stat().st_mode & 0o777 == 0o600

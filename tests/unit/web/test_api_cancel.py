@@ -20,11 +20,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def client(tmp_path: Path, store: SqlStore) -> httpx.AsyncClient:
     token = ensure_api_token(tmp_path)
     app = api_app(IngestPipeline(store, Classifier(NodePolicy("KZ"))), token)

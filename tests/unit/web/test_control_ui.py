@@ -3,28 +3,15 @@ the access check, field-level errors, and the status that follows from the decis
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from ctop_node.store import SqlStore
 from ctop_node.store.control import ControlStore
-from tests.unit.web._ui import SYSTEM_TOKEN, UiNode, ui_node
+from tests.unit.web._ui import SYSTEM_TOKEN, UiNode
 
 pytestmark = pytest.mark.anyio
 
 RID = "KZ-551800-2026-000001"
 FORM = f"/ui/control/KZ/{RID}"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def node(store: SqlStore, record_dict: dict[str, Any]) -> UiNode:
-    return ui_node(store, record_dict)
 
 
 def _form(csrf: str, **over: str) -> dict[str, str]:

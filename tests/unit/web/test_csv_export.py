@@ -15,11 +15,6 @@ from tests.unit.web._ui import UiNode, ui_node
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @pytest.mark.parametrize(
     ("value", "shown"),
     [

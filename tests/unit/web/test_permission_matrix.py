@@ -56,11 +56,6 @@ BEGIN, END = "<!-- permission-matrix:begin -->", "<!-- permission-matrix:end -->
 OWN_ID = "CN-OWN-0001"  # one of our records, for the cancel route
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 def distinctive(record: dict[str, Any]) -> set[str]:
     """Values of the peer's record that no refusal may carry."""
     c = record["containers"][0]

@@ -11,22 +11,11 @@ from typing import Any
 
 import pytest
 
-from ctop_node.store import SqlStore
-from tests.unit.web._ui import UiNode, ui_node
+from tests.unit.web._ui import UiNode
 
 pytestmark = pytest.mark.anyio
 
 CHART = re.compile(r'<img class="chart" src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"')
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def node(store: SqlStore, record_dict: dict[str, Any]) -> UiNode:
-    return ui_node(store, record_dict)
 
 
 def _period() -> dict[str, str]:

@@ -19,16 +19,6 @@ pytestmark = pytest.mark.anyio
 RID = "KZ-551800-2026-000001"
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def node(store: SqlStore, record_dict: dict[str, Any]) -> UiNode:
-    return ui_node(store, record_dict)
-
-
 async def test_login_sets_a_strict_httponly_session_cookie(node: UiNode) -> None:
     r = await node.login("olga")
     assert r.status_code == 303 and r.headers["location"] == "/ui/"
