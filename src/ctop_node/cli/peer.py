@@ -84,6 +84,7 @@ def remove(
     """Stop sending to a peer: take it out of node.json.
 
     Entries queued for it stay in the outbox (sent again once it is added back).
+
     \b
     Examples:
       ctop-node peer remove CN --home /var/lib/ctop
