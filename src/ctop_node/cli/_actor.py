@@ -30,7 +30,7 @@ from ctop_node.crypto.interfaces import Signer
 from ctop_node.crypto.keyset import node_keys
 from ctop_node.crypto.node import NodePaths
 from ctop_node.errors import AccessError, ConfigError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.audit import AuditLog
 from ctop_node.store.users import UserStore
@@ -39,18 +39,18 @@ UserOpt = Annotated[
     str | None,
     typer.Option(
         "--user",
-        help="Who is acting: a user of the node (default: $CTOP_USER); $CTOP_TOKEN wins.",
+        help=N_("Who is acting: a user of the node (default: $CTOP_USER); $CTOP_TOKEN wins."),
     ),
 ]
 # The operator's commands (no role check): the name only goes into the entries they write.
 ActorOpt = Annotated[
     str | None,
-    typer.Option("--user", help="Who is acting (default: $CTOP_USER, else the OS user)."),
+    typer.Option("--user", help=N_("Who is acting (default: $CTOP_USER, else the OS user).")),
 ]
 TOKEN_ENV = "CTOP_TOKEN"
 PurposeOpt = Annotated[
     Purpose,
-    typer.Option("--purpose", help="Why the data is used: it is audited."),
+    typer.Option("--purpose", help=N_("Why the data is used: it is audited.")),
 ]
 
 

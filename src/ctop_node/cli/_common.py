@@ -33,7 +33,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help=N_("Machine-readable JSON 
 FileFormat = Literal["ndjson", "json", "xml", "csv"]  # ingest.formats READERS
 FormatOpt = Annotated[
     FileFormat | None,
-    typer.Option("--format", help="Format of the files (default: by their extension)."),
+    typer.Option("--format", help=N_("Format of the files (default: by their extension).")),
 ]
 Outcome = Literal["to_send", "not_applicable", "excluded", "refused", "rejected"]  # OutcomeKind
 Purpose = Literal["customs_control", "court", "administrative", "third_party"]  # PURPOSES

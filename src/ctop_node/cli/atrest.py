@@ -17,11 +17,11 @@ from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing
 from ctop_node.config import NodeConfig, at_rest_key_file
 from ctop_node.errors import ConfigError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store.at_rest import KEY_ENV, Keyring, reseal, seal_counts
 
 at_rest_app = typer.Typer(
-    help="Encryption at rest of record content: key file and rotation.", no_args_is_help=True
+    help=N_("Encryption at rest of record content: key file and rotation."), no_args_is_help=True
 )
 
 
@@ -46,7 +46,8 @@ def _key_file(home: Path | None) -> Path:
 @at_rest_app.command("keygen")
 def keygen(
     out: Annotated[
-        Path, typer.Option("--out", help="Key file to create (0600), e.g. HOME/keys/at-rest.json.")
+        Path,
+        typer.Option("--out", help=N_("Key file to create (0600), e.g. HOME/keys/at-rest.json.")),
     ],
     as_json: JsonOpt = False,
 ) -> None:

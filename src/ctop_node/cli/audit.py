@@ -22,14 +22,16 @@ from ctop_node.config import default_home
 from ctop_node.crypto.node import NodePaths
 from ctop_node.crypto.pki import party_of
 from ctop_node.errors import AuditError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store.audit import AuditLog
 
-audit_app = typer.Typer(help="The tamper-evident audit chain (Art.6).", no_args_is_help=True)
+audit_app = typer.Typer(help=N_("The tamper-evident audit chain (Art.6)."), no_args_is_help=True)
 
 CaOpt = Annotated[
     list[Path],
-    typer.Option("--ca", help="A Party CA certificate (PEM) to check signatures against; repeat."),
+    typer.Option(
+        "--ca", help=N_("A Party CA certificate (PEM) to check signatures against; repeat.")
+    ),
 ]
 
 
@@ -115,9 +117,9 @@ def checkpoint(home: HomeOpt = None, db: DbOpt = None, as_json: JsonOpt = False)
 
 @audit_app.command("export")
 def export(
-    first: Annotated[int, typer.Option("--from", min=1, help="First position.")],
-    last: Annotated[int, typer.Option("--to", min=1, help="Last position.")],
-    out: Annotated[Path, typer.Option("--out", help="File to create (must not exist).")],
+    first: Annotated[int, typer.Option("--from", min=1, help=N_("First position."))],
+    last: Annotated[int, typer.Option("--to", min=1, help=N_("Last position."))],
+    out: Annotated[Path, typer.Option("--out", help=N_("File to create (must not exist)."))],
     user: UserOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
@@ -162,7 +164,7 @@ def export(
 
 @audit_app.command("verify-export")
 def verify_export_cmd(
-    file: Annotated[Path, typer.Argument(help="An `audit export` file.")],
+    file: Annotated[Path, typer.Argument(help=N_("An `audit export` file."))],
     ca: CaOpt,
     as_json: JsonOpt = False,
 ) -> None:

@@ -31,7 +31,7 @@ from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, err_console, print_js
 from ctop_node.config import CONFIG_FILE, NodeConfig, default_home, sqlite_url, write_node_config
 from ctop_node.crypto.sealed_stream import OpeningReader, SealingWriter, check_passphrase
 from ctop_node.errors import UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import open_store
 from ctop_node.store.backup import DatabaseCopy, restore, snapshot, sqlite_files
 from ctop_node.store.migrate import current_revision
@@ -225,7 +225,7 @@ def _passphrase(path: Path | None, *, confirm: bool) -> str:
 
 
 def backup(
-    out: Annotated[Path, typer.Option("--out", help="The backup file to write (0600).")],
+    out: Annotated[Path, typer.Option("--out", help=N_("The backup file to write (0600)."))],
     home: HomeOpt = None,
     db: DbOpt = None,
     passphrase_file: PassphraseFileOpt = None,
@@ -263,8 +263,8 @@ def backup(
 
 
 def restore_cmd(
-    file: Annotated[Path, typer.Argument(help="A file written by `ctop-node backup`.")],
-    home: Annotated[Path, typer.Option("--home", help="The new home (absent or empty).")],
+    file: Annotated[Path, typer.Argument(help=N_("A file written by `ctop-node backup`."))],
+    home: Annotated[Path, typer.Option("--home", help=N_("The new home (absent or empty)."))],
     db: DbOpt = None,
     passphrase_file: PassphraseFileOpt = None,
     as_json: JsonOpt = False,

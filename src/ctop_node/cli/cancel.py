@@ -11,7 +11,7 @@ import typer
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.config import NodeConfig
 from ctop_node.errors import RecordError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import open_store
 
 MAX_REASON = 512  # the ``reason`` of the CANCELLATION payload
@@ -40,9 +40,9 @@ def _message(exc: RecordError, record_id: str, party: str) -> str:
 
 
 def cancel(
-    record_id: Annotated[str, typer.Argument(help="The id of our record to cancel.")],
+    record_id: Annotated[str, typer.Argument(help=N_("The id of our record to cancel."))],
     reason: Annotated[
-        str, typer.Option("--reason", help="Why the record is cancelled (sent to the peers).")
+        str, typer.Option("--reason", help=N_("Why the record is cancelled (sent to the peers)."))
     ],
     home: HomeOpt = None,
     db: DbOpt = None,

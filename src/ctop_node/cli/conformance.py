@@ -19,26 +19,26 @@ from ctop_node.conformance.kit import KitHome, prepare
 from ctop_node.conformance.runner import Outcome, Report, Runner
 from ctop_node.conformance.simulator import CONTROL_PREFIX, Simulator
 from ctop_node.errors import TransportError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 
 conformance_app = typer.Typer(
-    help="Conformance kit and partner simulator for a foreign peer implementation.",
+    help=N_("Conformance kit and partner simulator for a foreign peer implementation."),
     no_args_is_help=True,
 )
 
-KitOpt = Annotated[Path, typer.Option("--home", help="The kit home (made by `prepare`).")]
+KitOpt = Annotated[Path, typer.Option("--home", help=N_("The kit home (made by `prepare`)."))]
 PeerOpt = Annotated[
-    str | None, typer.Option("--peer", help="The peer Party (default: the only one imported).")
+    str | None, typer.Option("--peer", help=N_("The peer Party (default: the only one imported)."))
 ]
 OnlyOpt = Annotated[
     list[str] | None,
-    typer.Option("--only", help="Scenario number or name (repeat; default: all)."),
+    typer.Option("--only", help=N_("Scenario number or name (repeat; default: all).")),
 ]
 LockReaderOpt = Annotated[
     str | None,
     typer.Option(
         "--lock-reader",
-        help="Command that makes the peer read a lock image; {image} is its path.",
+        help=N_("Command that makes the peer read a lock image; {image} is its path."),
     ),
 ]
 
@@ -46,13 +46,13 @@ LockReaderOpt = Annotated[
 @conformance_app.command("prepare")
 def prepare_cmd(
     home: KitOpt,
-    party: Annotated[str, typer.Option("--party", help="The Party the kit plays, e.g. KZ.")],
+    party: Annotated[str, typer.Option("--party", help=N_("The Party the kit plays, e.g. KZ."))],
     peer_trust: Annotated[
-        Path | None, typer.Option("--peer-trust", help="The peer's trust bundle to import.")
+        Path | None, typer.Option("--peer-trust", help=N_("The peer's trust bundle to import."))
     ] = None,
-    peer_port: Annotated[int, typer.Option("--peer-port", help="Simulator peer port.")] = 8443,
+    peer_port: Annotated[int, typer.Option("--peer-port", help=N_("Simulator peer port."))] = 8443,
     control_port: Annotated[
-        int, typer.Option("--control-port", help="Simulator control port.")
+        int, typer.Option("--control-port", help=N_("Simulator control port."))
     ] = 8081,
     as_json: JsonOpt = False,
 ) -> None:
@@ -136,7 +136,7 @@ def _summary(report: Report) -> str:
 
 @conformance_app.command("run")
 def run(
-    against: Annotated[str, typer.Option("--against", help="The peer endpoint, https://h:p.")],
+    against: Annotated[str, typer.Option("--against", help=N_("The peer endpoint, https://h:p."))],
     home: KitOpt,
     peer: PeerOpt = None,
     only: OnlyOpt = None,
@@ -187,13 +187,15 @@ def serve(
     home: KitOpt,
     against: Annotated[
         str | None,
-        typer.Option("--against", help="The foreign node's peer endpoint, for `send`."),
+        typer.Option("--against", help=N_("The foreign node's peer endpoint, for `send`.")),
     ] = None,
-    host: Annotated[str, typer.Option(help="Address of the peer port.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help=N_("Address of the peer port."))] = "127.0.0.1",
     peer_port: Annotated[int | None, typer.Option("--peer-port")] = None,
     control_port: Annotated[int | None, typer.Option("--control-port")] = None,
     lock_reader: LockReaderOpt = None,
-    log_level: Annotated[LogLevel, typer.Option(help="Least severe level logged.")] = LogLevel.info,
+    log_level: Annotated[
+        LogLevel, typer.Option(help=N_("Least severe level logged."))
+    ] = LogLevel.info,
 ) -> None:
     """Run the partner simulator: a peer endpoint answering as the spec says, and a control
     port (loopback) that plays scenarios toward the foreign node.
@@ -223,12 +225,12 @@ def serve(
 
 @conformance_app.command("send")
 def send(
-    scenario: Annotated[list[str], typer.Argument(help="Scenario numbers or names.")],
+    scenario: Annotated[list[str], typer.Argument(help=N_("Scenario numbers or names."))],
     control: Annotated[
-        str, typer.Option("--control", help="The simulator's control URL.")
+        str, typer.Option("--control", help=N_("The simulator's control URL."))
     ] = "http://127.0.0.1:8081",
     url: Annotated[
-        str | None, typer.Option("--url", help="Override the foreign node's endpoint.")
+        str | None, typer.Option("--url", help=N_("Override the foreign node's endpoint."))
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

@@ -13,12 +13,12 @@ from ctop_node.cli._actor import UserOpt, audit_chain, authorize, cli_origin
 from ctop_node.cli._common import ConsentPurpose, DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing, resolve_db_url
 from ctop_node.errors import UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import open_store
 from ctop_node.store.consents import ConsentRow, ConsentStore
 
 consent_app = typer.Typer(
-    help="Consents of peer Parties to other uses (Art.6).", no_args_is_help=True
+    help=N_("Consents of peer Parties to other uses (Art.6)."), no_args_is_help=True
 )
 
 
@@ -47,15 +47,19 @@ def _date(text: str) -> date:
 
 @consent_app.command("add")
 def add(
-    reference: Annotated[str, typer.Option("--reference", help="The consent letter's reference.")],
-    from_party: Annotated[str, typer.Option("--from-party", help="The Party that consented.")],
+    reference: Annotated[
+        str, typer.Option("--reference", help=N_("The consent letter's reference."))
+    ],
+    from_party: Annotated[str, typer.Option("--from-party", help=N_("The Party that consented."))],
     purpose: Annotated[
-        ConsentPurpose, typer.Option("--purpose", help="The use the Party consented to.")
+        ConsentPurpose, typer.Option("--purpose", help=N_("The use the Party consented to."))
     ],
     scope: Annotated[
-        str, typer.Option("--scope", help="Record-id patterns, comma separated, or * for all.")
+        str, typer.Option("--scope", help=N_("Record-id patterns, comma separated, or * for all."))
     ],
-    valid_until: Annotated[str, typer.Option("--valid-until", help="Last valid day, YYYY-MM-DD.")],
+    valid_until: Annotated[
+        str, typer.Option("--valid-until", help=N_("Last valid day, YYYY-MM-DD."))
+    ],
     user: UserOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
@@ -134,7 +138,7 @@ def list_(
 
 @consent_app.command("revoke")
 def revoke(
-    reference: Annotated[str, typer.Argument(help="The consent's reference.")],
+    reference: Annotated[str, typer.Argument(help=N_("The consent's reference."))],
     user: UserOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,

@@ -11,11 +11,13 @@ import typer
 
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, print_json
 from ctop_node.config import NodeConfig
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import open_store
 from ctop_node.store.migrate import current_revision, head_revision, upgrade
 
-db_app = typer.Typer(help="Database schema: current revision and upgrade.", no_args_is_help=True)
+db_app = typer.Typer(
+    help=N_("Database schema: current revision and upgrade."), no_args_is_help=True
+)
 
 
 @db_app.command("current")

@@ -17,7 +17,7 @@ from ctop_node.cli.audit import CaOpt, load_anchors
 from ctop_node.cli.records import open_existing
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.keyset import node_keys
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store.consents import ConsentStore
 
 
@@ -34,20 +34,20 @@ class _PackByDefault(TyperGroup):
 
 evidence_app = typer.Typer(
     cls=_PackByDefault,
-    help="Evidence bundles of records, verifiable offline.",
+    help=N_("Evidence bundles of records, verifiable offline."),
     no_args_is_help=True,
 )
 
 
 @evidence_app.command("pack")
 def pack(
-    record_id: Annotated[str, typer.Argument(help="The record's identifier.")],
-    out: Annotated[Path, typer.Option("--out", help="File to create (must not exist; 0600).")],
+    record_id: Annotated[str, typer.Argument(help=N_("The record's identifier."))],
+    out: Annotated[Path, typer.Option("--out", help=N_("File to create (must not exist; 0600)."))],
     version: Annotated[int | None, typer.Option("--version", min=1)] = None,
-    origin: Annotated[str | None, typer.Option("--origin", help="Origin Party.")] = None,
+    origin: Annotated[str | None, typer.Option("--origin", help=N_("Origin Party."))] = None,
     purpose: PurposeOpt = CUSTOMS_CONTROL,
     consent: Annotated[
-        str | None, typer.Option("--consent", help="Reference of the consent to pack under.")
+        str | None, typer.Option("--consent", help=N_("Reference of the consent to pack under."))
     ] = None,
     user: UserOpt = None,
     home: HomeOpt = None,
@@ -94,7 +94,7 @@ def pack(
 
 @evidence_app.command("verify")
 def verify(
-    file: Annotated[Path, typer.Argument(help="An evidence bundle.")],
+    file: Annotated[Path, typer.Argument(help=N_("An evidence bundle."))],
     ca: CaOpt,
     as_json: JsonOpt = False,
 ) -> None:

@@ -21,7 +21,7 @@ from ctop_node.cli._common import (
 )
 from ctop_node.config import NodeConfig
 from ctop_node.errors import InputError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.ingest.folder import DEFAULT_QUIET_S, FileResult, FolderWatcher
 from ctop_node.ingest.formats import reader_for
 from ctop_node.ingest.interfaces import RawItem
@@ -75,7 +75,7 @@ def summary_line(s: IngestSummary) -> str:
 
 
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files to ingest.")],
+    paths: Annotated[list[Path], typer.Argument(help=N_("Files to ingest."))],
     fmt: FormatOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
@@ -117,21 +117,27 @@ def ingest(
 
 
 def watch(
-    folder: Annotated[Path, typer.Argument(help="Folder the clearance system drops files into.")],
+    folder: Annotated[
+        Path, typer.Argument(help=N_("Folder the clearance system drops files into."))
+    ],
     fmt: FormatOpt = None,
     home: HomeOpt = None,
     db: DbOpt = None,
     party: PartyOpt = None,
-    interval: Annotated[float, typer.Option(help="Seconds between scans.")] = 1.0,
+    interval: Annotated[float, typer.Option(help=N_("Seconds between scans."))] = 1.0,
     quiet_period: Annotated[
         float,
         typer.Option(
             "--quiet-period",
-            help="Seconds a file must stay unchanged before it is taken (files are expected "
-            "to be renamed into the folder when complete).",
+            help=N_(
+                "Seconds a file must stay unchanged before it is taken (files are expected "
+                "to be renamed into the folder when complete)."
+            ),
         ),
     ] = DEFAULT_QUIET_S,
-    once: Annotated[bool, typer.Option("--once", help="Process what is there, then stop.")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help=N_("Process what is there, then stop."))
+    ] = False,
 ) -> None:
     """Watch a folder: ingest each file, then move it to done/ or failed/ (see docs/security.md).
 

@@ -16,7 +16,7 @@ from ctop_node.cli._common import HomeOpt, JsonOpt, console, err_console, print_
 from ctop_node.config import NodeConfig
 from ctop_node.crypto.keyset import node_keys
 from ctop_node.errors import LockError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.lock.carrier import CarrierCA, load_carrier, save_carrier
 from ctop_node.lock.carriers import trust_carrier, trusted_carriers
 from ctop_node.lock.device import DEFAULT_CAPACITY, LockDevice
@@ -26,9 +26,9 @@ from ctop_node.lock.reader import LockReader
 from ctop_node.lock.writer import write_record
 from ctop_node.store import open_store
 
-lock_app = typer.Typer(help="Smart-lock channel: provision, write, events, read.")
+lock_app = typer.Typer(help=N_("Smart-lock channel: provision, write, events, read."))
 
-LockOpt = Annotated[Path, typer.Option("--lock", help="The lock image file.")]
+LockOpt = Annotated[Path, typer.Option("--lock", help=N_("The lock image file."))]
 
 # Journey events by name: what `lock event` records (opened/read need --reader).
 EVENTS: dict[str, EventCode] = {
@@ -64,8 +64,8 @@ EventName = Literal[
 
 @lock_app.command("carrier-ca")
 def carrier_ca(
-    out: Annotated[Path, typer.Option("--out", help="Directory for the carrier CA.")],
-    name: Annotated[str, typer.Option("--name", help="The CA's name.")] = "Carrier lock CA",
+    out: Annotated[Path, typer.Option("--out", help=N_("Directory for the carrier CA."))],
+    name: Annotated[str, typer.Option("--name", help=N_("The CA's name."))] = "Carrier lock CA",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a carrier CA that certifies lock device keys.
@@ -83,11 +83,11 @@ def carrier_ca(
 
 @lock_app.command("provision")
 def provision(
-    lock_id: Annotated[str, typer.Argument(help="The lock's ID (as in smart_lock_id).")],
-    carrier: Annotated[Path, typer.Option("--carrier", help="Carrier CA directory.")],
-    out: Annotated[Path, typer.Option("--out", help="Lock image file to create.")],
+    lock_id: Annotated[str, typer.Argument(help=N_("The lock's ID (as in smart_lock_id)."))],
+    carrier: Annotated[Path, typer.Option("--carrier", help=N_("Carrier CA directory."))],
+    out: Annotated[Path, typer.Option("--out", help=N_("Lock image file to create."))],
     capacity: Annotated[
-        int, typer.Option("--capacity", min=256, help="Payload capacity in bytes.")
+        int, typer.Option("--capacity", min=256, help=N_("Payload capacity in bytes."))
     ] = DEFAULT_CAPACITY,
     as_json: JsonOpt = False,
 ) -> None:
@@ -114,7 +114,7 @@ def provision(
 
 @lock_app.command("trust-carrier")
 def trust(
-    pem: Annotated[Path, typer.Argument(help="Carrier CA certificate (PEM).")],
+    pem: Annotated[Path, typer.Argument(help=N_("Carrier CA certificate (PEM)."))],
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -134,14 +134,14 @@ def trust(
 
 @lock_app.command("write")
 def write(
-    record_id: Annotated[str, typer.Argument(help="The record to write.")],
+    record_id: Annotated[str, typer.Argument(help=N_("The record to write."))],
     lock: LockOpt,
     home: HomeOpt = None,
     mode: Annotated[
         Literal["full", "digest"],
-        typer.Option("--mode", help="full: the record; digest: its digest only."),
+        typer.Option("--mode", help=N_("full: the record; digest: its digest only.")),
     ] = "full",
-    peer: Annotated[str | None, typer.Option("--peer", help="Arrival Party.")] = None,
+    peer: Annotated[str | None, typer.Option("--peer", help=N_("Arrival Party."))] = None,
     version: Annotated[int | None, typer.Option("--version", min=1)] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -176,12 +176,12 @@ def write(
 
 @lock_app.command("event")
 def event(
-    kind: Annotated[EventName, typer.Argument(help="What happened.")],
+    kind: Annotated[EventName, typer.Argument(help=N_("What happened."))],
     lock: LockOpt,
     lat: Annotated[float | None, typer.Option("--lat")] = None,
     lon: Annotated[float | None, typer.Option("--lon")] = None,
-    reader: Annotated[str | None, typer.Option("--reader", help="Reader ID.")] = None,
-    pct: Annotated[int | None, typer.Option("--pct", help="Battery per cent.")] = None,
+    reader: Annotated[str | None, typer.Option("--reader", help=N_("Reader ID."))] = None,
+    pct: Annotated[int | None, typer.Option("--pct", help=N_("Battery per cent."))] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Record what happens to a lock on the way (or open, seal, erase it).
@@ -228,18 +228,20 @@ def _need(value: str | None, option: str) -> str:
 
 @lock_app.command("read")
 def read(
-    file: Annotated[Path, typer.Argument(help="The lock image as pulled by the reader.")],
+    file: Annotated[Path, typer.Argument(help=N_("The lock image as pulled by the reader."))],
     home: HomeOpt = None,
     carrier_ca: Annotated[
-        list[Path] | None, typer.Option("--carrier-ca", help="Extra trusted carrier CA (PEM).")
+        list[Path] | None, typer.Option("--carrier-ca", help=N_("Extra trusted carrier CA (PEM)."))
     ] = None,
-    reader: Annotated[str, typer.Option("--reader", help="This reader's ID.")] = "",
+    reader: Annotated[str, typer.Option("--reader", help=N_("This reader's ID."))] = "",
     nonce: Annotated[
         str | None,
         typer.Option(
             "--nonce",
-            help="The fresh challenge the reader sent the lock, when the image was pulled "
-            "by another device (default: this command challenges the simulated lock).",
+            help=N_(
+                "The fresh challenge the reader sent the lock, when the image was pulled "
+                "by another device (default: this command challenges the simulated lock)."
+            ),
         ),
     ] = None,
     as_json: JsonOpt = False,
@@ -337,11 +339,11 @@ def register(app: typer.Typer) -> None:
 
 @lock_app.command("demo")
 def demo(
-    home: Annotated[Path, typer.Option("--home", help="Where the demo nodes live.")] = Path(
+    home: Annotated[Path, typer.Option("--home", help=N_("Where the demo nodes live."))] = Path(
         "demo-data/lock"
     ),
-    seed: Annotated[int, typer.Option(help="Seed of the sample train.")] = 2021,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for delivery.")] = 120.0,
+    seed: Annotated[int, typer.Option(help=N_("Seed of the sample train."))] = 2021,
+    timeout: Annotated[float, typer.Option(help=N_("Seconds to wait for delivery."))] = 120.0,
     as_json: JsonOpt = False,
 ) -> None:
     """One train, link cut: records go by smart lock, are read at CN and reconciled.

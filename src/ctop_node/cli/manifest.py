@@ -16,7 +16,7 @@ from ctop_node.crypto.interfaces import TrustStore
 from ctop_node.crypto.keyset import node_keys, trust_of
 from ctop_node.crypto.trust import TrustBundle
 from ctop_node.errors import ConfigError, ReportError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.online.peers import PeerConfig
 from ctop_node.reports.manifest import (
     build_manifest,
@@ -28,7 +28,7 @@ from ctop_node.store import open_store
 
 PeerOpt = Annotated[
     str | None,
-    typer.Option("--peer", help="The peer Party (default: the only peer in node.json)."),
+    typer.Option("--peer", help=N_("The peer Party (default: the only peer in node.json).")),
 ]
 
 
@@ -53,14 +53,16 @@ def _peer(home: Path, peer: str | None) -> str:
 
 def manifest(
     out: Annotated[
-        Path | None, typer.Option("--out", help="File the signed manifest goes to.")
+        Path | None, typer.Option("--out", help=N_("File the signed manifest goes to."))
     ] = None,
     send: Annotated[
         bool,
         typer.Option(
             "--send",
-            help="Send it to the peer as a MANIFEST message over the online channel; the "
-            "peer keeps it for reconcile --with-peer and its report.",
+            help=N_(
+                "Send it to the peer as a MANIFEST message over the online channel; the "
+                "peer keeps it for reconcile --with-peer and its report."
+            ),
         ),
     ] = False,
     peer: PeerOpt = None,
@@ -176,24 +178,29 @@ def _with_peer(
 
 
 def reconcile_cmd(
-    ours: Annotated[Path | None, typer.Argument(help="Our signed manifest.")] = None,
-    theirs: Annotated[Path | None, typer.Argument(help="The peer's signed manifest.")] = None,
+    ours: Annotated[Path | None, typer.Argument(help=N_("Our signed manifest."))] = None,
+    theirs: Annotated[Path | None, typer.Argument(help=N_("The peer's signed manifest."))] = None,
     home: HomeOpt = None,
     db: DbOpt = None,
     trust: Annotated[
         list[Path] | None,
-        typer.Option("--trust", help="Party trust bundles to check with (default: the home's)."),
+        typer.Option(
+            "--trust", help=N_("Party trust bundles to check with (default: the home's).")
+        ),
     ] = None,
     with_peer: Annotated[
         bool,
         typer.Option(
             "--with-peer",
-            help="Reconcile our database, as of now, with the manifest the peer sent for "
-            "exactly --from .. --to (instead of two files).",
+            help=N_(
+                "Reconcile our database, as of now, with the manifest the peer sent for "
+                "exactly --from .. --to (instead of two files)."
+            ),
         ),
     ] = False,
     peer: Annotated[
-        str | None, typer.Option("--peer", help="With --with-peer: the peer Party (default: any).")
+        str | None,
+        typer.Option("--peer", help=N_("With --with-peer: the peer Party (default: any).")),
     ] = None,
     start: FromOpt = None,
     end: ToOpt = None,

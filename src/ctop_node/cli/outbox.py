@@ -9,12 +9,12 @@ import typer
 
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, print_json
 from ctop_node.config import NodeConfig
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store import open_store
 from ctop_node.store.operations import OperationsQueries
 
 outbox_app = typer.Typer(
-    help="Outbox repairs: requeue entries that were given up.", no_args_is_help=True
+    help=N_("Outbox repairs: requeue entries that were given up."), no_args_is_help=True
 )
 
 
@@ -23,10 +23,10 @@ def requeue(
     home: HomeOpt = None,
     db: DbOpt = None,
     peer: Annotated[
-        str | None, typer.Option("--peer", help="Only the entries for this Party, e.g. CN.")
+        str | None, typer.Option("--peer", help=N_("Only the entries for this Party, e.g. CN."))
     ] = None,
     ids: Annotated[
-        list[int] | None, typer.Option("--id", help="Only this outbox entry (repeatable).")
+        list[int] | None, typer.Option("--id", help=N_("Only this outbox entry (repeatable)."))
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:

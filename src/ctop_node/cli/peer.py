@@ -9,16 +9,16 @@ from rich.table import Table
 
 from ctop_node.cli._common import HomeOpt, JsonOpt, console, print_json
 from ctop_node.config import default_home
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.online.peers import PeerConfig, add_peer, remove_peer
 
-peer_app = typer.Typer(help="Peer nodes: endpoints of the other Parties.", no_args_is_help=True)
+peer_app = typer.Typer(help=N_("Peer nodes: endpoints of the other Parties."), no_args_is_help=True)
 
 
 @peer_app.command("add")
 def add(
-    party: Annotated[str, typer.Argument(help="The peer's Party, e.g. CN.")],
-    url: Annotated[str, typer.Option("--url", help="The peer endpoint, https://host:port.")],
+    party: Annotated[str, typer.Argument(help=N_("The peer's Party, e.g. CN."))],
+    url: Annotated[str, typer.Option("--url", help=N_("The peer endpoint, https://host:port."))],
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -70,13 +70,15 @@ def list_peers(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
 
 @peer_app.command("remove")
 def remove(
-    party: Annotated[str, typer.Argument(help="The peer's Party, e.g. CN.")],
+    party: Annotated[str, typer.Argument(help=N_("The peer's Party, e.g. CN."))],
     home: HomeOpt = None,
     forget_trust: Annotated[
         bool,
         typer.Option(
             "--forget-trust",
-            help="Also delete its imported trust bundle: its messages are refused from then on.",
+            help=N_(
+                "Also delete its imported trust bundle: its messages are refused from then on."
+            ),
         ),
     ] = False,
     as_json: JsonOpt = False,

@@ -33,7 +33,7 @@ from ctop_node.crypto.pki import (
 )
 from ctop_node.crypto.trust import export_trust, import_trust
 from ctop_node.errors import UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store.at_rest import KEY_FILE, Keyring
 
 DEFAULT_PEER_PORT = 8443
@@ -41,19 +41,19 @@ DEFAULT_API_PORT = 8080
 
 HomeOpt = Annotated[
     Path | None,
-    typer.Option("--home", help="Node home directory (default: $CTOP_HOME or ./.ctop)."),
+    typer.Option("--home", help=N_("Node home directory (default: $CTOP_HOME or ./.ctop).")),
 ]
-CaOpt = Annotated[Path | None, typer.Option("--ca", help="Directory of the Party CA.")]
+CaOpt = Annotated[Path | None, typer.Option("--ca", help=N_("Directory of the Party CA."))]
 DnsOpt = Annotated[
     list[str] | None,
-    typer.Option("--dns", help="Host name the peer dials for this node (repeatable)."),
+    typer.Option("--dns", help=N_("Host name the peer dials for this node (repeatable).")),
 ]
 IpOpt = Annotated[
     list[str] | None,
-    typer.Option("--ip", help="IP address the peer dials for this node (repeatable)."),
+    typer.Option("--ip", help=N_("IP address the peer dials for this node (repeatable).")),
 ]
 
-pki_app = typer.Typer(help="Party CA, certificates and trust bundles.", no_args_is_help=True)
+pki_app = typer.Typer(help=N_("Party CA, certificates and trust bundles."), no_args_is_help=True)
 
 
 def _fingerprint(path: Path) -> str:
@@ -96,8 +96,8 @@ def _request_fingerprint(path: Path) -> str:
 
 @pki_app.command("ca")
 def create_ca(
-    party: Annotated[str, typer.Option("--party", help="Party code, e.g. KZ.")],
-    out: Annotated[Path, typer.Option("--out", help="Directory to create the CA in.")],
+    party: Annotated[str, typer.Option("--party", help=N_("Party code, e.g. KZ."))],
+    out: Annotated[Path, typer.Option("--out", help=N_("Directory to create the CA in."))],
     as_json: JsonOpt = False,
 ) -> None:
     """Create a Party CA (Ed25519) with an empty revocation list.
@@ -126,10 +126,10 @@ def _make_at_rest_key(home: Path) -> None:
 
 
 def init(
-    party: Annotated[str, typer.Option("--party", help="This node's Party, e.g. KZ.")],
+    party: Annotated[str, typer.Option("--party", help=N_("This node's Party, e.g. KZ."))],
     home: HomeOpt = None,
     ca: CaOpt = None,
-    db: Annotated[str | None, typer.Option("--db", help="Database URL.")] = None,
+    db: Annotated[str | None, typer.Option("--db", help=N_("Database URL."))] = None,
     peer_port: Annotated[int, typer.Option("--peer-port")] = DEFAULT_PEER_PORT,
     api_port: Annotated[int, typer.Option("--api-port")] = DEFAULT_API_PORT,
     node_name: Annotated[str, typer.Option("--node-name")] = "",
@@ -137,7 +137,9 @@ def init(
     ip: IpOpt = None,
     csr: Annotated[
         Path | None,
-        typer.Option("--csr", help="Keep the CA off the node: write a certificate request here."),
+        typer.Option(
+            "--csr", help=N_("Keep the CA off the node: write a certificate request here.")
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -209,7 +211,7 @@ def init(
 
 @pki_app.command("export-trust")
 def export_trust_cmd(
-    out: Annotated[Path, typer.Option("--out", help="Trust bundle file to write (JSON).")],
+    out: Annotated[Path, typer.Option("--out", help=N_("Trust bundle file to write (JSON)."))],
     home: HomeOpt = None,
     ca: CaOpt = None,
     as_json: JsonOpt = False,
@@ -252,13 +254,13 @@ def export_trust_cmd(
 
 @pki_app.command("import-trust")
 def import_trust_cmd(
-    file: Annotated[Path, typer.Argument(help="Trust bundle of a peer Party.")],
+    file: Annotated[Path, typer.Argument(help=N_("Trust bundle of a peer Party."))],
     home: HomeOpt = None,
     expect_fingerprint: Annotated[
         str | None,
         typer.Option(
             "--expect-fingerprint",
-            help="SHA-256 of the peer's Party CA as read out by the peer; refuse any other.",
+            help=N_("SHA-256 of the peer's Party CA as read out by the peer; refuse any other."),
         ),
     ] = None,
     user: ActorOpt = None,
@@ -308,11 +310,11 @@ def import_trust_cmd(
 
 @pki_app.command("revoke")
 def revoke(
-    serial: Annotated[str, typer.Option("--serial", help="Serial, decimal or 0x hex.")],
-    ca: Annotated[Path, typer.Option("--ca", help="Directory of the Party CA.")],
+    serial: Annotated[str, typer.Option("--serial", help=N_("Serial, decimal or 0x hex."))],
+    ca: Annotated[Path, typer.Option("--ca", help=N_("Directory of the Party CA."))],
     home: Annotated[
         Path | None,
-        typer.Option("--home", help="Node home that gets the new CRL (and pushes it)."),
+        typer.Option("--home", help=N_("Node home that gets the new CRL (and pushes it).")),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -396,7 +398,7 @@ def crl_cmd(
     ca: CaOpt = None,
     days: Annotated[int, typer.Option("--days", min=1, max=366)] = CRL_DAYS,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Also write the CRL here (for an offline CA).")
+        Path | None, typer.Option("--out", help=N_("Also write the CRL here (for an offline CA)."))
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -427,9 +429,11 @@ def crl_cmd(
 
 @pki_app.command("sign")
 def sign_cmd(
-    request: Annotated[Path, typer.Argument(help="Certificate request of a node (ctop-csr/1).")],
-    ca: Annotated[Path, typer.Option("--ca", help="Directory of the Party CA.")],
-    out: Annotated[Path, typer.Option("--out", help="Answer file to write (ctop-issued/1).")],
+    request: Annotated[
+        Path, typer.Argument(help=N_("Certificate request of a node (ctop-csr/1)."))
+    ],
+    ca: Annotated[Path, typer.Option("--ca", help=N_("Directory of the Party CA."))],
+    out: Annotated[Path, typer.Option("--out", help=N_("Answer file to write (ctop-issued/1)."))],
     as_json: JsonOpt = False,
 ) -> None:
     """At the offline Party CA: issue the certificates a node requested.
@@ -458,7 +462,7 @@ def sign_cmd(
 
 @pki_app.command("install")
 def install_cmd(
-    file: Annotated[Path, typer.Argument(help="Answer of `pki sign`, or a CRL (PEM).")],
+    file: Annotated[Path, typer.Argument(help=N_("Answer of `pki sign`, or a CRL (PEM)."))],
     home: HomeOpt = None,
     user: ActorOpt = None,
     as_json: JsonOpt = False,
@@ -509,7 +513,7 @@ def rotate_cmd(
     ca: CaOpt = None,
     csr: Annotated[
         Path | None,
-        typer.Option("--csr", help="CA kept offline: write a request for the new keys here."),
+        typer.Option("--csr", help=N_("CA kept offline: write a request for the new keys here.")),
     ] = None,
     user: ActorOpt = None,
     as_json: JsonOpt = False,

@@ -14,7 +14,7 @@ from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, console, print_json
 from ctop_node.cli.records import open_existing
 from ctop_node.config import NodeConfig
 from ctop_node.errors import ConfigError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.store.retention import Retention
 
 
@@ -40,7 +40,9 @@ def _cutoff(before: str | None, home: Path | None, now: datetime) -> datetime:
 def purge(
     before: Annotated[
         str | None,
-        typer.Option("--before", help="Purge peer records stored before this day (YYYY-MM-DD)."),
+        typer.Option(
+            "--before", help=N_("Purge peer records stored before this day (YYYY-MM-DD).")
+        ),
     ] = None,
     user: UserOpt = None,
     home: HomeOpt = None,

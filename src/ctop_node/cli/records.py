@@ -17,13 +17,13 @@ from ctop_node.cli._actor import PurposeOpt, UserOpt, audit_chain, authorize, cl
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, Outcome, console, print_json
 from ctop_node.config import NodeConfig, default_home, sqlite_url
 from ctop_node.errors import ConfigError, RecordError, StorageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.lock.reconcile import reconcile
 from ctop_node.store import SqlStore, open_store
 from ctop_node.store.consents import ConsentStore
 from ctop_node.store.interfaces import RecordRow
 
-records_app = typer.Typer(help="Stored records and their versions.", no_args_is_help=True)
+records_app = typer.Typer(help=N_("Stored records and their versions."), no_args_is_help=True)
 
 
 def resolve_db_url(home: Path | None, db: str | None) -> str:
@@ -94,9 +94,9 @@ def _restriction_note(party: str) -> str:
 def list_records(
     outcome: Annotated[
         Outcome | None,
-        typer.Option("--outcome", help="Only records whose latest version has this outcome."),
+        typer.Option("--outcome", help=N_("Only records whose latest version has this outcome.")),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 50,
+    limit: Annotated[int, typer.Option("--limit", min=1, help=N_("At most this many."))] = 50,
     home: HomeOpt = None,
     db: DbOpt = None,
     as_json: JsonOpt = False,
@@ -186,13 +186,13 @@ def _choose(record_id: str, versions: list[RecordRow], version: int | None) -> R
 
 @records_app.command("show")
 def show(
-    record_id: Annotated[str, typer.Argument(help="The record's identifier.")],
+    record_id: Annotated[str, typer.Argument(help=N_("The record's identifier."))],
     version: Annotated[
-        int | None, typer.Option("--version", min=1, help="Version to show (default: latest).")
+        int | None, typer.Option("--version", min=1, help=N_("Version to show (default: latest)."))
     ] = None,
     origin: Annotated[
         str | None,
-        typer.Option("--origin", help="Origin Party, when two Parties used the same id."),
+        typer.Option("--origin", help=N_("Origin Party, when two Parties used the same id.")),
     ] = None,
     home: HomeOpt = None,
     db: DbOpt = None,
@@ -288,14 +288,16 @@ def show(
 
 @records_app.command("export")
 def export(
-    out: Annotated[Path, typer.Option("--out", help="File to create (must not exist; 0600).")],
+    out: Annotated[Path, typer.Option("--out", help=N_("File to create (must not exist; 0600)."))],
     purpose: PurposeOpt = CUSTOMS_CONTROL,
     record_ids: Annotated[
         list[str] | None,
-        typer.Option("--record", help="Export this record (latest version); repeat. Default: all."),
+        typer.Option(
+            "--record", help=N_("Export this record (latest version); repeat. Default: all.")
+        ),
     ] = None,
     consent: Annotated[
-        str | None, typer.Option("--consent", help="Reference of the consent to export under.")
+        str | None, typer.Option("--consent", help=N_("Reference of the consent to export under."))
     ] = None,
     user: UserOpt = None,
     home: HomeOpt = None,

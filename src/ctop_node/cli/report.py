@@ -18,7 +18,7 @@ from ctop_node.cli._actor import UserOpt, authorize
 from ctop_node.cli._common import DbOpt, HomeOpt, JsonOpt, err_console, print_json
 from ctop_node.config import NodeConfig, default_home
 from ctop_node.crypto.keyset import node_keys
-from ctop_node.i18n import _, set_language
+from ctop_node.i18n import N_, _, set_language
 from ctop_node.reports.evaluation import DEFAULT_LOCK_SHARE_THRESHOLD, build_report
 from ctop_node.reports.manifest import (
     add_reconciliation,
@@ -47,11 +47,11 @@ class Language(StrEnum):
 
 FromOpt = Annotated[
     datetime | None,
-    typer.Option("--from", formats=["%Y-%m-%d"], help="First UTC day (default: today)."),
+    typer.Option("--from", formats=["%Y-%m-%d"], help=N_("First UTC day (default: today).")),
 ]
 ToOpt = Annotated[
     datetime | None,
-    typer.Option("--to", formats=["%Y-%m-%d"], help="Last UTC day (default: today)."),
+    typer.Option("--to", formats=["%Y-%m-%d"], help=N_("Last UTC day (default: today).")),
 ]
 
 
@@ -104,17 +104,19 @@ def make_report(
 
 
 def report(
-    out: Annotated[Path, typer.Option("--out", help="Directory the report files go to.")],
+    out: Annotated[Path, typer.Option("--out", help=N_("Directory the report files go to."))],
     home: HomeOpt = None,
     db: DbOpt = None,
     start: FromOpt = None,
     end: ToOpt = None,
     fmt: Annotated[
-        ReportFormat, typer.Option("--format", help="html (one offline file), json or csv.")
+        ReportFormat, typer.Option("--format", help=N_("html (one offline file), json or csv."))
     ] = ReportFormat.HTML,
     peer_manifest: Annotated[
         Path | None,
-        typer.Option("--peer-manifest", help="The peer's signed manifest: reconcile with ours."),
+        typer.Option(
+            "--peer-manifest", help=N_("The peer's signed manifest: reconcile with ours.")
+        ),
     ] = None,
     threshold: Annotated[
         float | None,
@@ -122,12 +124,14 @@ def report(
             "--lock-share-threshold",
             min=0.0,
             max=1.0,
-            help="Share of records sent by lock for an online outage that needs attention "
-            "(default: node.json report_lock_share_threshold, else 0.05).",
+            help=N_(
+                "Share of records sent by lock for an online outage that needs attention "
+                "(default: node.json report_lock_share_threshold, else 0.05)."
+            ),
         ),
     ] = None,
     lang: Annotated[
-        Language | None, typer.Option("--lang", help="Language of the HTML report.")
+        Language | None, typer.Option("--lang", help=N_("Language of the HTML report."))
     ] = None,
     user: UserOpt = None,
     as_json: JsonOpt = False,

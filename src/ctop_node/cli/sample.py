@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ctop_node.errors import InputError, UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.sample import Sample, samples
 
 
@@ -109,31 +109,32 @@ class _Tally:
 
 
 def sample(
-    trains: Annotated[int, typer.Option("--trains", min=0, help="Number of trains.")] = 10,
-    seed: Annotated[int, typer.Option("--seed", help="Seed: same seed, same bytes.")] = 2021,
+    trains: Annotated[int, typer.Option("--trains", min=0, help=N_("Number of trains."))] = 10,
+    seed: Annotated[int, typer.Option("--seed", help=N_("Seed: same seed, same bytes."))] = 2021,
     party: Annotated[
         SideParty | None,
-        typer.Option("--party", help="Records of this Party's node only (default: both)."),
+        typer.Option("--party", help=N_("Records of this Party's node only (default: both).")),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Output file (default: standard output).")
+        Path | None, typer.Option("--out", "-o", help=N_("Output file (default: standard output)."))
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.NDJSON,
+    fmt: Annotated[Format, typer.Option("--format", help=N_("Output format."))] = Format.NDJSON,
     invalid_share: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of records with one deliberate error.")
+        float,
+        typer.Option(min=0.0, max=1.0, help=N_("Share of records with one deliberate error.")),
     ] = 0.03,
     excluded_share: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of postal / personal-use records.")
+        float, typer.Option(min=0.0, max=1.0, help=N_("Share of postal / personal-use records."))
     ] = 0.02,
     not_applicable_share: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of trains not for the peer (Art.2).")
+        float, typer.Option(min=0.0, max=1.0, help=N_("Share of trains not for the peer (Art.2)."))
     ] = 0.2,
     secret_share: Annotated[
-        float, typer.Option(min=0.0, max=1.0, help="Share of records flagged state secret.")
+        float, typer.Option(min=0.0, max=1.0, help=N_("Share of records flagged state secret."))
     ] = 0.0,
     start: Annotated[
         str | None,
-        typer.Option(help="First train's time, ISO 8601 (default: 2026-11-25T00:00:00+00:00)."),
+        typer.Option(help=N_("First train's time, ISO 8601 (default: 2026-11-25T00:00:00+00:00).")),
     ] = None,
 ) -> None:
     """Write realistic, deterministic sample records: trains of containers over the KZ-CN border.

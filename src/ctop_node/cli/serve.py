@@ -17,6 +17,7 @@ from ctop_node.cli._common import DbOpt, HomeOpt
 from ctop_node.cli._logging import LogFormat, LogLevel
 from ctop_node.cli._logging import configure as configure_logging
 from ctop_node.config import NodeConfig
+from ctop_node.i18n import N_
 from ctop_node.online.server import PeerLimits
 from ctop_node.server import NodeServer
 
@@ -26,44 +27,51 @@ def serve(
     db: DbOpt = None,
     peer_host: Annotated[
         str | None,
-        typer.Option(help="Address of the peer port (mutual TLS), e.g. 0.0.0.0 [127.0.0.1]."),
+        typer.Option(help=N_("Address of the peer port (mutual TLS), e.g. 0.0.0.0 [127.0.0.1].")),
     ] = None,
     api_host: Annotated[
         str | None,
-        typer.Option(help="Address of the internal API (bearer token) [127.0.0.1]."),
+        typer.Option(help=N_("Address of the internal API (bearer token) [127.0.0.1].")),
     ] = None,
     api_cert: Annotated[
-        Path | None, typer.Option(help="TLS certificate (PEM) of the internal API.")
+        Path | None, typer.Option(help=N_("TLS certificate (PEM) of the internal API."))
     ] = None,
     api_key: Annotated[
-        Path | None, typer.Option(help="TLS private key (PEM) of the internal API.")
+        Path | None, typer.Option(help=N_("TLS private key (PEM) of the internal API."))
     ] = None,
     max_connections: Annotated[
         int | None,
-        typer.Option(help="Peer port: open connections at most, handshakes included [256]."),
+        typer.Option(help=N_("Peer port: open connections at most, handshakes included [256].")),
     ] = None,
     handshake_timeout: Annotated[
-        float | None, typer.Option(help="Peer port: seconds to complete the TLS handshake [10].")
+        float | None,
+        typer.Option(help=N_("Peer port: seconds to complete the TLS handshake [10].")),
     ] = None,
     body_timeout: Annotated[
-        float | None, typer.Option(help="Peer port: seconds to send a request body [60].")
+        float | None, typer.Option(help=N_("Peer port: seconds to send a request body [60]."))
     ] = None,
     keepalive: Annotated[
-        float | None, typer.Option(help="Peer port: idle seconds between requests [5].")
+        float | None, typer.Option(help=N_("Peer port: idle seconds between requests [5]."))
     ] = None,
-    log_level: Annotated[LogLevel, typer.Option(help="Least severe level logged.")] = LogLevel.info,
+    log_level: Annotated[
+        LogLevel, typer.Option(help=N_("Least severe level logged."))
+    ] = LogLevel.info,
     log_format: Annotated[
         LogFormat,
         typer.Option(
-            help="text, or json: one object per line (time, level, event, code, peer, message_id)."
+            help=N_(
+                "text, or json: one object per line (time, level, event, code, peer, message_id)."
+            )
         ),
     ] = LogFormat.text,
     api_max_upload: Annotated[
         int | None,
         typer.Option(
             min=1,
-            help="Largest upload the internal API takes, in bytes (default: node.json "
-            "api_max_upload_bytes, else 64 MiB); larger ones get 413.",
+            help=N_(
+                "Largest upload the internal API takes, in bytes (default: node.json "
+                "api_max_upload_bytes, else 64 MiB); larger ones get 413."
+            ),
         ),
     ] = None,
 ) -> None:

@@ -19,7 +19,7 @@ from ctop_node.cli.records import _open
 from ctop_node.config import NodeConfig, default_home
 from ctop_node.crypto.expiry import Expiry, first_problem, home_expiry
 from ctop_node.errors import ConfigError, CryptoError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.online.peers import PeerConfig
 from ctop_node.online.status import node_status
 from ctop_node.online.trust_push import push_state
@@ -185,8 +185,10 @@ def status(
         bool,
         typer.Option(
             "--check",
-            help="Monitoring: exit 1 with a one-line reason when a CRL, certificate or CA "
-            "is near expiry or expired.",
+            help=N_(
+                "Monitoring: exit 1 with a one-line reason when a CRL, certificate or CA "
+                "is near expiry or expired."
+            ),
         ),
     ] = False,
 ) -> None:

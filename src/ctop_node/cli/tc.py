@@ -13,7 +13,7 @@ import typer
 
 from ctop_node.cli._common import FormatOpt, JsonOpt, console, print_error_line, print_json
 from ctop_node.errors import UsageError
-from ctop_node.i18n import _
+from ctop_node.i18n import N_, _
 from ctop_node.ingest._shape import item_name
 from ctop_node.ingest.formats import reader_for
 from ctop_node.tc import document
@@ -21,9 +21,9 @@ from ctop_node.tc.diff import Change, diff
 from ctop_node.tc.registry import DEFAULT_REGISTRY, TcVersion
 from ctop_node.tc.xsd import render_xsd
 
-tc_app = typer.Typer(help="Technical conditions: schemas and validation.", no_args_is_help=True)
+tc_app = typer.Typer(help=N_("Technical conditions: schemas and validation."), no_args_is_help=True)
 
-VersionOpt = Annotated[int | None, typer.Option("--version", help="Version (default: latest).")]
+VersionOpt = Annotated[int | None, typer.Option("--version", help=N_("Version (default: latest)."))]
 
 
 def _version(version: int | None) -> TcVersion:
@@ -63,7 +63,7 @@ def schema(version: VersionOpt = None) -> None:
 
 @tc_app.command("validate")
 def validate(
-    files: Annotated[list[Path], typer.Argument(help="Files of records to check.")],
+    files: Annotated[list[Path], typer.Argument(help=N_("Files of records to check."))],
     fmt: FormatOpt = None,
     version: Annotated[int | None, typer.Option("--version")] = None,
     as_json: JsonOpt = False,
@@ -180,12 +180,14 @@ def write_publication(tc: TcVersion, out: Path, langs: list[str], md: bool = Tru
 
 @tc_app.command("doc")
 def doc(
-    out: Annotated[Path, typer.Option("--out", help="Directory to write the document into.")],
+    out: Annotated[Path, typer.Option("--out", help=N_("Directory to write the document into."))],
     version: VersionOpt = None,
     lang: Annotated[
-        list[Lang] | None, typer.Option("--lang", help="Language (repeatable; default: all).")
+        list[Lang] | None, typer.Option("--lang", help=N_("Language (repeatable; default: all)."))
     ] = None,
-    html_only: Annotated[bool, typer.Option("--html-only", help="Skip the Markdown copy.")] = False,
+    html_only: Annotated[
+        bool, typer.Option("--html-only", help=N_("Skip the Markdown copy."))
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write the technical conditions as a document (HTML and Markdown), with the JSON Schema
@@ -225,8 +227,8 @@ def _change_line(section: str, change: Change) -> str:
 
 @tc_app.command("diff")
 def diff_cmd(
-    old: Annotated[int, typer.Argument(help="Older version.")],
-    new: Annotated[int, typer.Argument(help="Newer version.")],
+    old: Annotated[int, typer.Argument(help=N_("Older version."))],
+    new: Annotated[int, typer.Argument(help=N_("Newer version."))],
     as_json: JsonOpt = False,
 ) -> None:
     """List the message types, fields and rules added, removed or changed between versions.

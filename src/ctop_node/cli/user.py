@@ -84,7 +84,7 @@ def _read_password(from_stdin: bool) -> str:
 @user_app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help=N_("User name (letters, digits, '-', '_')."))],
-    role: Annotated[UserRole, typer.Option("--role", help="What the user may do.")],
+    role: Annotated[UserRole, typer.Option("--role", help=N_("What the user may do."))],
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help=N_("Read the password from standard input."))
     ] = False,
