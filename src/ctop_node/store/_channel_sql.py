@@ -11,7 +11,7 @@ from functools import cached_property
 import orjson
 from sqlalchemy import and_, select, tuple_
 from sqlalchemy.engine import Engine
-from sqlalchemy.sql.expression import Exists
+from sqlalchemy.sql.expression import ColumnElement, Exists
 
 from ctop_node.store._errors import translated
 from ctop_node.store.inbox import Inbox
@@ -80,6 +80,12 @@ class ChannelQueries:
 
     def peers_of(self, record_id: str, version: int, *, origin_party: str) -> list[str]:
         """The Parties a record version of ours is queued for (any outbox state)."""
+        return self._peers_where(record_id, version, origin_party)
+
+    def _peers_where(
+        self, record_id: str, version: int, origin_party: str, *more: ColumnElement[bool]
+    ) -> list[str]:
+        """The peers of a record version's outbox entries that meet ``more`` too."""
         stmt = (
             select(outbox.c.peer_party)
             .join(records, records.c.id == outbox.c.record_pk)
@@ -88,6 +94,7 @@ class ChannelQueries:
                 records.c.version == version,
                 records.c.origin_party == origin_party,
                 outbox.c.kind == "record",
+                *more,
             )
         )
         with translated("read the outbox"), self.engine.connect() as conn:
@@ -98,22 +105,15 @@ class ChannelQueries:
         is not withdrawn and the record is not cancelled (for that Party or at all). A
         version withdrawn (a later version was refused under Art.6 or stopped the exchange)
         or cancelled never goes on a lock, as it never goes online."""
-        stmt = (
-            select(outbox.c.peer_party)
-            .join(records, records.c.id == outbox.c.record_pk)
-            .where(
-                records.c.record_id == record_id,
-                records.c.version == version,
-                records.c.origin_party == origin_party,
-                records.c.direction == "out",
-                outbox.c.kind == "record",
-                outbox.c.state != "withdrawn",
-                ~_cancelled_for_peer(),
-                ~_cancelled_head(),
-            )
+        return self._peers_where(
+            record_id,
+            version,
+            origin_party,
+            records.c.direction == "out",
+            outbox.c.state != "withdrawn",
+            ~_cancelled_for_peer(),
+            ~_cancelled_head(),
         )
-        with translated("read the outbox"), self.engine.connect() as conn:
-            return sorted({r[0] for r in conn.execute(stmt)})
 
     def sent_versions(self, peer: str) -> list[SentVersion]:
         """Every outbox entry of ours for ``peer``, with its record version's digest."""
