@@ -6,7 +6,6 @@ truncation after a timed checkpoint is found by ``audit verify``."""
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,12 +13,11 @@ import pytest
 from sqlalchemy import text
 
 from ctop_node.access.audit_chain import AuditChain, Checkpointer
-from ctop_node.access.audit_verify import ChainReport, verify_chain
 from ctop_node.config import NodeSettings
-from ctop_node.crypto.pki import load_certificate
 from ctop_node.store import SqlStore
 from ctop_node.store.audit import AuditLog
 from tests._homes import Home, make_home
+from tests.unit.access.test_audit_chain import verify  # the chain as `audit verify` reads it
 
 HOUR = timedelta(hours=1)
 
@@ -44,16 +42,6 @@ def chain_of(store: SqlStore, kz: Home, clock: Clock) -> AuditChain:
 def add(chain: AuditChain, n: int) -> None:
     for i in range(n):
         chain.record("officer1", "records.show", f"record:CN/CN-{i}/v1", origin="cli@host")
-
-
-def verify(store: SqlStore, kz: Home) -> ChainReport:
-    log = AuditLog(store.engine)
-    return verify_chain(
-        [e.as_dict() for e in log.entries()],
-        [asdict(cp) for cp in log.checkpoints()],
-        anchors={"KZ": load_certificate(kz.paths.ca_cert)},
-        party="KZ",
-    )
 
 
 def test_the_head_is_signed_once_per_interval(store: SqlStore, kz: Home) -> None:
